@@ -22,12 +22,6 @@ func IsHubCommand(argv []string) bool { panic("not implemented") }
 // Scan returns every live hub process on the host.
 func Scan() ([]Process, error) { panic("not implemented") }
 
-// Alive reports whether pid is a live (non-zombie) process.
-func Alive(pid int) bool { panic("not implemented") }
-
-// CreateTime returns the start time of pid.
-func CreateTime(pid int) (time.Time, error) { panic("not implemented") }
-
 // Resources is a point-in-time view of one process's resource use.
 type Resources struct {
 	CPUPercent float64
