@@ -1,9 +1,28 @@
 // Package lock implements the bones workspace lock: an exclusive flock on
 // <root>/.bones/hub.lock plus the hub.lock.pid holder file, and a read-only
 // Probe that reports the holder without ever taking the lock.
+//
+// The flock is the only source of truth about who holds the lock; the pid
+// file is a hint for humans and for platforms where the kernel cannot be
+// asked who holds a lock. The file formats match the bones CLI, so bones and
+// this package exclude each other on the same workspace.
 package lock
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gofrs/flock"
+
+	"boneyard/procscan"
+)
 
 // FileName and PidFileName are the basenames of the lock and holder files.
 const (
@@ -11,28 +30,185 @@ const (
 	PidFileName = "hub.lock.pid"
 )
 
+// EnvDir is the environment variable that relocates the state directory.
+const EnvDir = "BONES_DIR"
+
+// File modes match what bones creates, so either tool can reuse the other's
+// files.
+const (
+	dirMode  fs.FileMode = 0o755
+	fileMode fs.FileMode = 0o644
+)
+
 // ErrLockHeld is returned by Acquire when another live process holds the lock.
 type ErrLockHeld struct {
-	PID  int
+	PID  int // holder pid, 0 when it could not be determined
 	Path string
 }
 
 func (e *ErrLockHeld) Error() string {
-	return fmt.Sprintf("workspace lock %s is held by pid %d", e.Path, e.PID)
+	if e.PID > 0 {
+		return fmt.Sprintf("workspace lock %s is held by pid %d: a hub is already running for this workspace; stop it first", e.Path, e.PID)
+	}
+	return fmt.Sprintf("workspace lock %s is held by another process: a hub is already running for this workspace; stop it first", e.Path)
 }
 
 // StateDir returns the workspace's bones state directory: <root>/.bones, or
 // BONES_DIR when set (relative values are taken relative to root).
-func StateDir(root string) string { panic("not implemented") }
+func StateDir(root string) string {
+	if dir := os.Getenv(EnvDir); dir != "" {
+		if filepath.IsAbs(dir) {
+			return filepath.Clean(dir)
+		}
+		return filepath.Join(root, dir)
+	}
+	return filepath.Join(root, ".bones")
+}
 
 // Path returns the lock file path for the workspace at root.
-func Path(root string) string { panic("not implemented") }
+func Path(root string) string { return filepath.Join(StateDir(root), FileName) }
 
 // PidPath returns the holder pid file path for the workspace at root.
-func PidPath(root string) string { panic("not implemented") }
+func PidPath(root string) string { return filepath.Join(StateDir(root), PidFileName) }
 
-// Acquire takes the exclusive, non-blocking workspace lock.
-func Acquire(root string) (release func(), err error) { panic("not implemented") }
+// Acquire takes the exclusive, non-blocking workspace lock and records the
+// calling process in the pid file. When another process (or another Acquire
+// in this process) holds it, the error is an *ErrLockHeld naming the holder.
+// A pid file left behind by a crashed holder is replaced with a warning.
+//
+// The returned release func removes the pid file and drops the lock; calling
+// it more than once is harmless.
+func Acquire(root string) (release func(), err error) {
+	dir := StateDir(root)
+	path := Path(root)
+	pidPath := PidPath(root)
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return nil, fmt.Errorf("workspace lock: create state directory %s: %w", dir, err)
+	}
+
+	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(fileMode))
+	ok, err := fl.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("workspace lock %s: %w", path, err)
+	}
+	if !ok {
+		return nil, &ErrLockHeld{PID: holderPID(path, pidPath), Path: path}
+	}
+
+	self := os.Getpid()
+	warnStale(pidPath, self)
+	if err := writePid(pidPath, self); err != nil {
+		unlock(fl)
+		return nil, fmt.Errorf("workspace lock: record holder in %s: %w", pidPath, err)
+	}
+
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			// The pid file goes first: once the flock is dropped a new holder
+			// may write its own pid file, which must survive.
+			if pid, err := readPid(pidPath); err == nil && pid == self {
+				if err := os.Remove(pidPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					slog.Warn("workspace lock: remove holder pid file", "path", pidPath, "err", err)
+				}
+			}
+			unlock(fl)
+		})
+	}, nil
+}
+
+// unlock drops the flock and closes its file, logging failures: callers are
+// release paths that have nobody to return an error to.
+func unlock(fl *flock.Flock) {
+	if err := fl.Unlock(); err != nil {
+		slog.Warn("workspace lock: unlock", "path", fl.Path(), "err", err)
+	}
+	if err := fl.Close(); err != nil {
+		slog.Warn("workspace lock: close", "path", fl.Path(), "err", err)
+	}
+}
+
+// warnStale logs what a just-acquired lock found in the pid file. Holding the
+// flock proves no other process holds it, so any other pid recorded there is
+// stale: the holder crashed (the kernel dropped its flock) or the pid was
+// reused by an unrelated process.
+func warnStale(pidPath string, self int) {
+	pid, err := readPid(pidPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return
+	case err != nil:
+		slog.Warn("workspace lock: replacing unreadable holder pid file", "path", pidPath, "err", err)
+	case pid == self:
+		return
+	case procscan.Alive(pid):
+		slog.Warn("workspace lock: recovered stale lock; recorded holder is alive but does not hold the lock (pid reused)",
+			"path", pidPath, "stale_pid", pid)
+	default:
+		slog.Warn("workspace lock: recovered stale lock left by a process that is gone",
+			"path", pidPath, "stale_pid", pid)
+	}
+}
+
+// readPid parses the pid file: a decimal pid, optionally followed by a newline.
+func readPid(pidPath string) (int, error) {
+	data, err := os.ReadFile(pidPath)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("pid file %s: malformed content %q", pidPath, data)
+	}
+	return pid, nil
+}
+
+// livePidFromFile returns the pid recorded in the pid file when that process
+// is alive, else 0.
+func livePidFromFile(pidPath string) int {
+	pid, err := readPid(pidPath)
+	if err != nil || !procscan.Alive(pid) {
+		return 0
+	}
+	return pid
+}
+
+// writePid replaces the pid file atomically (temporary file in the same
+// directory, fsync, rename, directory fsync), so a reader never sees a torn
+// or empty file and a crash leaves either the old or the new content.
+func writePid(pidPath string, pid int) error {
+	dir := filepath.Dir(pidPath)
+	tmp, err := os.CreateTemp(dir, filepath.Base(pidPath)+".tmp.*")
+	if err != nil {
+		return err
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if tmpName != "" {
+			_ = os.Remove(tmpName)
+		}
+	}()
+	if _, err := tmp.WriteString(strconv.Itoa(pid) + "\n"); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(fileMode); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmpName, pidPath); err != nil {
+		return err
+	}
+	tmpName = ""
+	return syncDir(dir)
+}
 
 // State is what Probe observed about a workspace lock.
 type State struct {
@@ -42,5 +218,22 @@ type State struct {
 }
 
 // Probe reports whether the lock at root is held and by whom, without ever
-// taking it.
-func Probe(root string) (State, error) { panic("not implemented") }
+// taking it: it may run at any rate next to a concurrent Acquire without
+// making that Acquire fail. A missing lock file or state directory means
+// not held.
+func Probe(root string) (State, error) {
+	path := Path(root)
+	st := State{Path: path}
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return st, nil
+		}
+		return st, fmt.Errorf("workspace lock probe %s: %w", path, err)
+	}
+	held, pid, err := probe(path, PidPath(root))
+	if err != nil {
+		return st, fmt.Errorf("workspace lock probe %s: %w", path, err)
+	}
+	st.Held, st.PID = held, pid
+	return st, nil
+}

@@ -1,0 +1,136 @@
+package lock
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// procLocks is the kernel's table of every file lock on the host. Its
+// entries carry the owner's pid (translated into our pid namespace), so the
+// holder of a flock is known without touching the lock.
+const procLocks = "/proc/locks"
+
+// lockEntry is one held lock from /proc/locks.
+type lockEntry struct {
+	pid          int // -1 for OFD locks, which have no owning process
+	major, minor uint64
+	ino          uint64
+}
+
+// fileID is the identity of the lock file as stat(2) reports it.
+type fileID struct {
+	major, minor uint64
+	ino          uint64
+}
+
+// probe asks /proc/locks whether the file at path is locked. Without a
+// readable /proc/locks it falls back to the pid file.
+func probe(path, pidPath string) (held bool, pid int, err error) {
+	id, err := statID(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, err
+	}
+	data, err := os.ReadFile(procLocks)
+	if err != nil {
+		pid := livePidFromFile(pidPath)
+		return pid > 0, pid, nil
+	}
+	held, pid = findHolder(parseProcLocks(data), id, livePidFromFile(pidPath))
+	return held, pid, nil
+}
+
+// holderPID names the process holding the lock at path, 0 when unknown.
+func holderPID(path, pidPath string) int {
+	_, pid, err := probe(path, pidPath)
+	if err != nil {
+		return livePidFromFile(pidPath)
+	}
+	return pid
+}
+
+func statID(path string) (fileID, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileID{}, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, errors.New("no device and inode in file info")
+	}
+	dev := uint64(st.Dev)
+	return fileID{major: uint64(unix.Major(dev)), minor: uint64(unix.Minor(dev)), ino: st.Ino}, nil
+}
+
+// findHolder picks the lock on file id out of entries. filePid is the live
+// pid the pid file names (0 if none); it stands in for OFD locks, which carry
+// no pid, and corroborates an inode-only match: on overlayfs and btrfs
+// subvolumes stat(2) reports a device other than the superblock device that
+// /proc/locks prints, while the inode number agrees.
+func findHolder(entries []lockEntry, id fileID, filePid int) (held bool, pid int) {
+	for _, e := range entries {
+		if e.ino == id.ino && e.major == id.major && e.minor == id.minor {
+			if e.pid > 0 {
+				return true, e.pid
+			}
+			return true, filePid
+		}
+	}
+	if filePid > 0 {
+		for _, e := range entries {
+			if e.ino == id.ino && e.pid == filePid {
+				return true, filePid
+			}
+		}
+	}
+	return false, 0
+}
+
+// parseProcLocks reads the held flock, POSIX and OFD locks out of
+// /proc/locks. Lines of the form
+//
+//	1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF
+//
+// describe held locks; lines with "->" after the index are waiters, which
+// hold nothing, and leases and delegations do not exclude a flock.
+func parseProcLocks(data []byte) []lockEntry {
+	var out []lockEntry
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 6 || f[1] == "->" {
+			continue
+		}
+		switch f[1] {
+		case "FLOCK", "POSIX", "OFDLCK":
+		default:
+			continue
+		}
+		pid, err := strconv.Atoi(f[4])
+		if err != nil {
+			continue
+		}
+		dev := strings.Split(f[5], ":")
+		if len(dev) != 3 {
+			continue
+		}
+		major, err1 := strconv.ParseUint(dev[0], 16, 32)
+		minor, err2 := strconv.ParseUint(dev[1], 16, 32)
+		ino, err3 := strconv.ParseUint(dev[2], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		out = append(out, lockEntry{pid: pid, major: major, minor: minor, ino: ino})
+	}
+	return out
+}

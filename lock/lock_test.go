@@ -1,0 +1,494 @@
+package lock
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as a lock holder: started with helperEnv=root it
+// takes the lock on root, prints holderReady, and keeps the lock until its
+// stdin closes.
+const (
+	helperEnv   = "BONEYARD_LOCK_TEST_HOLD"
+	holderReady = "held"
+)
+
+func TestMain(m *testing.M) {
+	if root := os.Getenv(helperEnv); root != "" {
+		os.Exit(holdLock(root))
+	}
+	os.Exit(m.Run())
+}
+
+func holdLock(root string) int {
+	release, err := Acquire(root)
+	if err != nil {
+		fmt.Println("error:", err)
+		return 2
+	}
+	fmt.Println(holderReady)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	release()
+	return 0
+}
+
+// holder is a child process holding the lock on a workspace.
+type holder struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+// startHolder runs the test binary as a lock holder for root and waits until
+// it holds the lock.
+func startHolder(t *testing.T, root string) *holder {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+root)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start holder: %v", err)
+	}
+	h := &holder{cmd: cmd, stdin: stdin}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(stdout).ReadString('\n')
+		line <- strings.TrimSpace(s)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case s := <-line:
+		if s != holderReady {
+			t.Fatalf("holder did not take the lock: %q", s)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("holder did not report within 30s")
+	}
+	return h
+}
+
+func (h *holder) pid() int { return h.cmd.Process.Pid }
+
+// stop lets the holder release the lock and exit cleanly.
+func (h *holder) stop(t *testing.T) {
+	t.Helper()
+	_ = h.stdin.Close()
+	if err := h.cmd.Wait(); err != nil {
+		t.Fatalf("holder exit: %v", err)
+	}
+}
+
+// kill ends the holder without giving it a chance to release anything.
+func (h *holder) kill(t *testing.T) {
+	t.Helper()
+	if err := h.cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill holder: %v", err)
+	}
+	_ = h.cmd.Wait()
+}
+
+// deadPID returns the pid of a child process that has exited and been reaped.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run short-lived child: %v", err)
+	}
+	return cmd.Process.Pid
+}
+
+// syncBuffer is an io.Writer safe for concurrent log writes and reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// captureLogs routes the default slog logger into a buffer for the test.
+func captureLogs(t *testing.T) *syncBuffer {
+	t.Helper()
+	buf := &syncBuffer{}
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	return buf
+}
+
+func mustAcquire(t *testing.T, root string) func() {
+	t.Helper()
+	release, err := Acquire(root)
+	if err != nil {
+		t.Fatalf("Acquire(%s): %v", root, err)
+	}
+	t.Cleanup(release)
+	return release
+}
+
+func pidFileContent(t *testing.T, root string) string {
+	t.Helper()
+	data, err := os.ReadFile(PidPath(root))
+	if err != nil {
+		t.Fatalf("read pid file: %v", err)
+	}
+	return string(data)
+}
+
+func assertHeldBy(t *testing.T, err error, pid int, path string) {
+	t.Helper()
+	var held *ErrLockHeld
+	if !errors.As(err, &held) {
+		t.Fatalf("error %v (%T) is not *ErrLockHeld", err, err)
+	}
+	if held.PID != pid || held.Path != path {
+		t.Fatalf("ErrLockHeld = {PID:%d Path:%s}, want {PID:%d Path:%s}", held.PID, held.Path, pid, path)
+	}
+	if !strings.Contains(err.Error(), strconv.Itoa(pid)) {
+		t.Fatalf("Error() %q does not name pid %d", err.Error(), pid)
+	}
+}
+
+func TestPaths(t *testing.T) {
+	root := t.TempDir()
+	abs := filepath.Join(t.TempDir(), "state")
+	tests := []struct {
+		name   string
+		env    string
+		wantSD string
+	}{
+		{"default", "", filepath.Join(root, ".bones")},
+		{"absolute BONES_DIR", abs, abs},
+		{"absolute BONES_DIR uncleaned", abs + string(filepath.Separator) + "x" + string(filepath.Separator) + "..", abs},
+		{"relative BONES_DIR", "custom", filepath.Join(root, "custom")},
+		{"relative nested BONES_DIR", filepath.Join("a", "b"), filepath.Join(root, "a", "b")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvDir, tc.env)
+			if got := StateDir(root); got != tc.wantSD {
+				t.Errorf("StateDir = %s, want %s", got, tc.wantSD)
+			}
+			if got, want := Path(root), filepath.Join(tc.wantSD, FileName); got != want {
+				t.Errorf("Path = %s, want %s", got, want)
+			}
+			if got, want := PidPath(root), filepath.Join(tc.wantSD, PidFileName); got != want {
+				t.Errorf("PidPath = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestAcquireRelease(t *testing.T) {
+	tests := []struct {
+		name string
+		env  func(t *testing.T) string // BONES_DIR value
+	}{
+		{"default state dir", func(*testing.T) string { return "" }},
+		{"absolute BONES_DIR", func(t *testing.T) string { return filepath.Join(t.TempDir(), "abs", "state") }},
+		{"relative BONES_DIR", func(*testing.T) string { return filepath.Join("rel", "state") }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			t.Setenv(EnvDir, tc.env(t))
+			release := mustAcquire(t, root)
+
+			if _, err := os.Stat(Path(root)); err != nil {
+				t.Fatalf("lock file: %v", err)
+			}
+			if got, want := pidFileContent(t, root), strconv.Itoa(os.Getpid())+"\n"; got != want {
+				t.Fatalf("pid file = %q, want %q", got, want)
+			}
+			tmps, _ := filepath.Glob(filepath.Join(StateDir(root), "*.tmp.*"))
+			if len(tmps) != 0 {
+				t.Fatalf("temporary files left behind: %v", tmps)
+			}
+
+			release()
+			release()
+			if _, err := os.Stat(PidPath(root)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("pid file after release: %v, want not exist", err)
+			}
+			if _, err := os.Stat(Path(root)); err != nil {
+				t.Fatalf("lock file must stay after release: %v", err)
+			}
+			again := mustAcquire(t, root)
+			again()
+		})
+	}
+}
+
+func TestAcquireSameProcessFails(t *testing.T) {
+	root := t.TempDir()
+	release := mustAcquire(t, root)
+
+	_, err := Acquire(root)
+	assertHeldBy(t, err, os.Getpid(), Path(root))
+
+	// The failed attempt must not have disturbed the holder's pid file.
+	if got, want := pidFileContent(t, root), strconv.Itoa(os.Getpid())+"\n"; got != want {
+		t.Fatalf("pid file after failed acquire = %q, want %q", got, want)
+	}
+	release()
+	mustAcquire(t, root)()
+}
+
+func TestAcquireHeldByOtherProcess(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+	}{
+		{"default state dir", ""},
+		{"relative BONES_DIR", "elsewhere"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			t.Setenv(EnvDir, tc.env)
+			h := startHolder(t, root)
+
+			_, err := Acquire(root)
+			assertHeldBy(t, err, h.pid(), Path(root))
+			if got, want := pidFileContent(t, root), strconv.Itoa(h.pid())+"\n"; got != want {
+				t.Fatalf("pid file = %q, want the holder's %q", got, want)
+			}
+
+			h.stop(t)
+			if _, err := os.Stat(PidPath(root)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("holder's release left the pid file: %v", err)
+			}
+			mustAcquire(t, root)()
+		})
+	}
+}
+
+func TestAcquireRecoversStaleHolder(t *testing.T) {
+	tests := []struct {
+		name  string
+		stale func(t *testing.T, root string) int // leaves a stale pid file, returns its pid
+	}{
+		{"pid file names a dead process", func(t *testing.T, root string) int {
+			pid := deadPID(t)
+			if err := os.MkdirAll(StateDir(root), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(PidPath(root), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		}},
+		{"holder killed", func(t *testing.T, root string) int {
+			h := startHolder(t, root)
+			h.kill(t)
+			return h.pid()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			stalePID := tc.stale(t, root)
+			logs := captureLogs(t)
+
+			mustAcquire(t, root)
+
+			if got, want := pidFileContent(t, root), strconv.Itoa(os.Getpid())+"\n"; got != want {
+				t.Fatalf("pid file = %q, want %q", got, want)
+			}
+			out := logs.String()
+			if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "stale_pid="+strconv.Itoa(stalePID)) {
+				t.Fatalf("no warning naming stale pid %d; log:\n%s", stalePID, out)
+			}
+		})
+	}
+}
+
+func TestAcquireReplacesMalformedPidFile(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(StateDir(root), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(PidPath(root), []byte("not a pid"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := captureLogs(t)
+	mustAcquire(t, root)
+	if got, want := pidFileContent(t, root), strconv.Itoa(os.Getpid())+"\n"; got != want {
+		t.Fatalf("pid file = %q, want %q", got, want)
+	}
+	if !strings.Contains(logs.String(), "unreadable holder pid file") {
+		t.Fatalf("no warning about the malformed pid file; log:\n%s", logs.String())
+	}
+}
+
+func TestAcquireStateDirIsAFile(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, ".bones"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Acquire(root)
+	var held *ErrLockHeld
+	if err == nil || errors.As(err, &held) {
+		t.Fatalf("Acquire with .bones as a file: %v, want a plain error", err)
+	}
+	if !strings.Contains(err.Error(), StateDir(root)) {
+		t.Fatalf("error %q does not name the state directory", err)
+	}
+}
+
+func TestErrLockHeldMessage(t *testing.T) {
+	tests := []struct {
+		name string
+		err  ErrLockHeld
+		want []string
+	}{
+		{"known pid", ErrLockHeld{PID: 4242, Path: "/w/.bones/hub.lock"}, []string{"4242", "/w/.bones/hub.lock", "stop it"}},
+		{"unknown pid", ErrLockHeld{Path: "/w/.bones/hub.lock"}, []string{"another process", "/w/.bones/hub.lock"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := tc.err.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Error() = %q, missing %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestProbe(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, root string) State // arranges the workspace, returns the expected state
+	}{
+		{"missing state dir", func(t *testing.T, root string) State {
+			return State{Path: Path(root)}
+		}},
+		{"state dir without lock file", func(t *testing.T, root string) State {
+			if err := os.MkdirAll(StateDir(root), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return State{Path: Path(root)}
+		}},
+		{"held by this process", func(t *testing.T, root string) State {
+			mustAcquire(t, root)
+			return State{Held: true, PID: os.Getpid(), Path: Path(root)}
+		}},
+		{"released by this process", func(t *testing.T, root string) State {
+			mustAcquire(t, root)()
+			return State{Path: Path(root)}
+		}},
+		{"held by a child", func(t *testing.T, root string) State {
+			h := startHolder(t, root)
+			return State{Held: true, PID: h.pid(), Path: Path(root)}
+		}},
+		{"released by a child", func(t *testing.T, root string) State {
+			startHolder(t, root).stop(t)
+			return State{Path: Path(root)}
+		}},
+		{"holder killed", func(t *testing.T, root string) State {
+			startHolder(t, root).kill(t)
+			return State{Path: Path(root)}
+		}},
+		{"stale pid file without holder", func(t *testing.T, root string) State {
+			mustAcquire(t, root)()
+			if err := os.WriteFile(PidPath(root), []byte(strconv.Itoa(deadPID(t))+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return State{Path: Path(root)}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			want := tc.setup(t, root)
+			got, err := Probe(root)
+			if err != nil {
+				t.Fatalf("Probe: %v", err)
+			}
+			if got != want {
+				t.Fatalf("Probe = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestProbeNeverBreaksAcquire polls Probe as fast as it can while the lock
+// is taken and released over and over: every Acquire must succeed.
+func TestProbeNeverBreaksAcquire(t *testing.T) {
+	const (
+		iterations = 500
+		budget     = 3 * time.Second
+	)
+	root := t.TempDir()
+	stop := make(chan struct{})
+	probeErr := make(chan error, 1)
+	var probes int
+	go func() {
+		defer close(probeErr)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := Probe(root); err != nil {
+				probeErr <- err
+				return
+			}
+			probes++
+		}
+	}()
+
+	deadline := time.Now().Add(budget)
+	n := 0
+	for ; n < iterations && time.Now().Before(deadline); n++ {
+		release, err := Acquire(root)
+		if err != nil {
+			close(stop)
+			t.Fatalf("Acquire %d failed while probing: %v", n, err)
+		}
+		release()
+	}
+	close(stop)
+	if err := <-probeErr; err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	if probes == 0 {
+		t.Fatal("Probe never ran")
+	}
+	t.Logf("%d acquire/release cycles against %d probes", n, probes)
+}
