@@ -1,5 +1,13 @@
 // Package registry reads and writes the bones workspace registry,
 // ~/.bones/workspaces/<id>.json, interoperably with the bones CLI.
+//
+// Every `bones hub start` records its workspace in one JSON file named after
+// the workspace (see WorkspaceID); `bones up` records an idle row (hub_pid 0).
+// The package lists those files, prunes stale ones on read, probes the hubs,
+// finds orphaned hub processes and reaps them. Files are shared with bones
+// processes that know nothing of this package, so every change to the
+// directory is made with whole-file renames and hard links, never by editing
+// a file in place, and no step relies on a lock that bones would not take.
 package registry
 
 import (
@@ -9,17 +17,27 @@ import (
 	"boneyard/lock"
 )
 
+// LockFileName and LockPidFileName are the basenames of the workspace lock
+// that `bones hub start` takes under <root>/.bones and of the sibling file
+// that records its holder.
 const (
 	LockFileName    = lock.FileName
 	LockPidFileName = lock.PidFileName
 )
 
+// ErrNotFound is returned by Read when no entry exists for the given cwd.
 var ErrNotFound = errors.New("registry: entry not found")
 
+// HealthTimeout bounds one HTTP probe of a hub (see IsAlive).
 var HealthTimeout = 500 * time.Millisecond
 
+// ErrLockHeld is returned by AcquireWorkspaceLock when another live process
+// holds the workspace lock.
 type ErrLockHeld = lock.ErrLockHeld
 
+// Entry is one workspace's registry record, stored as
+// ~/.bones/workspaces/<WorkspaceID(Cwd)>.json. Older bones wrote
+// <id>-<pid>.json; Read migrates those into the canonical name.
 type Entry struct {
 	Cwd       string    `json:"cwd"`
 	Name      string    `json:"name"`
@@ -29,14 +47,21 @@ type Entry struct {
 	StartedAt time.Time `json:"started_at"`
 }
 
+// HubStatus is a coarse liveness label produced by ListInfo.
 type HubStatus string
 
+// HubRunning: the recorded pid is alive and its hub_url answered a probe.
+// HubStopped: the entry names a hub that is not reachable.
+// HubUnknown: the entry has nothing to probe (idle row, no or non-loopback
+// hub_url).
 const (
 	HubRunning HubStatus = "running"
 	HubStopped HubStatus = "stopped"
 	HubUnknown HubStatus = "unknown"
 )
 
+// Info is one registry entry enriched with its file id, the file's mtime,
+// the workspace's agent.id marker and a hub liveness label.
 type Info struct {
 	Entry
 
@@ -46,11 +71,12 @@ type Info struct {
 	LastTouched time.Time `json:"last_touched"`
 }
 
+// HubProcess is a live `bones hub start` process found on this host.
 type HubProcess struct {
 	PID   int
-	ETime string
-	Cwd   string
-	Cmd   string
+	ETime string // ps-style elapsed time, e.g. "2-14:05:09" or "19:23"
+	Cwd   string // absolute path, or "" when unreadable
+	Cmd   string // full command line
 }
 
 // OrphanHub is a live hub process whose workspace is gone or unknown.
@@ -72,34 +98,3 @@ var (
 	// ErrProcessChanged: the pid's create time differs from what the caller saw.
 	ErrProcessChanged = errors.New("registry: process changed since it was observed")
 )
-
-func RegistryDir() string                              { panic("not implemented") }
-func WorkspaceID(cwd string) string                    { panic("not implemented") }
-func EntryPath(cwd string) string                      { panic("not implemented") }
-func LockPath(root string) string                      { panic("not implemented") }
-func LockPidPath(root string) string                   { panic("not implemented") }
-func AcquireWorkspaceLock(root string) (func(), error) { panic("not implemented") }
-func Write(e Entry) error                              { panic("not implemented") }
-func Register(cwd, name string) error                  { panic("not implemented") }
-func Remove(cwd string) error                          { panic("not implemented") }
-func Read(cwd string) (Entry, error)                   { panic("not implemented") }
-func List() ([]Entry, error)                           { panic("not implemented") }
-func ListInfo() ([]Info, error)                        { panic("not implemented") }
-func IsAlive(e Entry) bool                             { panic("not implemented") }
-func IsOrphan(e Entry) bool                            { panic("not implemented") }
-func Orphans() ([]Entry, error)                        { panic("not implemented") }
-func Reap(e Entry) error                               { panic("not implemented") }
-func LiveHubProcesses() ([]HubProcess, error)          { panic("not implemented") }
-
-// AllOrphanHubs returns registry-side and process-only orphans under one
-// definition, each with a reason.
-func AllOrphanHubs() ([]OrphanHub, error) { panic("not implemented") }
-
-// ReapPID terminates a hub process (SIGTERM, grace, SIGKILL); the registry is
-// untouched; a dead pid is a no-op.
-func ReapPID(pid int) error { panic("not implemented") }
-
-// ReapProcess is ReapPID guarded against pid reuse: pid must be a live
-// `bones hub start` process (else ErrNotHub) whose create time equals seen
-// (else ErrProcessChanged).
-func ReapProcess(pid int, seen time.Time) error { panic("not implemented") }

@@ -1,0 +1,134 @@
+package registry
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"boneyard/lock"
+)
+
+// probeConcurrency bounds the hub probes ListInfo runs at once, so a
+// registry full of hung hubs costs about one HealthTimeout, not one each.
+const probeConcurrency = 32
+
+// List returns all registry entries, skipping corrupt files (which are never
+// deleted) and temporary files. Stale entries (dead hub pid, or cwd gone)
+// are pruned from disk first, each only if the file is still the one that
+// was judged (see pruneFile). When a workspace has several files (a legacy
+// <id>-<pid>.json beside <id>.json), one entry is returned for it, chosen as
+// Read would.
+func List() ([]Entry, error) {
+	files, err := listFiles()
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]Entry, len(files))
+	for i, f := range files {
+		entries[i] = f.entry
+	}
+	return entries, nil
+}
+
+// ListInfo is List with each entry's id, file mtime, agent.id marker and hub
+// status (see HubStatus), sorted by name, then cwd. Hubs are probed
+// concurrently.
+func ListInfo() ([]Info, error) {
+	files, err := listFiles()
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]Info, len(files))
+	sem := make(chan struct{}, probeConcurrency)
+	var wg sync.WaitGroup
+	for i, f := range files {
+		infos[i] = Info{
+			Entry:       f.entry,
+			ID:          WorkspaceID(f.entry.Cwd),
+			AgentID:     agentID(f.entry.Cwd),
+			LastTouched: f.info.ModTime(),
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			infos[i].HubStatus = status(f.entry)
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(infos, func(a, b Info) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Cwd, b.Cwd))
+	})
+	return infos, nil
+}
+
+// status labels e: unknown without a pid or URL to probe (or with a URL
+// that must not be contacted), running if IsAlive, stopped otherwise.
+func status(e Entry) HubStatus {
+	if e.HubPID == 0 || e.HubURL == "" || !probeable(e.HubURL) {
+		return HubUnknown
+	}
+	if IsAlive(e) {
+		return HubRunning
+	}
+	return HubStopped
+}
+
+// agentID returns the trimmed workspace marker of cwd, "" if missing.
+func agentID(cwd string) string {
+	data, err := os.ReadFile(filepath.Join(lock.StateDir(cwd), "agent.id"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// listFiles reads every entry file, prunes the stale ones and returns one
+// file per workspace, ordered by file name.
+func listFiles() ([]entryFile, error) {
+	dir := RegistryDir()
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry list %s: %w", dir, err)
+	}
+	byID := make(map[string]int)
+	var files []entryFile
+	for _, de := range ents {
+		if !isEntryName(de.Name()) {
+			continue
+		}
+		f, err := readEntryFile(filepath.Join(dir, de.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			slog.Debug("registry: skipping unreadable entry", "err", err)
+			continue
+		}
+		if stale(f.entry) {
+			if err := pruneFile(f); err != nil {
+				slog.Warn("registry: prune failed", "path", f.path, "err", err)
+			}
+			continue
+		}
+		id := WorkspaceID(f.entry.Cwd)
+		if i, ok := byID[id]; ok {
+			if better(f, files[i]) {
+				files[i] = f
+			}
+			continue
+		}
+		byID[id] = len(files)
+		files = append(files, f)
+	}
+	return files, nil
+}

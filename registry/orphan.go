@@ -1,0 +1,192 @@
+package registry
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"boneyard/lock"
+	"boneyard/procscan"
+)
+
+// Orphan reasons, shown to people next to the hub they describe.
+const (
+	reasonCwdGone     = "cwd no longer exists"
+	reasonNoMarker    = "workspace marker .bones/agent.id is missing"
+	reasonTrashed     = "cwd is in the trash"
+	reasonCwdUnknown  = "cwd unknown"
+	reasonNotRegistry = "cwd missing from registry"
+)
+
+// IsOrphan reports whether e's hub process is alive while its workspace is
+// gone: the cwd does not exist, or has no .bones/agent.id marker, or lies in
+// the user's trash (~/.Trash, or the XDG trash ~/.local/share/Trash),
+// symlinks resolved. A dead pid is never an orphan (the entry is merely
+// stale and pruned on read).
+func IsOrphan(e Entry) bool {
+	return pidAlive(e.HubPID) && orphanReason(e.Cwd) != ""
+}
+
+// orphanReason says why the workspace at cwd is gone, "" if it is not.
+func orphanReason(cwd string) string {
+	if cwdGone(cwd) {
+		return reasonCwdGone
+	}
+	if inTrash(cwd) {
+		return reasonTrashed
+	}
+	if _, err := os.Stat(filepath.Join(lock.StateDir(cwd), "agent.id")); errors.Is(err, fs.ErrNotExist) {
+		return reasonNoMarker
+	}
+	return ""
+}
+
+// inTrash reports whether cwd, symlinks resolved, lies in a trash directory.
+func inTrash(cwd string) bool {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return false
+	}
+	trashes := []string{filepath.Join(home, ".Trash"), filepath.Join(home, ".local", "share", "Trash")}
+	if xdg := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(xdg) {
+		trashes = append(trashes, filepath.Join(xdg, "Trash"))
+	}
+	dir := resolve(cwd)
+	for _, t := range trashes {
+		if within(dir, resolve(t)) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve returns path cleaned and with symlinks resolved where possible
+// (/tmp and /private/tmp on macOS name the same directory).
+func resolve(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	return filepath.Clean(path)
+}
+
+// within reports whether path is dir or lies below it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// Orphans returns the registry entries whose hub process is alive but whose
+// workspace is gone (see IsOrphan). Read-only apart from the prune of List.
+func Orphans() ([]Entry, error) {
+	entries, err := List()
+	if err != nil {
+		return nil, err
+	}
+	var orphans []Entry
+	for _, e := range entries {
+		if IsOrphan(e) {
+			orphans = append(orphans, e)
+		}
+	}
+	return orphans, nil
+}
+
+// LiveHubProcesses returns the live `bones hub start` processes on this
+// host. A process whose cwd is unreadable is kept, with Cwd "".
+func LiveHubProcesses() ([]HubProcess, error) {
+	procs, err := procscan.Scan()
+	if err != nil {
+		return nil, fmt.Errorf("registry: scan hub processes: %w", err)
+	}
+	hubs := make([]HubProcess, len(procs))
+	for i, p := range procs {
+		hubs[i] = HubProcess{PID: p.PID, ETime: p.ETime, Cwd: p.Cwd, Cmd: p.Cmd}
+	}
+	return hubs, nil
+}
+
+// AllOrphanHubs returns every orphaned hub on this host under one
+// definition, sorted by pid:
+//
+//   - registry-side: an entry for which IsOrphan holds, with the reason its
+//     workspace is gone;
+//   - process-only: a live `bones hub start` process whose pid is in no
+//     entry and whose cwd (symlinks resolved on both sides) matches no
+//     entry's cwd, with reason "cwd unknown", "cwd no longer exists" or
+//     "cwd missing from registry".
+//
+// If the process scan fails, the registry-side orphans are returned together
+// with the error.
+func AllOrphanHubs() ([]OrphanHub, error) {
+	entries, err := List()
+	if err != nil {
+		return nil, err
+	}
+	procs, scanErr := procscan.Scan()
+	byPID := make(map[int]procscan.Process, len(procs))
+	for _, p := range procs {
+		byPID[p.PID] = p
+	}
+
+	var orphans []OrphanHub
+	pids := make(map[int]bool, len(entries))
+	cwds := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		if e.HubPID > 0 {
+			pids[e.HubPID] = true
+		}
+		cwds[resolve(e.Cwd)] = true
+		if !pidAlive(e.HubPID) {
+			continue
+		}
+		reason := orphanReason(e.Cwd)
+		if reason == "" {
+			continue
+		}
+		o := OrphanHub{PID: e.HubPID, Cwd: e.Cwd, Reason: reason, Entry: &e, ID: WorkspaceID(e.Cwd)}
+		if p, ok := byPID[e.HubPID]; ok {
+			o.Cmd, o.ETime, o.CreateTime = p.Cmd, p.ETime, p.CreateTime
+		} else if ct, err := procscan.CreateTime(e.HubPID); err == nil {
+			o.CreateTime = ct
+		}
+		orphans = append(orphans, o)
+	}
+	for _, p := range procs {
+		if pids[p.PID] {
+			continue
+		}
+		reason := processReason(p, cwds)
+		if reason == "" {
+			continue
+		}
+		orphans = append(orphans, OrphanHub{
+			PID: p.PID, Cwd: p.Cwd, Cmd: p.Cmd, ETime: p.ETime, CreateTime: p.CreateTime,
+			Reason: reason, ProcessOnly: true,
+		})
+	}
+	slices.SortFunc(orphans, func(a, b OrphanHub) int { return cmp.Compare(a.PID, b.PID) })
+	if scanErr != nil {
+		return orphans, fmt.Errorf("registry: scan hub processes: %w", scanErr)
+	}
+	return orphans, nil
+}
+
+// processReason says why a hub process that no entry names by pid is an
+// orphan, "" if some entry's workspace is its cwd.
+func processReason(p procscan.Process, registered map[string]bool) string {
+	switch {
+	case p.Cwd == "":
+		return reasonCwdUnknown
+	case p.CwdDeleted || cwdGone(p.Cwd):
+		return reasonCwdGone
+	case registered[resolve(p.Cwd)]:
+		return ""
+	default:
+		return reasonNotRegistry
+	}
+}

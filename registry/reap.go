@@ -1,0 +1,190 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"boneyard/procscan"
+)
+
+// reapGrace is how long a hub gets to exit after the polite stop signal
+// before it is killed; reapPoll is how often its exit is checked.
+var (
+	reapGrace = 2 * time.Second
+	reapPoll  = 25 * time.Millisecond
+)
+
+// recycleSlack is how much later than an entry's StartedAt the process's
+// create time may be and still count as the process that wrote it. A hub
+// writes StartedAt after it has started, so its create time is normally
+// earlier; the slack absorbs clock error in the create time, which on Linux
+// is boot time (whole seconds in /proc/stat) plus clock ticks, and wall
+// clock steps since boot. A pid recycled by a process born later than that
+// is never signalled.
+const recycleSlack = 2 * time.Second
+
+// createTimeTolerance absorbs the rounding of create times between two
+// reads (clock ticks on Linux, microseconds elsewhere).
+const createTimeTolerance = 10 * time.Millisecond
+
+// Reap stops e's hub and removes its entry. The hub gets a polite stop
+// (SIGTERM; on Windows there is none and it is killed at once), up to
+// reapGrace to exit, then SIGKILL; the entry is removed afterwards, also
+// after a SIGKILL. A dead pid, or an idle row, only has its entry removed.
+//
+// Reap never signals pid <= 1 or the calling process, and never a recycled
+// pid: if the live process under e.HubPID was created after e.StartedAt
+// (plus recycleSlack), it is not e's hub, so the entry is removed and
+// nothing is signalled. Only the entry that still names e.HubPID is
+// removed, so a hub that restarted meanwhile keeps its new entry.
+func Reap(e Entry) error {
+	if e.HubPID == 0 {
+		return removeEntryOf(e)
+	}
+	if err := guardPID(e.HubPID); err != nil {
+		return err
+	}
+	// The handle pins the process (a pidfd on Linux, a process handle on
+	// Windows): the checks below and the signals go to one process.
+	p, err := os.FindProcess(e.HubPID)
+	if err != nil {
+		return removeEntryOf(e)
+	}
+	defer p.Release()
+	if !pidAlive(e.HubPID) {
+		return removeEntryOf(e)
+	}
+	created, err := procscan.CreateTime(e.HubPID)
+	if err != nil {
+		if !pidAlive(e.HubPID) {
+			return removeEntryOf(e)
+		}
+		return fmt.Errorf("registry reap pid %d: cannot read its start time, so it is left alone: %w", e.HubPID, err)
+	}
+	if e.StartedAt.IsZero() {
+		return fmt.Errorf("registry reap pid %d: the entry for %s has no started_at, so a recycled pid cannot be ruled out; remove the entry instead", e.HubPID, e.Cwd)
+	}
+	if created.After(e.StartedAt.Add(recycleSlack)) {
+		slog.Warn("registry: pid was recycled; removing the entry without signalling",
+			"pid", e.HubPID, "cwd", e.Cwd, "entry_started", e.StartedAt, "process_created", created)
+		return removeEntryOf(e)
+	}
+	if err := stop(p); err != nil {
+		return err
+	}
+	return removeEntryOf(e)
+}
+
+// ReapPID stops the process pid as Reap does (polite stop, grace, kill)
+// without touching the registry. A dead pid is a no-op. pid <= 1 and the
+// calling process are refused.
+func ReapPID(pid int) error {
+	if err := guardPID(pid); err != nil {
+		return err
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return nil
+	}
+	defer p.Release()
+	if !pidAlive(pid) {
+		return nil
+	}
+	return stop(p)
+}
+
+// ReapProcess is ReapPID guarded against pid reuse, for hubs that no entry
+// describes: pid must be a live `bones hub start` process (else ErrNotHub)
+// whose create time equals seen, as an earlier scan reported it (else
+// ErrProcessChanged).
+func ReapProcess(pid int, seen time.Time) error {
+	if err := guardPID(pid); err != nil {
+		return err
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return fmt.Errorf("registry reap pid %d: %w", pid, ErrNotHub)
+	}
+	defer p.Release()
+	procs, err := procscan.Scan()
+	if err != nil {
+		return fmt.Errorf("registry reap pid %d: scan hub processes: %w", pid, err)
+	}
+	for _, hub := range procs {
+		if hub.PID != pid {
+			continue
+		}
+		if d := hub.CreateTime.Sub(seen).Abs(); d > createTimeTolerance {
+			return fmt.Errorf("registry reap pid %d: started %v, not %v as seen: %w", pid, hub.CreateTime, seen, ErrProcessChanged)
+		}
+		return stop(p)
+	}
+	return fmt.Errorf("registry reap pid %d: %w", pid, ErrNotHub)
+}
+
+// guardPID refuses pids that must never be signalled.
+func guardPID(pid int) error {
+	switch {
+	case pid <= 1:
+		return fmt.Errorf("registry reap: refusing to signal pid %d", pid)
+	case pid == os.Getpid():
+		return fmt.Errorf("registry reap: refusing to signal pid %d, this process", pid)
+	}
+	return nil
+}
+
+// stop asks p to exit, waits up to reapGrace, then kills it and waits for
+// it to be gone. A process that exits on its own meanwhile is fine.
+func stop(p *os.Process) error {
+	if err := requestStop(p); err != nil {
+		if errors.Is(err, os.ErrProcessDone) {
+			return nil
+		}
+		return fmt.Errorf("registry reap pid %d: %w", p.Pid, err)
+	}
+	if waitGone(p.Pid, reapGrace) {
+		return nil
+	}
+	if err := p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("registry reap pid %d: kill: %w", p.Pid, err)
+	}
+	if !waitGone(p.Pid, reapGrace) {
+		slog.Warn("registry: process still present after SIGKILL", "pid", p.Pid)
+	}
+	return nil
+}
+
+// waitGone polls until pid is dead (a zombie counts as dead) or d passes.
+func waitGone(pid int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for pidAlive(pid) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(reapPoll)
+	}
+	return true
+}
+
+// removeEntryOf removes e's entry only if it still names e.HubPID: the
+// canonical file (identity-checked, as prune does) and the legacy
+// <id>-<pid>.json.
+func removeEntryOf(e Entry) error {
+	path := EntryPath(e.Cwd)
+	var errs []error
+	f, err := readEntryFile(path)
+	if err == nil && f.entry.HubPID == e.HubPID {
+		errs = append(errs, pruneFile(f))
+	}
+	legacy := filepath.Join(filepath.Dir(path), WorkspaceID(e.Cwd)+"-"+strconv.Itoa(e.HubPID)+".json")
+	if err := os.Remove(legacy); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("registry remove: %w", err))
+	}
+	return errors.Join(errs...)
+}

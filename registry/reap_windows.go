@@ -1,0 +1,8 @@
+//go:build windows
+
+package registry
+
+import "os"
+
+// requestStop kills p: Windows has no signal a console-less hub could catch.
+func requestStop(p *os.Process) error { return p.Kill() }
