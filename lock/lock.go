@@ -152,7 +152,7 @@ func warnStale(pidPath string, self int) {
 
 // readPid parses the pid file: a decimal pid, optionally followed by a newline.
 func readPid(pidPath string) (int, error) {
-	data, err := os.ReadFile(pidPath)
+	data, err := readShared(pidPath)
 	if err != nil {
 		return 0, err
 	}
