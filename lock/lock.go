@@ -33,6 +33,9 @@ const (
 // EnvDir is the environment variable that relocates the state directory.
 const EnvDir = "BONES_DIR"
 
+// tmpInfix marks temporary files of atomic writes, as bones names them.
+const tmpInfix = ".tmp."
+
 // File modes match what bones creates, so either tool can reuse the other's
 // files.
 const (
@@ -97,6 +100,7 @@ func Acquire(root string) (release func(), err error) {
 
 	self := os.Getpid()
 	warnStale(pidPath, self)
+	removeTemps(pidPath)
 	if err := writePid(pidPath, self); err != nil {
 		unlock(fl)
 		return nil, fmt.Errorf("workspace lock: record holder in %s: %w", pidPath, err)
@@ -150,6 +154,27 @@ func warnStale(pidPath string, self int) {
 	}
 }
 
+// removeTemps deletes temporary pid files left by a holder that crashed
+// mid-write. Only the lock holder writes the pid file, so while we hold the
+// lock none of them can be in use.
+func removeTemps(pidPath string) {
+	dir, prefix := filepath.Dir(pidPath), filepath.Base(pidPath)+tmpInfix
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		slog.Warn("workspace lock: list state directory", "path", dir, "err", err)
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		tmp := filepath.Join(dir, e.Name())
+		if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			slog.Warn("workspace lock: remove leftover temporary file", "path", tmp, "err", err)
+		}
+	}
+}
+
 // readPid parses the pid file: a decimal pid, optionally followed by a newline.
 func readPid(pidPath string) (int, error) {
 	data, err := readShared(pidPath)
@@ -178,7 +203,7 @@ func livePidFromFile(pidPath string) int {
 // or empty file and a crash leaves either the old or the new content.
 func writePid(pidPath string, pid int) error {
 	dir := filepath.Dir(pidPath)
-	tmp, err := os.CreateTemp(dir, filepath.Base(pidPath)+".tmp.*")
+	tmp, err := os.CreateTemp(dir, filepath.Base(pidPath)+tmpInfix+"*")
 	if err != nil {
 		return err
 	}

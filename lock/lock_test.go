@@ -224,6 +224,13 @@ func TestAcquireRelease(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
 			t.Setenv(EnvDir, tc.env(t))
+			// A temporary file left by a holder that crashed mid-write.
+			if err := os.MkdirAll(StateDir(root), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(PidPath(root)+".tmp.123", []byte("1"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			release := mustAcquire(t, root)
 
 			if _, err := os.Stat(Path(root)); err != nil {
