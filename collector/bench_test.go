@@ -1,0 +1,140 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"boneyard/registry"
+)
+
+const (
+	benchEntries = 1000
+	benchHung    = 20  // hubs that accept connections and never answer
+	benchRunning = 180 // hubs that answer
+)
+
+// hungListeners returns URLs of n loopback listeners that accept
+// connections and never answer, like a wedged hub.
+func hungListeners(tb testing.TB, n int) []string {
+	tb.Helper()
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		urls  []string
+	)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		urls = append(urls, "http://"+ln.Addr().String())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}
+		}()
+		tb.Cleanup(func() { ln.Close() })
+	}
+	tb.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return urls
+}
+
+// benchRegistry fills a temporary HOME with benchEntries workspaces:
+// benchHung hung hubs and benchRunning answering ones (both with this
+// process's live pid, so they survive prune-on-read), the rest idle rows.
+func benchRegistry(b *testing.B) {
+	setHome(b)
+	root := b.TempDir()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(srv.Close)
+	hung := hungListeners(b, benchHung)
+	if err := os.MkdirAll(registry.RegistryDir(), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	for i := range benchEntries {
+		name := fmt.Sprintf("ws%04d", i)
+		e := registry.Entry{Cwd: newWorkspace(b, root, name, true), Name: name, StartedAt: time.Now().UTC()}
+		switch {
+		case i < benchHung:
+			e.HubPID, e.HubURL = os.Getpid(), hung[i]
+		case i < benchHung+benchRunning:
+			e.HubPID, e.HubURL = os.Getpid(), srv.URL
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(registry.EntryPath(e.Cwd), data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCollect measures one full collection of 1,000 entries with 20
+// hung hubs, and the heap the collector holds for that snapshot.
+func BenchmarkCollect(b *testing.B) {
+	benchRegistry(b)
+	heap0 := heapAlloc()
+	c := New(Options{})
+	ctx := context.Background()
+
+	var s *Snapshot
+	b.ReportAllocs()
+	for b.Loop() {
+		s = c.Refresh(ctx)
+	}
+	b.StopTimer()
+
+	n := s.Counts()
+	if len(s.Workspaces) != benchEntries || n.Stopped != benchHung || n.Running != benchRunning || s.Err != nil {
+		b.Fatalf("snapshot: %d workspaces, counts %+v, err %v", len(s.Workspaces), n, s.Err)
+	}
+	b.ReportMetric(float64(int64(heapAlloc())-int64(heap0)), "heap-B")
+	b.ReportMetric(float64(s.Took.Milliseconds()), "took-ms")
+	runtime.KeepAlive(c)
+}
+
+// BenchmarkDiff measures what a live-update stream pays per snapshot: a
+// Diff of two collected 1,000-row snapshots.
+func BenchmarkDiff(b *testing.B) {
+	benchRegistry(b)
+	c := New(Options{})
+	prev := c.Refresh(context.Background())
+	next := c.Refresh(context.Background())
+	b.ReportAllocs()
+	for b.Loop() {
+		Diff(prev, next)
+	}
+}
+
+// heapAlloc returns the live heap after a full collection.
+func heapAlloc() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}

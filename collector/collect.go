@@ -1,0 +1,207 @@
+package collector
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"boneyard/lock"
+	"boneyard/procscan"
+	"boneyard/registry"
+)
+
+// probeWorkers bounds the per-workspace lock probes and resource reads that
+// run at once: each is a few syscalls, so more workers than cores only adds
+// contention.
+const probeWorkers = 4
+
+// collect gathers one snapshot (Seq unset). A part that fails is recorded in
+// Err and leaves its section empty or partial; the other parts are still
+// filled.
+func collect() *Snapshot {
+	start := time.Now()
+	var (
+		wg                 sync.WaitGroup
+		infos              []registry.Info
+		orphans            []registry.OrphanHub
+		procs              []procscan.Process
+		infoErr, orphanErr error
+		procErr            error
+	)
+	// ListInfo waits on HTTP probes; the other two only read the process
+	// table and the disk, so they run alongside it.
+	wg.Go(func() { infos, infoErr = registry.ListInfo() })
+	wg.Go(func() { orphans, orphanErr = registry.AllOrphanHubs() })
+	wg.Go(func() { procs, procErr = procscan.Scan() })
+	wg.Wait()
+
+	var errs []error
+	if infoErr != nil {
+		errs = append(errs, fmt.Errorf("list registry: %w", infoErr))
+	}
+	if orphanErr != nil {
+		errs = append(errs, fmt.Errorf("find orphan hubs: %w", orphanErr))
+	}
+	if procErr != nil {
+		errs = append(errs, fmt.Errorf("scan hub processes: %w", procErr))
+	}
+
+	entryOrphans := make(map[string]registry.OrphanHub)
+	processOnly := make([]registry.OrphanHub, 0, len(orphans))
+	for _, o := range orphans {
+		if o.Entry != nil {
+			e := *o.Entry
+			o.Entry = &e
+		}
+		if o.ProcessOnly {
+			processOnly = append(processOnly, o)
+		} else {
+			entryOrphans[o.ID] = o
+		}
+	}
+	slices.SortFunc(processOnly, func(a, b registry.OrphanHub) int { return cmp.Compare(a.PID, b.PID) })
+
+	ws := make([]Workspace, len(infos))
+	for i, in := range infos {
+		ws[i] = Workspace{Info: in, Status: StatusUnknown}
+		switch o, isOrphan := entryOrphans[in.ID]; {
+		case in.HubPID == 0:
+			ws[i].Status = StatusIdle
+		case isOrphan:
+			ws[i].Status = StatusOrphan
+			ws[i].OrphanReason = o.Reason
+		case in.HubStatus == registry.HubRunning:
+			ws[i].Status = StatusRunning
+		case in.HubStatus == registry.HubStopped:
+			ws[i].Status = StatusStopped
+		}
+	}
+	errs = append(errs, probeLocks(ws), measure(ws))
+	slices.SortFunc(ws, compareWorkspaces)
+
+	procs = slices.Clone(procs)
+	slices.SortFunc(procs, func(a, b procscan.Process) int { return cmp.Compare(a.PID, b.PID) })
+
+	s := &Snapshot{
+		Taken:      start,
+		Workspaces: ws[:len(ws):len(ws)],
+		Orphans:    processOnly[:len(processOnly):len(processOnly)],
+		Processes:  procs[:len(procs):len(procs)],
+		Err:        errors.Join(errs...),
+	}
+	if s.Processes == nil {
+		s.Processes = []procscan.Process{}
+	}
+	s.keys = make([]rowKeys, len(ws))
+	for i := range ws {
+		s.keys[i] = ws[i].keys()
+	}
+	s.Took = time.Since(start)
+	return s
+}
+
+// compareWorkspaces sorts problems first (by status rank), then by name,
+// cwd and id.
+func compareWorkspaces(a, b Workspace) int {
+	return cmp.Or(
+		cmp.Compare(a.Status.rank(), b.Status.rank()),
+		cmp.Compare(a.Name, b.Name),
+		cmp.Compare(a.Cwd, b.Cwd),
+		cmp.Compare(a.ID, b.ID),
+	)
+}
+
+// probeLocks fills each workspace's Lock. Failures are summarised in one
+// error so that a thousand broken workspaces do not make a thousand-line
+// message.
+func probeLocks(ws []Workspace) error {
+	var fails failures
+	parallel(len(ws), func(i int) {
+		st, err := lock.Probe(ws[i].Cwd)
+		// No lock file means nobody holds the lock: an idle workspace.
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			fails.add(ws[i].Cwd, err)
+		}
+		ws[i].Lock = st
+	})
+	return fails.err("probe workspace lock")
+}
+
+// measure fills Resources for every workspace whose hub pid is alive. Each
+// pid is measured once even if several entries name it.
+func measure(ws []Workspace) error {
+	index := make(map[int]int) // pid -> position in pids
+	var pids []int
+	for _, w := range ws {
+		if _, seen := index[w.HubPID]; !seen && w.HubPID > 0 && procscan.Alive(w.HubPID) {
+			index[w.HubPID] = len(pids)
+			pids = append(pids, w.HubPID)
+		}
+	}
+	res := make([]*procscan.Resources, len(pids))
+	var fails failures
+	parallel(len(pids), func(i int) {
+		r, err := procscan.ResourcesOf(pids[i])
+		switch {
+		case err == nil:
+			r.Ports = slices.Clip(r.Ports)
+			res[i] = &r
+		case procscan.Alive(pids[i]):
+			// A hub that exited meanwhile simply has no resources.
+			fails.add(fmt.Sprintf("pid %d", pids[i]), err)
+		}
+	})
+	for i := range ws {
+		if j, ok := index[ws[i].HubPID]; ok {
+			ws[i].Resources = res[j]
+		}
+	}
+	return fails.err("measure hub resources")
+}
+
+// parallel runs fn(0..n-1) on at most probeWorkers goroutines.
+func parallel(n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, probeWorkers) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// failures counts errors from parallel work and keeps the first one.
+type failures struct {
+	mu    sync.Mutex
+	n     int
+	what  string
+	first error
+}
+
+func (f *failures) add(what string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		f.what, f.first = what, err
+	}
+	f.n++
+}
+
+func (f *failures) err(op string) error {
+	switch f.n {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%s %s: %w", op, f.what, f.first)
+	default:
+		return fmt.Errorf("%s failed %d times, first %s: %w", op, f.n, f.what, f.first)
+	}
+}

@@ -1,0 +1,379 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"boneyard/registry"
+)
+
+func TestSnapshotBeforeFirstCollection(t *testing.T) {
+	c := New(Options{})
+	s := c.Snapshot()
+	if s == nil || s.Seq != 0 || s.Workspaces == nil || s.Orphans == nil || s.Processes == nil {
+		t.Fatalf("Snapshot before Run = %+v, want empty non-nil snapshot with Seq 0", s)
+	}
+	c.Trigger()
+	c.Trigger() // a second pending trigger must not block either
+	if c.Collections() != 0 {
+		t.Fatalf("Collections() = %d before any collection", c.Collections())
+	}
+}
+
+func TestCollectStatusesAndParts(t *testing.T) {
+	home := setHome(t)
+	root := t.TempDir()
+	self := os.Getpid()
+
+	runningDir := newWorkspace(t, root, "running", true)
+	hubPID, hubURL := startHub(t, runningDir, true)
+	strayDir := newWorkspace(t, root, "stray", true)
+	strayPID, _ := startHub(t, strayDir, false)
+
+	tests := []struct {
+		name       string
+		cwd        string
+		entry      registry.Entry // Cwd and Name filled in below
+		want       Status
+		reason     bool // an orphan reason is expected
+		resources  bool
+		lockHolder int
+	}{
+		{name: "a-running", cwd: runningDir, entry: registry.Entry{HubPID: hubPID, HubURL: hubURL}, want: StatusRunning, resources: true, lockHolder: hubPID},
+		{name: "b-idle", cwd: newWorkspace(t, root, "idle", true), want: StatusIdle},
+		{name: "c-stopped", cwd: newWorkspace(t, root, "stopped", true), entry: registry.Entry{HubPID: self, HubURL: closedURL(t)}, want: StatusStopped, resources: true},
+		{name: "d-orphan", cwd: newWorkspace(t, root, "orphan", false), entry: registry.Entry{HubPID: self, HubURL: closedURL(t)}, want: StatusOrphan, reason: true, resources: true},
+		{name: "e-unknown", cwd: newWorkspace(t, root, "unknown", true), entry: registry.Entry{HubPID: self}, want: StatusUnknown, resources: true},
+	}
+	for _, tt := range tests {
+		e := tt.entry
+		e.Cwd, e.Name = tt.cwd, tt.name
+		writeEntry(t, e)
+	}
+
+	c := New(Options{})
+	s := c.Refresh(context.Background())
+	if s.Seq != 1 || c.Collections() != 1 {
+		t.Fatalf("first Refresh: Seq %d, Collections %d; want 1, 1", s.Seq, c.Collections())
+	}
+	if s.Err != nil {
+		t.Errorf("Err = %v", s.Err)
+	}
+	if len(s.Workspaces) != len(tests) {
+		t.Fatalf("%d workspaces, want %d: %+v", len(s.Workspaces), len(tests), s.Workspaces)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, ok := s.Workspace(registry.WorkspaceID(tt.cwd))
+			if !ok {
+				t.Fatalf("workspace %s missing", tt.cwd)
+			}
+			if w.Status != tt.want {
+				t.Errorf("Status = %s, want %s (hub status %s)", w.Status, tt.want, w.HubStatus)
+			}
+			if (w.OrphanReason != "") != tt.reason {
+				t.Errorf("OrphanReason = %q, want one: %v", w.OrphanReason, tt.reason)
+			}
+			if (w.Resources != nil) != tt.resources {
+				t.Errorf("Resources = %+v, want present: %v", w.Resources, tt.resources)
+			}
+			if w.Lock.Held != (tt.lockHolder != 0) || w.Lock.PID != tt.lockHolder {
+				t.Errorf("Lock = %+v, want held by %d", w.Lock, tt.lockHolder)
+			}
+		})
+	}
+
+	// Problems first, then by name.
+	var order []Status
+	for _, w := range s.Workspaces {
+		order = append(order, w.Status)
+	}
+	if want := []Status{StatusOrphan, StatusStopped, StatusUnknown, StatusIdle, StatusRunning}; !slices.Equal(order, want) {
+		t.Errorf("order %v, want %v", order, want)
+	}
+
+	running, _ := s.Workspace(registry.WorkspaceID(runningDir))
+	if r := running.Resources; r != nil && len(r.Ports) == 0 {
+		t.Errorf("running hub resources %+v list no listening port", r)
+	}
+	for _, pid := range []int{hubPID, strayPID} {
+		if _, ok := s.Process(pid); !ok {
+			t.Errorf("hub process %d missing from Processes", pid)
+		}
+	}
+	if o, ok := s.Orphan(strayPID); !ok || !o.ProcessOnly {
+		t.Errorf("stray hub %d: Orphan = %+v, %v; want a process-only orphan", strayPID, o, ok)
+	}
+	if _, ok := s.Orphan(hubPID); ok {
+		t.Errorf("registered hub %d listed as a process-only orphan", hubPID)
+	}
+	if n := s.Counts(); n.Running != 1 || n.Stopped != 1 || n.Orphan != 1 || n.Idle != 1 || n.Unknown != 1 || n.ProcessOrphans < 1 {
+		t.Errorf("Counts = %+v", n)
+	}
+
+	if fi, err := os.Stat(filepath.Join(home, ".bones", "workspaces")); err != nil || !fi.IsDir() {
+		t.Errorf("registry directory: %v", err)
+	}
+}
+
+func TestCollectKeepsOtherPartsOnError(t *testing.T) {
+	home := setHome(t)
+	// A file where the registry directory belongs makes listing it fail.
+	if err := os.MkdirAll(filepath.Join(home, ".bones"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(registry.RegistryDir(), []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := startHub(t, newWorkspace(t, t.TempDir(), "ws", true), false)
+
+	s := New(Options{}).Refresh(context.Background())
+	if s.Err == nil {
+		t.Error("Err = nil, want the registry listing error")
+	}
+	if _, ok := s.Process(pid); !ok {
+		t.Errorf("hub process %d missing although only the registry failed", pid)
+	}
+}
+
+func TestWatchTriggersCollection(t *testing.T) {
+	tests := []struct {
+		name     string
+		interval time.Duration
+		remove   func(home string) string // removes something, returns what
+	}{
+		// A one-hour interval: only fsnotify can explain a prompt update.
+		{name: "entry written", interval: time.Hour},
+		{name: "registry dir removed and re-created", interval: time.Hour, remove: func(home string) string {
+			return filepath.Join(home, ".bones", "workspaces")
+		}},
+		// With ~/.bones gone there is nothing left to watch; the interval
+		// re-adds the watches.
+		{name: "bones dir removed and re-created", interval: 200 * time.Millisecond, remove: func(home string) string {
+			return filepath.Join(home, ".bones")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := setHome(t)
+			root := t.TempDir()
+			first := newWorkspace(t, root, "first", true)
+			if err := registry.Register(first, "first"); err != nil {
+				t.Fatal(err)
+			}
+			c := New(Options{Interval: tt.interval})
+			startRun(t, c)
+			waitFor(t, c, 10*time.Second, "the first entry", func(s *Snapshot) bool { return has(s, first) })
+
+			if tt.remove != nil {
+				if err := os.RemoveAll(tt.remove(home)); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, c, 10*time.Second, "the entry gone", func(s *Snapshot) bool { return !has(s, first) })
+			}
+			// Twice: the second write proves the directory is watched
+			// again, not merely noticed once.
+			for _, name := range []string{"second", "third"} {
+				cwd := newWorkspace(t, root, name, true)
+				if err := registry.Register(cwd, name); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, c, 10*time.Second, name+" entry", func(s *Snapshot) bool { return has(s, cwd) })
+			}
+		})
+	}
+}
+
+func TestBurstIsCoalesced(t *testing.T) {
+	setHome(t)
+	root := t.TempDir()
+	const n = 1000
+	files := make(map[string][]byte, n)
+	for i := range n {
+		cwd := filepath.Join(root, fmt.Sprintf("ws%04d", i))
+		if err := os.Mkdir(cwd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.Marshal(registry.Entry{Cwd: cwd, Name: filepath.Base(cwd), StartedAt: time.Now().UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[registry.EntryPath(cwd)] = data
+	}
+
+	c := New(Options{Interval: time.Hour})
+	startRun(t, c)
+	before := c.Collections()
+
+	start := time.Now()
+	for path, data := range files {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	burst := time.Since(start)
+	waitFor(t, c, 30*time.Second, "every entry", func(s *Snapshot) bool { return len(s.Workspaces) == n })
+	// Let any collection already scheduled happen before counting.
+	time.Sleep(200 * time.Millisecond)
+
+	got := c.Collections() - before
+	// Changes postpone a collection by at most maxDelay, so a burst that a
+	// very slow machine stretches out may legitimately take more.
+	limit := max(10, 3+int(burst/maxDelay))
+	t.Logf("%d file writes in %v caused %d collections", n, burst, got)
+	if got > uint64(limit) {
+		t.Errorf("%d writes caused %d collections, want at most %d", n, got, limit)
+	}
+}
+
+func TestRefresh(t *testing.T) {
+	setHome(t)
+	root := t.TempDir()
+	c := New(Options{Interval: time.Hour})
+	startRun(t, c)
+
+	t.Run("returns fresh data", func(t *testing.T) {
+		cwd := newWorkspace(t, root, "fresh", true)
+		if err := registry.Register(cwd, "fresh"); err != nil {
+			t.Fatal(err)
+		}
+		if s := c.Refresh(context.Background()); !has(s, cwd) {
+			t.Fatalf("Refresh right after a write misses it: %+v", s.Workspaces)
+		}
+	})
+
+	t.Run("never overlaps collections", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				c.Trigger()
+				if s := c.Refresh(context.Background()); s.Seq == 0 {
+					t.Error("Refresh returned the empty snapshot")
+				}
+			})
+		}
+		wg.Wait()
+		if m := c.maxActive.Load(); m != 1 {
+			t.Errorf("%d collections ran at once", m)
+		}
+	})
+
+	t.Run("gives up waiting when ctx ends", func(t *testing.T) {
+		c.sem <- struct{}{} // a collection in progress
+		defer func() { <-c.sem }()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if s := c.Refresh(ctx); s != c.Snapshot() {
+			t.Errorf("Refresh with a done ctx = seq %d, want the latest snapshot", s.Seq)
+		}
+	})
+}
+
+func TestSubscribe(t *testing.T) {
+	setHome(t)
+	c := New(Options{Interval: time.Hour})
+
+	ch, cancel := c.Subscribe()
+	slow, cancelSlow := c.Subscribe() // never read until the end
+	defer cancelSlow()
+	startRun(t, c)
+
+	select {
+	case s := <-ch:
+		if s.Seq == 0 {
+			t.Fatal("received the empty snapshot")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no snapshot delivered within 10s")
+	}
+
+	// Publishing must not wait for the slow subscriber.
+	var last *Snapshot
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 5 {
+			last = c.Refresh(context.Background())
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Refresh blocked with a slow subscriber")
+	}
+	if len(slow) != 1 {
+		t.Fatalf("slow subscriber holds %d snapshots, want 1", len(slow))
+	}
+	if s := <-slow; s.Seq != last.Seq {
+		t.Errorf("slow subscriber got seq %d, want the latest %d", s.Seq, last.Seq)
+	}
+
+	late, cancelLate := c.Subscribe()
+	defer cancelLate()
+	if s := <-late; s != c.Snapshot() {
+		t.Errorf("new subscriber starts with seq %d, want the current %d", s.Seq, c.Snapshot().Seq)
+	}
+
+	seen := c.Snapshot().Seq
+	c.Trigger()
+	deadline := time.After(10 * time.Second)
+	for fresh := false; !fresh; {
+		select {
+		case s := <-ch:
+			fresh = s.Seq > seen
+		case <-deadline:
+			t.Fatal("no snapshot after Trigger within 10s")
+		}
+	}
+
+	before := c.Subscribers()
+	cancel()
+	cancel()
+	if got := c.Subscribers(); got != before-1 {
+		t.Errorf("Subscribers after cancel = %d, want %d", got, before-1)
+	}
+	for range ch { // drains, then ends because cancel closed it
+	}
+}
+
+func TestRunStopsWithoutLeaks(t *testing.T) {
+	setHome(t)
+	baseline := runtime.NumGoroutine()
+
+	c := New(Options{Interval: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	waitFor(t, c, 10*time.Second, "a second collection", func(s *Snapshot) bool { return s.Seq > 1 })
+
+	if err := c.Run(ctx); err == nil {
+		t.Error("a second concurrent Run returned nil, want an error")
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil after cancel", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s of cancel")
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > baseline {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines after Run returned, %d before:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+	}
+}

@@ -1,0 +1,135 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// dirWatch watches the registry directory and its parent. The parent watch
+// notices the directory being re-created after a deletion (bones and
+// boneyard create it on their next write); if the parent goes too, ensure
+// re-adds both watches once they exist again. A nil watcher (fsnotify
+// unavailable) yields no events; the interval still works.
+type dirWatch struct {
+	w           *fsnotify.Watcher
+	dir, parent string
+	dirOK       bool // dir is watched
+	parentOK    bool // parent is watched
+	log         *slog.Logger
+}
+
+// newDirWatch creates dir (mode 0700) if missing and starts watching it.
+// Failures are logged, not returned: the collector then relies on its
+// interval.
+func newDirWatch(dir string, log *slog.Logger) *dirWatch {
+	d := &dirWatch{dir: filepath.Clean(dir), parent: filepath.Dir(filepath.Clean(dir)), log: log}
+	if dir == "" {
+		log.Warn("collector: no registry directory (is HOME set?); relying on the interval")
+		return d
+	}
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		log.Warn("collector: create registry directory", "dir", d.dir, "err", err)
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		log.Warn("collector: cannot watch the registry directory; relying on the interval", "err", err)
+		return d
+	}
+	d.w = w
+	d.ensure()
+	return d
+}
+
+// ensure adds the parent and directory watches that are missing and whose
+// paths exist; it reports whether the directory watch was newly added, in
+// which case entries may have appeared unseen.
+func (d *dirWatch) ensure() bool {
+	if d.w == nil {
+		return false
+	}
+	if !d.parentOK {
+		d.parentOK = d.add(d.parent)
+	}
+	if d.dirOK {
+		return false
+	}
+	d.dirOK = d.add(d.dir)
+	return d.dirOK
+}
+
+// add watches path if it exists; a missing path is expected after deletion
+// and is not logged.
+func (d *dirWatch) add(path string) bool {
+	err := d.w.Add(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		d.log.Warn("collector: watch directory", "dir", path, "err", err)
+	}
+	return err == nil
+}
+
+// handle updates the watches for ev and reports whether the registry may
+// have changed.
+func (d *dirWatch) handle(ev fsnotify.Event) bool {
+	switch {
+	case ev.Name == d.dir:
+		if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+			d.forget(d.dir, &d.dirOK)
+		}
+		// Deleted: its entries are gone. Created: entries may have been
+		// written before the watch was added.
+		d.ensure()
+		return true
+	case ev.Name == d.parent:
+		if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+			d.forget(d.parent, &d.parentOK)
+			d.forget(d.dir, &d.dirOK)
+			return true
+		}
+		return false
+	case filepath.Dir(ev.Name) == d.dir:
+		// Atomic writes rename a temporary file into place: the rename is
+		// the change. Permission changes alone do not alter entries.
+		return !strings.Contains(filepath.Base(ev.Name), ".tmp.") && ev.Op != fsnotify.Chmod
+	default:
+		// Other files next to the registry directory.
+		return false
+	}
+}
+
+// forget drops the watch on path (fsnotify may already have dropped it).
+func (d *dirWatch) forget(path string, ok *bool) {
+	if *ok {
+		_ = d.w.Remove(path)
+		*ok = false
+	}
+}
+
+func (d *dirWatch) events() <-chan fsnotify.Event {
+	if d.w == nil {
+		return nil
+	}
+	return d.w.Events
+}
+
+func (d *dirWatch) errs() <-chan error {
+	if d.w == nil {
+		return nil
+	}
+	return d.w.Errors
+}
+
+func (d *dirWatch) close() {
+	if d.w == nil {
+		return
+	}
+	if err := d.w.Close(); err != nil {
+		d.log.Warn("collector: stop watching the registry directory", "err", fmt.Errorf("close watcher: %w", err))
+	}
+}
