@@ -121,14 +121,11 @@ func Acquire(root string) (release func(), err error) {
 	}, nil
 }
 
-// unlock drops the flock and closes its file, logging failures: callers are
-// release paths that have nobody to return an error to.
+// unlock drops the flock and closes its file, logging a failure: callers are
+// release paths with nobody to return an error to.
 func unlock(fl *flock.Flock) {
 	if err := fl.Unlock(); err != nil {
 		slog.Warn("workspace lock: unlock", "path", fl.Path(), "err", err)
-	}
-	if err := fl.Close(); err != nil {
-		slog.Warn("workspace lock: close", "path", fl.Path(), "err", err)
 	}
 }
 
