@@ -78,7 +78,7 @@ var probeClient = &http.Client{
 				return nil
 			},
 		}).DialContext,
-		DisableKeepAlives:     true,
+		DisableKeepAlives: true,
 	},
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }

@@ -1,0 +1,214 @@
+package registry
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tempFiles lists the temporary files left in the registry directory.
+func tempFiles(t testing.TB) []string {
+	t.Helper()
+	ents, err := os.ReadDir(RegistryDir())
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range ents {
+		if strings.Contains(de.Name(), tmpMarker) {
+			names = append(names, de.Name())
+		}
+	}
+	return names
+}
+
+// readRaw reads the canonical entry file of cwd without pruning.
+func readRaw(t testing.TB, cwd string) (Entry, bool) {
+	t.Helper()
+	f, err := readEntryFile(EntryPath(cwd))
+	if os.IsNotExist(err) {
+		return Entry{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.entry, true
+}
+
+func TestWriteCreatesDirLeavesNoTempLastWriterWins(t *testing.T) {
+	home := setHome(t)
+	cwd := workspace(t, home, "ws", true)
+	for i, name := range []string{"first", "second", "third"} {
+		mustWrite(t, Entry{Cwd: cwd, Name: name, HubPID: i, StartedAt: time.Now()})
+	}
+	got, ok := readRaw(t, cwd)
+	if !ok || got.Name != "third" || got.HubPID != 2 {
+		t.Errorf("entry = %+v (present %v), want the last write", got, ok)
+	}
+	if tmps := tempFiles(t); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+}
+
+func TestWriteErrorsLeaveNothing(t *testing.T) {
+	home := setHome(t)
+	cwd := workspace(t, home, "ws", true)
+	// A directory in the entry's place makes the final rename fail.
+	if err := os.MkdirAll(filepath.Join(EntryPath(cwd), "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		e    Entry
+	}{
+		{"rename fails", Entry{Cwd: cwd, Name: "ws"}},
+		{"no cwd", Entry{Name: "ws"}},
+		{"negative pid", Entry{Cwd: cwd + "-other", HubPID: -5}},
+		{"unencodable time", Entry{Cwd: cwd + "-other", StartedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := Write(tt.e); err == nil {
+				t.Fatal("Write succeeded")
+			}
+			if tmps := tempFiles(t); len(tmps) != 0 {
+				t.Errorf("temporary files left: %v", tmps)
+			}
+			if tt.e.Cwd != cwd && tt.e.Cwd != "" && exists(EntryPath(tt.e.Cwd)) {
+				t.Error("an entry was written")
+			}
+		})
+	}
+}
+
+func TestRegister(t *testing.T) {
+	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		existing func(cwd string) Entry // nil: no entry
+		legacy   bool                   // existing entry written as <id>-<pid>.json
+		wantName string
+		wantPID  func(existing Entry) int
+	}{
+		{
+			name:     "no entry gets an idle row",
+			wantName: "fresh",
+		},
+		{
+			name:     "idle row is refreshed",
+			existing: func(cwd string) Entry { return Entry{Cwd: cwd, Name: "stale", StartedAt: old} },
+			wantName: "fresh",
+		},
+		{
+			name: "live hub entry is left alone",
+			existing: func(cwd string) Entry {
+				return Entry{Cwd: cwd, Name: "hub", HubURL: "http://127.0.0.1:9", HubPID: os.Getpid(), StartedAt: old}
+			},
+			wantName: "hub",
+			wantPID:  func(e Entry) int { return e.HubPID },
+		},
+		{
+			name: "legacy live hub entry is migrated and left alone",
+			existing: func(cwd string) Entry {
+				return Entry{Cwd: cwd, Name: "legacy-hub", HubURL: "http://127.0.0.1:9", HubPID: os.Getpid(), StartedAt: old}
+			},
+			legacy:   true,
+			wantName: "legacy-hub",
+			wantPID:  func(e Entry) int { return e.HubPID },
+		},
+		{
+			name:     "dead hub entry is replaced",
+			existing: func(cwd string) Entry { return Entry{Cwd: cwd, Name: "dead", HubPID: deadPID(t), StartedAt: old} },
+			wantName: "fresh",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := setHome(t)
+			cwd := workspace(t, home, "ws", true)
+			var existing Entry
+			if tt.existing != nil {
+				existing = tt.existing(cwd)
+				if tt.legacy {
+					data, err := encodeEntry(existing)
+					if err != nil {
+						t.Fatal(err)
+					}
+					writeRaw(t, WorkspaceID(cwd)+"-"+strconv.Itoa(existing.HubPID)+".json", string(data))
+				} else {
+					mustWrite(t, existing)
+				}
+			}
+			before := time.Now()
+			if err := Register(cwd, "fresh"); err != nil {
+				t.Fatal(err)
+			}
+			got, ok := readRaw(t, cwd)
+			if !ok {
+				t.Fatal("no entry after Register")
+			}
+			wantPID := 0
+			if tt.wantPID != nil {
+				wantPID = tt.wantPID(existing)
+			}
+			if got.Name != tt.wantName || got.HubPID != wantPID {
+				t.Errorf("entry = %+v, want name %q pid %d", got, tt.wantName, wantPID)
+			}
+			if tt.wantName == "fresh" && (got.HubURL != "" || got.NATSURL != "" || got.StartedAt.Before(before.Add(-time.Second))) {
+				t.Errorf("idle row = %+v, want no URLs and a fresh started_at", got)
+			}
+			if names, _ := legacyNames(RegistryDir(), WorkspaceID(cwd), true); len(names) != 0 {
+				t.Errorf("legacy files left: %v", names)
+			}
+			if tmps := tempFiles(t); len(tmps) != 0 {
+				t.Errorf("temporary files left: %v", tmps)
+			}
+		})
+	}
+}
+
+func TestRegisterRefusesMissingCwd(t *testing.T) {
+	home := setHome(t)
+	cwd := filepath.Join(home, "missing")
+	if err := Register(cwd, "x"); err == nil {
+		t.Fatal("Register of a missing cwd succeeded")
+	}
+	if exists(EntryPath(cwd)) {
+		t.Error("an entry was written")
+	}
+}
+
+func TestRemove(t *testing.T) {
+	home := setHome(t)
+	cwd := workspace(t, home, "ws", true)
+	other := workspace(t, home, "other", true)
+	id := WorkspaceID(cwd)
+	mustWrite(t, Entry{Cwd: cwd, Name: "ws"})
+	mustWrite(t, Entry{Cwd: other, Name: "other"})
+	legacy := []string{
+		writeRaw(t, id+"-123.json", `{"cwd":"`+cwd+`"}`),
+		writeRaw(t, id+"-456.json", `corrupt`),
+	}
+	inFlight := writeRaw(t, id+".json"+tmpMarker+"write.1", `{"cwd":"`+cwd+`"}`)
+
+	if err := Remove(cwd); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(legacy, EntryPath(cwd)) {
+		if exists(p) {
+			t.Errorf("%s survived Remove", filepath.Base(p))
+		}
+	}
+	if !exists(EntryPath(other)) {
+		t.Error("another workspace's entry was removed")
+	}
+	if !exists(inFlight) {
+		t.Error("another writer's temporary file was removed")
+	}
+	if err := Remove(cwd); err != nil {
+		t.Errorf("removing nothing: %v", err)
+	}
+}
