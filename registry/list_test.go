@@ -1,0 +1,348 @@
+package registry
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"boneyard/procscan"
+)
+
+// readers are the three calls that prune on read; each reports whether the
+// entry for cwd came back.
+var readers = []struct {
+	name string
+	read func(t *testing.T, cwd string) bool
+}{
+	{"List", func(t *testing.T, cwd string) bool {
+		entries, err := List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(entries, func(e Entry) bool { return e.Cwd == cwd })
+	}},
+	{"ListInfo", func(t *testing.T, cwd string) bool {
+		infos, err := ListInfo()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(infos, func(i Info) bool { return i.Cwd == cwd })
+	}},
+	{"Read", func(t *testing.T, cwd string) bool {
+		_, err := Read(cwd)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}},
+}
+
+func TestPruneOnRead(t *testing.T) {
+	dead := deadPID(t)
+	tests := []struct {
+		name      string
+		pid       func() int
+		cwdExists bool
+		wantKept  bool
+	}{
+		{"dead hub pid", func() int { return dead }, true, false},
+		{"cwd gone", func() int { return os.Getpid() }, false, false},
+		{"idle row, cwd gone", func() int { return 0 }, false, false},
+		{"idle row, cwd exists", func() int { return 0 }, true, true},
+		{"live hub pid", func() int { return os.Getpid() }, true, true},
+	}
+	for _, r := range readers {
+		for _, tt := range tests {
+			t.Run(r.name+"/"+tt.name, func(t *testing.T) {
+				home := setHome(t)
+				cwd := filepath.Join(home, "ws")
+				if tt.cwdExists {
+					cwd = workspace(t, home, "ws", true)
+				}
+				mustWrite(t, Entry{Cwd: cwd, Name: "ws", HubPID: tt.pid(), StartedAt: time.Now()})
+				if got := r.read(t, cwd); got != tt.wantKept {
+					t.Errorf("entry returned = %v, want %v", got, tt.wantKept)
+				}
+				if got := exists(EntryPath(cwd)); got != tt.wantKept {
+					t.Errorf("file kept = %v, want %v", got, tt.wantKept)
+				}
+				if tmps := tempFiles(t); len(tmps) != 0 {
+					t.Errorf("temporary files left: %v", tmps)
+				}
+			})
+		}
+	}
+}
+
+func TestReadUnknownCwd(t *testing.T) {
+	home := setHome(t)
+	_, err := Read(filepath.Join(home, "nowhere"))
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestZombieIsDead(t *testing.T) {
+	home := setHome(t)
+	cwd := workspace(t, home, "ws", true)
+	cmd := exec.Command(bonesBin, "version")
+	cmd.Env = append(os.Environ(), fakeHubEnv+"=exit")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Wait() })
+	// Not waited for yet: once it exits it stays a zombie.
+	deadline := time.Now().Add(10 * time.Second)
+	for procscan.Alive(cmd.Process.Pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join("/proc", itoa(cmd.Process.Pid))); err != nil && exists("/proc/self") {
+		t.Fatalf("child is not a zombie: %v", err)
+	}
+	mustWrite(t, Entry{Cwd: cwd, HubPID: cmd.Process.Pid})
+	if _, err := Read(cwd); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Read of a zombie's entry: err = %v, want ErrNotFound", err)
+	}
+	if exists(EntryPath(cwd)) {
+		t.Error("a zombie's entry was not pruned")
+	}
+}
+
+func TestListSkipsCorruptAndTemporaryFiles(t *testing.T) {
+	home := setHome(t)
+	good := workspace(t, home, "good", true)
+	mustWrite(t, Entry{Cwd: good, Name: "good"})
+	valid := `{"cwd":"` + filepath.ToSlash(good) + `-tmp","name":"tmp"}`
+	kept := []string{
+		writeRaw(t, "0000000000000001.json", `{"cwd":`),
+		writeRaw(t, "0000000000000002.json", ``),
+		writeRaw(t, "0000000000000003.json", `{"name":"no cwd"}`),
+		writeRaw(t, "0000000000000004.json.tmp.write.1", valid),
+		writeRaw(t, "0000000000000005.tmp.1.json", valid),
+	}
+	for _, r := range readers[:2] {
+		t.Run(r.name, func(t *testing.T) {
+			if !r.read(t, good) {
+				t.Error("the good entry is missing")
+			}
+			if r.read(t, good+"-tmp") {
+				t.Error("a temporary file was read as an entry")
+			}
+			for _, p := range kept {
+				if !exists(p) {
+					t.Errorf("%s was deleted", filepath.Base(p))
+				}
+			}
+		})
+	}
+	if _, err := Read(good + "-tmp"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Read found a temporary file: %v", err)
+	}
+}
+
+func TestNoRegistryDirectory(t *testing.T) {
+	setHome(t)
+	entries, err := List()
+	if err != nil || len(entries) != 0 {
+		t.Errorf("List = %v, %v; want empty, nil", entries, err)
+	}
+	infos, err := ListInfo()
+	if err != nil || len(infos) != 0 {
+		t.Errorf("ListInfo = %v, %v; want empty, nil", infos, err)
+	}
+	orphans, err := Orphans()
+	if err != nil || len(orphans) != 0 {
+		t.Errorf("Orphans = %v, %v; want empty, nil", orphans, err)
+	}
+}
+
+func TestLegacyMigration(t *testing.T) {
+	dead := deadPID(t)
+	live := os.Getpid()
+	t1 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	t2 := t1.Add(time.Hour)
+	type file struct {
+		name    string // "" canonical, else the pid suffix
+		pid     int
+		started time.Time
+		label   string
+	}
+	tests := []struct {
+		name      string
+		files     []file
+		wantLabel string // "" means ErrNotFound
+	}{
+		{"single legacy file", []file{{"123", live, t1, "only"}}, "only"},
+		{"live pid beats newer dead pid", []file{{"1", live, t1, "live"}, {"2", dead, t2, "dead"}}, "live"},
+		{"newest among live", []file{{"1", live, t1, "older"}, {"2", live, t2, "newer"}}, "newer"},
+		{"newest among idle", []file{{"1", 0, t2, "newer"}, {"2", 0, t1, "older"}}, "newer"},
+		{"canonical beats legacy", []file{{"", 0, t1, "canonical"}, {"1", live, t2, "legacy"}}, "canonical"},
+		{"dead winner is migrated then pruned", []file{{"1", dead, t1, "dead"}}, ""},
+		{"corrupt legacy is skipped", []file{{"1", live, t1, "good"}, {"2", -1, t2, "corrupt"}}, "good"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := setHome(t)
+			cwd := workspace(t, home, "ws", true)
+			id := WorkspaceID(cwd)
+			for _, f := range tt.files {
+				name := id + ".json"
+				if f.name != "" {
+					name = id + "-" + f.name + ".json"
+				}
+				data := "{corrupt"
+				if f.pid >= 0 {
+					b, err := encodeEntry(Entry{Cwd: cwd, Name: f.label, HubPID: f.pid, StartedAt: f.started})
+					if err != nil {
+						t.Fatal(err)
+					}
+					data = string(b)
+				}
+				writeRaw(t, name, data)
+			}
+			got, err := Read(cwd)
+			switch {
+			case tt.wantLabel == "":
+				if !errors.Is(err, ErrNotFound) {
+					t.Errorf("Read = %+v, %v; want ErrNotFound", got, err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case got.Name != tt.wantLabel:
+				t.Errorf("Read chose %q, want %q", got.Name, tt.wantLabel)
+			}
+			if names, _ := legacyNames(RegistryDir(), id, true); len(names) != 0 {
+				t.Errorf("legacy files left: %v", names)
+			}
+			if raw, ok := readRaw(t, cwd); ok != (tt.wantLabel != "") || raw.Name != tt.wantLabel {
+				t.Errorf("canonical file = %+v (present %v), want %q", raw, ok, tt.wantLabel)
+			}
+		})
+	}
+}
+
+// TestListInfoLegacyID checks that a workspace known only by a legacy file
+// is listed once, under its id without the -<pid> suffix.
+func TestListInfoLegacyID(t *testing.T) {
+	home := setHome(t)
+	cwd := workspace(t, home, "ws", true)
+	id := WorkspaceID(cwd)
+	for _, pid := range []int{0, os.Getpid()} {
+		b, err := encodeEntry(Entry{Cwd: cwd, Name: "legacy", HubPID: pid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeRaw(t, id+"-"+itoa(pid)+".json", string(b))
+	}
+	infos, err := ListInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 1 || infos[0].ID != id || infos[0].HubPID != os.Getpid() {
+		t.Fatalf("ListInfo = %+v, want one row with id %s and the live pid", infos, id)
+	}
+}
+
+func TestListInfoFields(t *testing.T) {
+	home := setHome(t)
+	t.Setenv("BONES_DIR", "")
+	live := os.Getpid()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	closed := closedPortURL(t)
+
+	type row struct {
+		dir, name string
+		marked    bool
+		pid       int
+		url       string
+		want      HubStatus
+	}
+	rows := []row{
+		{"b-running", "b", true, live, srv.URL, HubRunning},
+		{"a-idle", "a", true, 0, "", HubUnknown},
+		{"a-stopped", "a", false, live, closed, HubStopped},
+		{"c-no-url", "c", true, live, "", HubUnknown},
+		{"c-remote-url", "c", true, live, "http://10.255.255.1:80", HubUnknown},
+	}
+	for _, r := range rows {
+		cwd := workspace(t, home, r.dir, r.marked)
+		mustWrite(t, Entry{Cwd: cwd, Name: r.name, HubURL: r.url, HubPID: r.pid, StartedAt: time.Now()})
+	}
+	infos, err := ListInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, info := range infos {
+		order = append(order, filepath.Base(info.Cwd))
+	}
+	if want := []string{"a-idle", "a-stopped", "b-running", "c-no-url", "c-remote-url"}; !slices.Equal(order, want) {
+		t.Errorf("order = %v, want %v (by name, then cwd)", order, want)
+	}
+	for _, info := range infos {
+		r := rows[slices.IndexFunc(rows, func(r row) bool { return r.dir == filepath.Base(info.Cwd) })]
+		t.Run(r.dir, func(t *testing.T) {
+			if info.HubStatus != r.want {
+				t.Errorf("status = %s, want %s", info.HubStatus, r.want)
+			}
+			if info.ID != WorkspaceID(info.Cwd) {
+				t.Errorf("ID = %s, want %s", info.ID, WorkspaceID(info.Cwd))
+			}
+			wantAgent := ""
+			if r.marked {
+				wantAgent = "agent-" + r.dir
+			}
+			if info.AgentID != wantAgent {
+				t.Errorf("AgentID = %q, want %q", info.AgentID, wantAgent)
+			}
+			st, err := os.Stat(EntryPath(info.Cwd))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !info.LastTouched.Equal(st.ModTime()) {
+				t.Errorf("LastTouched = %v, want mtime %v", info.LastTouched, st.ModTime())
+			}
+		})
+	}
+}
+
+func TestAgentIDHonoursBonesDir(t *testing.T) {
+	home := setHome(t)
+	cwd := workspace(t, home, "ws", false)
+	state := filepath.Join(cwd, "state")
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, "agent.id"), []byte("  relocated \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BONES_DIR", state)
+	mustWrite(t, Entry{Cwd: cwd, Name: "ws"})
+	infos, err := ListInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 1 || infos[0].AgentID != "relocated" {
+		t.Errorf("ListInfo = %+v, want agent id from BONES_DIR", infos)
+	}
+}
+
+// closedPortURL returns a loopback URL on which nothing listens.
+func closedPortURL(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+	return url
+}
