@@ -1,8 +1,30 @@
 // Package procscan finds live `bones hub start` processes by reading the
 // host's process table through gopsutil.
+//
+// It never runs ps, lsof, pgrep or any other program: on Linux everything
+// comes from /proc, on macOS from sysctl and proc_pidinfo, on Windows from
+// the process APIs. A scan reads only the command line of every process and
+// the rest (cwd, times, memory) only for the few that match, so a host with
+// thousands of processes stays cheap to poll.
 package procscan
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
+)
+
+func init() {
+	// Create times are derived from the boot time. Without the cache gopsutil
+	// re-derives it on every call, in containers from the current time minus
+	// the uptime, so the same process could report create times a second
+	// apart between calls; callers compare create times to detect recycled
+	// pids and need them stable.
+	process.EnableBootTimeCache(true)
+}
 
 // Process is one live hub process.
 type Process struct {
@@ -16,20 +38,130 @@ type Process struct {
 	CPUPercent float64   // average since start
 }
 
-// IsHubCommand reports whether argv is a `bones hub start` invocation.
-func IsHubCommand(argv []string) bool { panic("not implemented") }
-
-// Scan returns every live hub process on the host.
-func Scan() ([]Process, error) { panic("not implemented") }
-
-// Resources is a point-in-time view of one process's resource use.
-type Resources struct {
-	CPUPercent float64
-	RSS        uint64
-	Uptime     time.Duration
-	Ports      []int // listening TCP ports
-	Children   int
+// IsHubCommand reports whether argv is a `bones hub start` invocation: the
+// program's base name is bones (bones.exe on Windows) and somewhere after it
+// the word hub is immediately followed by start. Matching whole arguments
+// keeps editors and greps that merely mention the words (`vim bones hub
+// start.md`, `grep bones hub start`) out.
+func IsHubCommand(argv []string) bool {
+	if len(argv) < 3 || !isBonesName(baseName(argv[0])) {
+		return false
+	}
+	for i := 1; i+1 < len(argv); i++ {
+		if argv[i] == "hub" && argv[i+1] == "start" {
+			return true
+		}
+	}
+	return false
 }
 
-// ResourcesOf measures pid.
-func ResourcesOf(pid int) (Resources, error) { panic("not implemented") }
+// baseName returns the last element of an argv[0]. Unlike filepath.Base it
+// keeps trailing separators meaningful: "bin/bones/" does not name bones.
+func baseName(path string) string {
+	if i := strings.LastIndexAny(path, pathSeparators); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// Scan returns every live hub process on the host, ordered by pid. Processes
+// that exit while the scan runs, and zombies, are left out.
+func Scan() ([]Process, error) {
+	pids, err := process.Pids()
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	var hubs []Process
+	for _, pid := range pids {
+		// A bare Process avoids NewProcess's existence check and stat read:
+		// the command line read below fails anyway when the pid is gone.
+		p := &process.Process{Pid: pid}
+		argv, err := p.CmdlineSlice()
+		if err != nil || !IsHubCommand(argv) {
+			continue
+		}
+		hub, err := describe(p, argv)
+		if err != nil {
+			continue
+		}
+		hubs = append(hubs, hub)
+	}
+	return hubs, nil
+}
+
+// ErrGone reports that a process has exited or is a zombie.
+var ErrGone = errors.New("process is gone")
+
+// describe reads everything but the command line of a matched process.
+func describe(p *process.Process, argv []string) (Process, error) {
+	u, err := measure(p)
+	if err != nil {
+		return Process{}, err
+	}
+	cwd, deleted := cwdOf(p)
+	return Process{
+		PID:        int(p.Pid),
+		ETime:      FormatETime(u.elapsed),
+		Cwd:        cwd,
+		CwdDeleted: deleted,
+		Cmd:        strings.Join(argv, " "),
+		CreateTime: u.start,
+		RSS:        u.rss,
+		CPUPercent: u.cpuPercent,
+	}, nil
+}
+
+// usage is what both a scan row and a resource measurement report.
+type usage struct {
+	start      time.Time
+	elapsed    time.Duration // never negative
+	cpuPercent float64       // total CPU time over elapsed; 100 is one core busy throughout, as in ps
+	rss        uint64
+}
+
+// measure reads p's start time, CPU time and resident memory. A process that
+// has exited or is a zombie yields an error wrapping ErrGone.
+func measure(p *process.Process) (usage, error) {
+	if !alive(p.Pid) {
+		return usage{}, fmt.Errorf("process %d: %w", p.Pid, ErrGone)
+	}
+	created, err := p.CreateTime()
+	if err != nil {
+		return usage{}, fmt.Errorf("process %d create time: %w", p.Pid, err)
+	}
+	times, err := p.Times()
+	if err != nil {
+		return usage{}, fmt.Errorf("process %d cpu times: %w", p.Pid, err)
+	}
+	mem, err := p.MemoryInfo()
+	if err != nil {
+		return usage{}, fmt.Errorf("process %d memory: %w", p.Pid, err)
+	}
+	u := usage{start: time.UnixMilli(created), rss: mem.RSS}
+	u.elapsed = max(time.Since(u.start), 0)
+	if u.elapsed > 0 {
+		u.cpuPercent = (times.User + times.System) / u.elapsed.Seconds() * 100
+	}
+	return u, nil
+}
+
+// FormatETime renders d the way `ps -o etime` does: mm:ss under an hour,
+// hh:mm:ss under a day, d-hh:mm:ss beyond. Negative durations render as
+// 00:00.
+func FormatETime(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	days, s := s/86400, s%86400
+	hours, s := s/3600, s%3600
+	mins, secs := s/60, s%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%d-%02d:%02d:%02d", days, hours, mins, secs)
+	case hours > 0:
+		return fmt.Sprintf("%02d:%02d:%02d", hours, mins, secs)
+	default:
+		return fmt.Sprintf("%02d:%02d", mins, secs)
+	}
+}

@@ -1,0 +1,232 @@
+package procscan
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// findPID returns the scanned row for pid.
+func findPID(t *testing.T, pid int) (Process, bool) {
+	t.Helper()
+	procs, err := Scan()
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	for _, p := range procs {
+		if p.PID == pid {
+			return p, true
+		}
+	}
+	return Process{}, false
+}
+
+// waitScanned polls Scan until it lists pid and returns that row.
+func waitScanned(t *testing.T, pid int) Process {
+	t.Helper()
+	var got Process
+	eventually(t, fmt.Sprintf("pid %d to appear in Scan", pid), func() bool {
+		var ok bool
+		got, ok = findPID(t, pid)
+		return ok
+	})
+	return got
+}
+
+// resolved returns dir with symlinks resolved (/tmp is a link on macOS).
+func resolved(t *testing.T, dir string) string {
+	t.Helper()
+	r, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestScanFindsHub(t *testing.T) {
+	dir := t.TempDir()
+	before := time.Now()
+	h := startHelper(t, "bones", dir, "sleep", "hub", "start", "--repo-port", "1")
+	after := time.Now()
+
+	got := waitScanned(t, h.pid())
+	if want := resolved(t, dir); got.Cwd != want {
+		t.Errorf("Cwd = %q, want %q", got.Cwd, want)
+	}
+	if got.CwdDeleted {
+		t.Error("CwdDeleted = true for an existing directory")
+	}
+	if want := binaryPath("bones") + " hub start --repo-port 1"; got.Cmd != want {
+		t.Errorf("Cmd = %q, want %q", got.Cmd, want)
+	}
+	// Create times come from clock ticks since a boot time in whole seconds.
+	if got.CreateTime.Before(before.Add(-2*time.Second)) || got.CreateTime.After(after.Add(2*time.Second)) {
+		t.Errorf("CreateTime = %v, want between %v and %v", got.CreateTime, before, after)
+	}
+	if got.RSS == 0 {
+		t.Error("RSS = 0")
+	}
+	if got.CPUPercent < 0 {
+		t.Errorf("CPUPercent = %v", got.CPUPercent)
+	}
+	if got.ETime == "" || strings.Count(got.ETime, ":") != 1 {
+		t.Errorf("ETime = %q, want mm:ss for a fresh process", got.ETime)
+	}
+	ct, err := CreateTime(h.pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ct.Equal(got.CreateTime) {
+		t.Errorf("CreateTime(pid) = %v, Scan said %v", ct, got.CreateTime)
+	}
+	if !Alive(h.pid()) {
+		t.Error("Alive = false for the running hub")
+	}
+}
+
+func TestScanSkipsDecoys(t *testing.T) {
+	dir := t.TempDir()
+	decoys := []*helper{
+		startHelper(t, "notbones", dir, "sleep", "hub", "start"),
+		startHelper(t, "bones", dir, "sleep", "hub", "status"),
+		startHelper(t, "bones", dir, "sleep", "hubstart"),
+	}
+	// A real hub started last: once it shows up, the decoys have long
+	// finished exec'ing and would show up too if they matched.
+	hub := startHelper(t, "bones", dir, "sleep", "hub", "start")
+	waitScanned(t, hub.pid())
+	procs, err := Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range decoys {
+		for _, p := range procs {
+			if p.PID == d.pid() {
+				t.Errorf("decoy %q matched: %+v", d.cmd.Args, p)
+			}
+		}
+	}
+}
+
+func TestScanDeletedCwd(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux marks a removed working directory as deleted")
+	}
+	tests := []struct {
+		name, dir   string
+		remove      bool
+		wantDeleted bool
+	}{
+		{"removed directory", "workspace", true, true},
+		{"directory named like the marker", "old (deleted)", false, false},
+		{"removed directory named like the marker", "old (deleted)", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), tt.dir)
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			want := resolved(t, dir)
+			h := startHelper(t, "bones", dir, "sleep", "hub", "start")
+			waitScanned(t, h.pid())
+			if tt.remove {
+				if err := os.Remove(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, ok := findPID(t, h.pid())
+			if !ok {
+				t.Fatal("hub missing from Scan")
+			}
+			if got.Cwd != want || got.CwdDeleted != tt.wantDeleted {
+				t.Errorf("Cwd, CwdDeleted = %q, %v; want %q, %v", got.Cwd, got.CwdDeleted, want, tt.wantDeleted)
+			}
+		})
+	}
+}
+
+// procState returns the state letter from /proc/<pid>/stat.
+func procState(pid int) (byte, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0, fmt.Errorf("malformed stat %q", b)
+	}
+	return b[i+2], nil
+}
+
+func TestZombieIsDead(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the zombie state is read from /proc")
+	}
+	h := startHelper(t, "bones", t.TempDir(), "exit", "hub", "start")
+	eventually(t, "the child to become a zombie", func() bool {
+		s, err := procState(h.pid())
+		return err == nil && s == 'Z'
+	})
+	if Alive(h.pid()) {
+		t.Error("Alive = true for a zombie")
+	}
+	if _, ok := findPID(t, h.pid()); ok {
+		t.Error("zombie listed by Scan")
+	}
+	if _, err := ResourcesOf(h.pid()); !errors.Is(err, ErrGone) {
+		t.Errorf("ResourcesOf(zombie) error = %v, want ErrGone", err)
+	}
+}
+
+func TestAlive(t *testing.T) {
+	h := startHelper(t, "bones", t.TempDir(), "sleep")
+	tests := []struct {
+		name string
+		pid  int
+		want bool
+	}{
+		{"self", os.Getpid(), true},
+		{"child", h.pid(), true},
+		{"zero", 0, false},
+		{"negative", -1, false},
+		{"beyond int32", math.MaxInt32 + 1, false},
+		{"unused huge pid", math.MaxInt32, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Alive(tt.pid); got != tt.want {
+				t.Errorf("Alive(%d) = %v, want %v", tt.pid, got, tt.want)
+			}
+		})
+	}
+	if err := h.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	h.cmd.Wait()
+	if Alive(h.pid()) {
+		t.Error("Alive = true for a killed and reaped child")
+	}
+}
+
+func TestCreateTime(t *testing.T) {
+	ct, err := CreateTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if since := time.Since(ct); since < -2*time.Second || since > time.Hour {
+		t.Errorf("own create time %v is %v ago; want within the last hour", ct, since)
+	}
+	for _, pid := range []int{0, -5, math.MaxInt32} {
+		if _, err := CreateTime(pid); err == nil {
+			t.Errorf("CreateTime(%d) returned no error", pid)
+		}
+	}
+}
