@@ -203,7 +203,7 @@ func writeEntry(t testing.TB, e registry.Entry) {
 }
 
 // startRun runs c until the test ends and waits for the first snapshot.
-func startRun(t *testing.T, c *Collector) {
+func startRun(t testing.TB, c *Collector) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -223,7 +223,7 @@ func startRun(t *testing.T, c *Collector) {
 }
 
 // waitFor waits until a published snapshot satisfies ok and returns it.
-func waitFor(t *testing.T, c *Collector, timeout time.Duration, what string, ok func(*Snapshot) bool) *Snapshot {
+func waitFor(t testing.TB, c *Collector, timeout time.Duration, what string, ok func(*Snapshot) bool) *Snapshot {
 	t.Helper()
 	ch, cancel := c.Subscribe()
 	defer cancel()
