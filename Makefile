@@ -1,13 +1,19 @@
 # boneyard: `make run` builds and starts the dashboard, `make test` installs
 # what the tests need and runs every check. No Go package lives here.
 
-GO      ?= go
-BIN     := bin/boneyard
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+GO       ?= go
+BIN      := bin/boneyard
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 5s
+# The browser the end-to-end suite drives; it never downloads one.
+CHROMIUM_PATH ?= /usr/bin/chromium
+# Extra arguments for Playwright, e.g. E2E_ARGS='tests/reap.spec.ts -g SIGTERM'.
+E2E_ARGS ?=
 
-.PHONY: run build generate check-generate vet unit crossbuild fuzz e2e-deps e2e test bench clean
+export CHROMIUM_PATH
+
+.PHONY: run build generate check-generate vet unit crossbuild fuzz e2e-deps chromium e2e test bench clean
 
 run: build
 	./$(BIN)
@@ -38,10 +44,34 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEntry -fuzztime=$(FUZZTIME) ./registry
 	$(GO) test -run='^$$' -fuzz=FuzzIsHubCommand -fuzztime=$(FUZZTIME) ./procscan
 
+# npm ci runs again whenever package.json or the lock file is newer than the
+# installed tree.
+e2e/node_modules/.package-lock.json: e2e/package.json e2e/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 or later" >&2; exit 1; }
+	cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+chromium:
+	@if [ -x "$(CHROMIUM_PATH)" ]; then exit 0; \
+	elif [ "$(CHROMIUM_PATH)" = /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium with apt-get"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "no Chromium at $(CHROMIUM_PATH): install it (Debian/Ubuntu: sudo apt-get install -y chromium)," >&2; \
+		echo "or point CHROMIUM_PATH at a Chromium or Chrome binary" >&2; \
+		exit 1; \
+	fi
+
+e2e-deps: e2e/node_modules/.package-lock.json chromium
+
+# The suite's global setup builds boneyard and the fake hub (e2e/bin/) itself.
+e2e: e2e-deps
+	cd e2e && GO='$(GO)' npx playwright test $(E2E_ARGS)
+
 test: check-generate vet unit crossbuild fuzz e2e
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 clean:
-	rm -rf bin e2e/test-results e2e/playwright-report
+	rm -rf bin e2e/bin e2e/test-results e2e/playwright-report e2e/screenshots

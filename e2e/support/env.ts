@@ -14,7 +14,7 @@ export const TOKEN = 'e2e-token-5d1f0c2a9b7e4c68';
 
 export const E2E_DIR = path.resolve(__dirname, '..');
 export const REPO_DIR = path.resolve(E2E_DIR, '..');
-export const BONEYARD_BIN = path.join(REPO_DIR, 'bin', 'boneyard');
+export const BONEYARD_BIN = path.join(E2E_DIR, 'bin', 'boneyard');
 export const FAKEHUB_BIN = path.join(E2E_DIR, 'bin', 'bones');
 export const RESULTS_DIR = path.join(E2E_DIR, 'test-results');
 export const SCREENSHOTS_DIR = path.join(E2E_DIR, 'screenshots');
