@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"boneyard/lock"
 )
@@ -104,6 +105,7 @@ func listFiles() ([]entryFile, error) {
 	var files []entryFile
 	for _, de := range ents {
 		if !isEntryName(de.Name()) {
+			removeAbandonedTemp(dir, de)
 			continue
 		}
 		f, err := readEntryFile(filepath.Join(dir, de.Name()))
@@ -131,4 +133,26 @@ func listFiles() ([]entryFile, error) {
 		files = append(files, f)
 	}
 	return files, nil
+}
+
+// abandonedTempAge is how old a temporary write file must be to count as
+// left behind by a writer that died between writing and renaming it; a live
+// writer renames within milliseconds.
+const abandonedTempAge = 10 * time.Minute
+
+// removeAbandonedTemp deletes de if it is an old temporary write file.
+// Files parked aside by a pruner are left alone: a rename keeps the mtime of
+// the entry, so their age says nothing about their owner.
+func removeAbandonedTemp(dir string, de fs.DirEntry) {
+	name := de.Name()
+	if !strings.Contains(name, tmpMarker) || strings.Contains(name, tmpMarker+asidePurpose+".") {
+		return
+	}
+	info, err := de.Info()
+	if err != nil || !info.Mode().IsRegular() || time.Since(info.ModTime()) < abandonedTempAge {
+		return
+	}
+	if err := os.Remove(filepath.Join(dir, name)); err == nil {
+		slog.Debug("registry: removed abandoned temporary file", "name", name)
+	}
 }

@@ -346,3 +346,35 @@ func closedPortURL(t testing.TB) string {
 	ln.Close()
 	return url
 }
+
+func TestListRemovesAbandonedTemporaryWrites(t *testing.T) {
+	home := setHome(t)
+	cwd := workspace(t, home, "ws", true)
+	mustWrite(t, Entry{Cwd: cwd, Name: "ws"})
+	old := time.Now().Add(-time.Hour)
+	id := WorkspaceID(cwd)
+	tests := []struct {
+		name     string
+		age      time.Time
+		wantKept bool
+	}{
+		{id + ".json.tmp.write.1", old, false},
+		{id + ".json.tmp.1234", old, false},
+		{id + ".json.tmp.write.2", time.Now(), true},
+		{id + ".json.tmp.aside.3", old, true},
+	}
+	for _, tt := range tests {
+		path := writeRaw(t, tt.name, `{"cwd":"x"}`)
+		if err := os.Chtimes(path, tt.age, tt.age); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := List(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		if got := exists(filepath.Join(RegistryDir(), tt.name)); got != tt.wantKept {
+			t.Errorf("%s kept = %v, want %v", tt.name, got, tt.wantKept)
+		}
+	}
+}

@@ -69,9 +69,12 @@ func pruneFile(f entryFile) error {
 	return settle(f.path, aside)
 }
 
+// asidePurpose marks the temporary names of files parked by moveAside.
+const asidePurpose = "aside"
+
 // moveAside renames path to a fresh temporary name and returns that name.
 func moveAside(path string) (string, error) {
-	aside := tempName(path, "aside")
+	aside := tempName(path, asidePurpose)
 	if err := os.Rename(path, aside); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", err

@@ -1,0 +1,189 @@
+package registry
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// shortHealthTimeout keeps tests that probe unresponsive hubs quick.
+func shortHealthTimeout(t testing.TB, d time.Duration) {
+	t.Helper()
+	old := HealthTimeout
+	HealthTimeout = d
+	t.Cleanup(func() { HealthTimeout = old })
+}
+
+func TestIsAlive(t *testing.T) {
+	shortHealthTimeout(t, 300*time.Millisecond)
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notFound.Close)
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	t.Cleanup(ok.Close)
+	redirect := httptest.NewServer(http.RedirectHandler("http://10.255.255.1/", http.StatusFound))
+	t.Cleanup(redirect.Close)
+	hung := hungListeners(t, 1)
+	live, dead := os.Getpid(), deadPID(t)
+
+	tests := []struct {
+		name string
+		pid  int
+		url  string
+		want bool
+	}{
+		{"404 counts as an answer", live, notFound.URL, true},
+		{"200", live, ok.URL, true},
+		{"redirect answer, not followed", live, redirect.URL, true},
+		{"localhost", live, "http://localhost:" + port(notFound.URL), true},
+		{"dead pid", dead, notFound.URL, false},
+		{"pid 0", 0, notFound.URL, false},
+		{"nothing listening", live, closedPortURL(t), false},
+		{"listener never answers", live, hung.urls[0], false},
+		{"empty url", live, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsAlive(Entry{Cwd: "/w", HubPID: tt.pid, HubURL: tt.url}); got != tt.want {
+				t.Errorf("IsAlive = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestProbeNeverContactsNonLoopback proves that a hub_url that is not http(s)
+// on loopback is never dialled: the probe client's dial counter stays put,
+// while a loopback URL moves it (so the counter does count).
+func TestProbeNeverContactsNonLoopback(t *testing.T) {
+	home := setHome(t)
+	live := os.Getpid()
+	urls := []string{
+		"http://10.255.255.1/",
+		"http://10.255.255.1:8080/",
+		"https://8.8.8.8/",
+		"http://[2001:db8::1]:80/",
+		"http://example.com/",
+		"http://127.0.0.1.nip.io/",
+		"http://localhost.example.com/",
+		"http://user:pw@127.0.0.1/",
+		"ftp://127.0.0.1/",
+		"file:///etc/passwd",
+		"nats://127.0.0.1:4222",
+		"127.0.0.1:80",
+		"http://%zz/",
+	}
+	before := probeDials.Load()
+	for i, u := range urls {
+		if IsAlive(Entry{Cwd: "/w", HubPID: live, HubURL: u}) {
+			t.Errorf("IsAlive(%q) = true", u)
+		}
+		cwd := workspace(t, home, "ws"+itoa(i), true)
+		mustWrite(t, Entry{Cwd: cwd, Name: u, HubPID: live, HubURL: u})
+	}
+	infos, err := ListInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range infos {
+		if info.HubStatus != HubUnknown {
+			t.Errorf("%q: status %s, want unknown", info.HubURL, info.HubStatus)
+		}
+	}
+	if n := probeDials.Load() - before; n != 0 {
+		t.Fatalf("%d connection attempts to non-loopback URLs", n)
+	}
+
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	if !IsAlive(Entry{Cwd: "/w", HubPID: live, HubURL: srv.URL}) || probeDials.Load() == before {
+		t.Fatal("a loopback probe was not counted; the check above proves nothing")
+	}
+}
+
+// TestListInfoProbesConcurrently checks that unresponsive hubs are probed
+// at the same time, not one after another: every hung listener holds a
+// probe's connection open at once.
+func TestListInfoProbesConcurrently(t *testing.T) {
+	const hubs = 20
+	shortHealthTimeout(t, 2*time.Second)
+	home := setHome(t)
+	hung := hungListeners(t, hubs)
+	for i, u := range hung.urls {
+		cwd := workspace(t, home, "ws"+itoa(i), true)
+		mustWrite(t, Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: u})
+	}
+	infos, err := ListInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range infos {
+		if info.HubStatus != HubStopped {
+			t.Errorf("%s: status %s, want stopped", info.HubURL, info.HubStatus)
+		}
+	}
+	if peak := hung.peak(); peak != hubs {
+		t.Errorf("at most %d probes were open at once, want %d", peak, hubs)
+	}
+}
+
+// hung is a set of listeners that accept connections and never answer.
+type hung struct {
+	urls []string
+	mu   sync.Mutex
+	open int
+	max  int
+}
+
+// hungListeners starts n unresponsive loopback listeners. Each connection
+// is read until the client gives up, so the number of connections open at
+// once can be observed.
+func hungListeners(t testing.TB, n int) *hung {
+	t.Helper()
+	h := &hung{}
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		h.urls = append(h.urls, "http://"+ln.Addr().String())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				h.change(1)
+				go func() {
+					io.Copy(io.Discard, c)
+					c.Close()
+					h.change(-1)
+				}()
+			}
+		}()
+	}
+	return h
+}
+
+func (h *hung) change(d int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.open += d
+	h.max = max(h.max, h.open)
+}
+
+func (h *hung) peak() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.max
+}
+
+// port returns the port of a URL like http://127.0.0.1:1234.
+func port(url string) string {
+	_, p, _ := net.SplitHostPort(url[len("http://"):])
+	return p
+}

@@ -1,0 +1,268 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// noSync turns off fsync for tests that race live goroutines: atomicity
+// between them comes from rename and link, and fsync would only slow the
+// races down.
+func noSync(t testing.TB) {
+	t.Helper()
+	syncWrites = false
+	t.Cleanup(func() { syncWrites = true })
+}
+
+// hookDiscards routes every entry the package deletes while pruning to fn.
+func hookDiscards(t testing.TB, fn func(Entry)) {
+	t.Helper()
+	discardHook = fn
+	t.Cleanup(func() { discardHook = nil })
+}
+
+// TestPruneSparesReplacedFile replays the prune race step by step: an entry
+// is read and judged stale, a writer replaces it, then the prune acts.
+func TestPruneSparesReplacedFile(t *testing.T) {
+	home := setHome(t)
+	cwd := workspace(t, home, "ws", true)
+	dead := deadPID(t)
+
+	mustWrite(t, Entry{Cwd: cwd, Name: "stale", HubPID: dead})
+	judged, err := readEntryFile(EntryPath(cwd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stale(judged.entry) {
+		t.Fatal("entry of a dead pid is not stale")
+	}
+	mustWrite(t, Entry{Cwd: cwd, Name: "fresh", HubPID: os.Getpid()})
+	if err := pruneFile(judged); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := readRaw(t, cwd); !ok || got.Name != "fresh" {
+		t.Fatalf("after prune: %+v (present %v), want the fresh entry", got, ok)
+	}
+
+	// The judged file itself is deleted.
+	mustWrite(t, Entry{Cwd: cwd, Name: "stale", HubPID: dead})
+	judged, err = readEntryFile(EntryPath(cwd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pruneFile(judged); err != nil {
+		t.Fatal(err)
+	}
+	if exists(EntryPath(cwd)) {
+		t.Fatal("the judged stale file survived")
+	}
+	if tmps := tempFiles(t); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+}
+
+// TestSettle covers the contest between a file parked aside by a pruner
+// and a file that arrived at the name meanwhile.
+func TestSettle(t *testing.T) {
+	live, dead := os.Getpid(), deadPID(t)
+	older := time.Now().Add(-time.Hour)
+	tests := []struct {
+		name            string
+		parked, inPlace Entry // Name says which is which; inPlace.Cwd "" means none
+		parkedOlder     bool  // the parked file has the older mtime
+		want            string
+	}{
+		{"name free: parked file returns", Entry{Name: "parked", HubPID: live}, Entry{}, false, "parked"},
+		{"live hub beats an idle row", Entry{Name: "parked", HubPID: live}, Entry{Name: "idle"}, true, "parked"},
+		{"newer write wins", Entry{Name: "parked", HubPID: dead}, Entry{Name: "newer", HubPID: dead}, true, "newer"},
+		{"newer live write wins", Entry{Name: "parked", HubPID: live}, Entry{Name: "newer", HubPID: live}, true, "newer"},
+		{"newer parked write wins", Entry{Name: "parked", HubPID: live}, Entry{Name: "older", HubPID: live}, false, "parked"},
+		{"idle row does not beat a live hub", Entry{Name: "parked"}, Entry{Name: "hub", HubPID: live}, false, "hub"},
+		{"dead hub does not beat an idle row", Entry{Name: "parked", HubPID: dead}, Entry{Name: "idle"}, false, "parked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := setHome(t)
+			cwd := workspace(t, home, "ws", true)
+			path := EntryPath(cwd)
+			tt.parked.Cwd = cwd
+			mustWrite(t, tt.parked)
+			aside, err := moveAside(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.inPlace.Name != "" {
+				tt.inPlace.Cwd = cwd
+				mustWrite(t, tt.inPlace)
+				old := path
+				if tt.parkedOlder {
+					old = aside
+				}
+				if err := os.Chtimes(old, older, older); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := settle(path, aside); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := readRaw(t, cwd); !ok || got.Name != tt.want {
+				t.Errorf("kept %+v (present %v), want %q", got, ok, tt.want)
+			}
+			if tmps := tempFiles(t); len(tmps) != 0 {
+				t.Errorf("temporary files left: %v", tmps)
+			}
+		})
+	}
+}
+
+// stressTime bounds each stress test; stressRounds bounds its loops.
+const (
+	stressTime   = 4 * time.Second
+	stressRounds = 20000
+)
+
+// TestPruneRaceStress has 8 writers flip their own entries between a dead
+// and a live hub pid while 4 goroutines List (and so prune) continuously.
+// A live entry may only be deleted once its writer has written a newer one;
+// every deletion of a writer's latest live entry is counted, and must be 0.
+func TestPruneRaceStress(t *testing.T) {
+	const writers, listers = 8, 4
+	home := setHome(t)
+	noSync(t)
+	live, dead := os.Getpid(), deadPID(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	cwds := make(map[string]int, writers)
+	latest := make([]atomic.Int64, writers)
+	for w := range writers {
+		cwds[workspace(t, home, fmt.Sprint("w", w), true)] = w
+	}
+	var lost, liveDiscards atomic.Int64
+	hookDiscards(t, func(e Entry) {
+		if e.HubPID != live {
+			return
+		}
+		liveDiscards.Add(1)
+		if seq := e.StartedAt.Sub(base).Nanoseconds(); seq == latest[cwds[e.Cwd]].Load() {
+			lost.Add(1)
+		}
+	})
+
+	deadline := time.Now().Add(stressTime)
+	var liveWrites, lists atomic.Int64
+	var writersWG, listersWG sync.WaitGroup
+	stop := make(chan struct{})
+	for cwd, w := range cwds {
+		writersWG.Go(func() {
+			for seq := int64(1); seq <= stressRounds; seq++ {
+				last := seq == stressRounds || time.Now().After(deadline)
+				pid := dead
+				if seq%2 == 0 || last {
+					pid = live
+					liveWrites.Add(1)
+				}
+				// Published before the write: from here on, an older entry
+				// of this writer may rightly be discarded.
+				latest[w].Store(seq)
+				if err := Write(Entry{Cwd: cwd, Name: "w", HubPID: pid, StartedAt: base.Add(time.Duration(seq))}); err != nil {
+					t.Error(err)
+					return
+				}
+				if last {
+					return
+				}
+			}
+		})
+	}
+	for range listers {
+		listersWG.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := List(); err != nil {
+					t.Error(err)
+					return
+				}
+				lists.Add(1)
+			}
+		})
+	}
+	writersWG.Wait()
+	close(stop)
+	listersWG.Wait()
+
+	t.Logf("%d live writes, %d List calls, %d superseded live entries discarded, %d latest live entries lost",
+		liveWrites.Load(), lists.Load(), liveDiscards.Load(), lost.Load())
+	if n := lost.Load(); n != 0 {
+		t.Errorf("prune deleted %d freshly written live entries", n)
+	}
+	entries, err := List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != writers {
+		t.Errorf("%d entries at the end, want %d", len(entries), writers)
+	}
+	for _, e := range entries {
+		if w := cwds[e.Cwd]; e.HubPID != live || e.StartedAt.Sub(base).Nanoseconds() != latest[w].Load() {
+			t.Errorf("writer %d ended with %+v, want its last (live) write %d", w, e, latest[w].Load())
+		}
+	}
+	if tmps := tempFiles(t); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+}
+
+// TestRegisterRaceStress races Register against a hub's Write of a live
+// entry, starting from no entry and from an idle row in turns. The hub's
+// entry must always survive.
+func TestRegisterRaceStress(t *testing.T) {
+	const maxRaces = 3000
+	home := setHome(t)
+	noSync(t)
+	cwd := workspace(t, home, "ws", true)
+	hub := Entry{Cwd: cwd, Name: "hub", HubURL: "http://127.0.0.1:9", HubPID: os.Getpid(), StartedAt: time.Now()}
+	deadline := time.Now().Add(stressTime)
+	races, clobbered := 0, 0
+	for ; races < maxRaces && time.Now().Before(deadline); races++ {
+		if err := Remove(cwd); err != nil {
+			t.Fatal(err)
+		}
+		if races%2 == 1 {
+			mustWrite(t, Entry{Cwd: cwd, Name: "idle"})
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var writeErr, registerErr error
+		wg.Go(func() { <-start; writeErr = Write(hub) })
+		wg.Go(func() { <-start; registerErr = Register(cwd, "registered") })
+		close(start)
+		wg.Wait()
+		if err := errors.Join(writeErr, registerErr); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := readRaw(t, cwd); !ok || got.HubPID != hub.HubPID {
+			clobbered++
+		}
+	}
+	t.Logf("%d races, %d ended with the hub's entry overwritten", races, clobbered)
+	if clobbered != 0 {
+		t.Errorf("%d of %d races lost the hub's live entry", clobbered, races)
+	}
+	if tmps := tempFiles(t); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+	if races < 100 {
+		t.Errorf("only %d races ran; the test proves little", races)
+	}
+	_ = filepath.Join
+}
