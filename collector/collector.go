@@ -89,7 +89,7 @@ type Options struct {
 	// Debounce is the quiet period after a registry change or Trigger before
 	// collecting, so that a burst of changes causes one collection; default
 	// 30ms. Under a continuous stream of changes a collection still happens
-	// at least every maxDelay.
+	// at least every 500ms.
 	Debounce time.Duration
 	// Logger receives collection errors and watcher problems; default
 	// slog.Default().
@@ -159,7 +159,8 @@ func New(opts Options) *Collector {
 // interval, until ctx is done; it then returns nil. Changes are watched with
 // fsnotify on registry.RegistryDir (created with mode 0700 if missing) and
 // its parent, so the directory may be deleted and re-created; if watching
-// fails, Run logs it and relies on the interval. Only one Run may be active
+// fails, Run logs it, relies on the interval and retries the watch on every
+// tick. Only one Run may be active
 // at a time: a second concurrent call returns an error at once.
 func (c *Collector) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
@@ -213,11 +214,17 @@ func (c *Collector) Run(ctx context.Context) error {
 			}
 		case <-c.trigger:
 			markPending()
-		case ev := <-w.events():
-			if w.handle(ev) {
+		case ev, ok := <-w.events():
+			if !ok {
+				w.lost()
+			} else if w.handle(ev) {
 				markPending()
 			}
-		case err := <-w.errs():
+		case err, ok := <-w.errs():
+			if !ok {
+				w.lost()
+				continue
+			}
 			// An overflow means changes were lost: collect to catch up.
 			c.log.Warn("collector: watching the registry directory", "dir", w.dir, "err", err)
 			markPending()

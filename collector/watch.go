@@ -15,44 +15,51 @@ import (
 // dirWatch watches the registry directory and its parent. The parent watch
 // notices the directory being re-created after a deletion (bones and
 // boneyard create it on their next write); if the parent goes too, ensure
-// re-adds both watches once they exist again. A nil watcher (fsnotify
-// unavailable) yields no events; the interval still works.
+// re-adds both watches once they exist again. Without a working watcher
+// (fsnotify unavailable, or its goroutine gone) it yields no events and
+// ensure keeps trying to make a new one; the interval still collects.
 type dirWatch struct {
-	w           *fsnotify.Watcher
+	w           *fsnotify.Watcher // nil when there is no working watcher
 	dir, parent string
 	dirOK       bool // dir is watched
 	parentOK    bool // parent is watched
 	log         *slog.Logger
+	lastWarn    string // the last problem logged, so a lasting one is logged once
 }
 
 // newDirWatch creates dir (mode 0700) if missing and starts watching it.
 // Failures are logged, not returned: the collector then relies on its
 // interval.
 func newDirWatch(dir string, log *slog.Logger) *dirWatch {
-	d := &dirWatch{dir: filepath.Clean(dir), parent: filepath.Dir(filepath.Clean(dir)), log: log}
+	d := &dirWatch{log: log}
 	if dir == "" {
 		log.Warn("collector: no registry directory (is HOME set?); relying on the interval")
 		return d
 	}
+	d.dir = filepath.Clean(dir)
+	d.parent = filepath.Dir(d.dir)
 	if err := os.MkdirAll(d.dir, 0o700); err != nil {
-		log.Warn("collector: create registry directory", "dir", d.dir, "err", err)
+		d.warn("create registry directory", d.dir, err)
 	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		log.Warn("collector: cannot watch the registry directory; relying on the interval", "err", err)
-		return d
-	}
-	d.w = w
 	d.ensure()
 	return d
 }
 
-// ensure adds the parent and directory watches that are missing and whose
-// paths exist; it reports whether the directory watch was newly added, in
-// which case entries may have appeared unseen.
+// ensure creates the watcher if there is none and adds the parent and
+// directory watches that are missing and whose paths exist. It reports
+// whether the directory watch was newly added, in which case entries may
+// have appeared unseen.
 func (d *dirWatch) ensure() bool {
-	if d.w == nil {
+	if d.dir == "" {
 		return false
+	}
+	if d.w == nil {
+		w, err := fsnotify.NewWatcher()
+		if err != nil {
+			d.warn("watch the registry directory; relying on the interval", d.dir, err)
+			return false
+		}
+		d.w, d.dirOK, d.parentOK = w, false, false
 	}
 	if !d.parentOK {
 		d.parentOK = d.add(d.parent)
@@ -64,12 +71,12 @@ func (d *dirWatch) ensure() bool {
 	return d.dirOK
 }
 
-// add watches path if it exists; a missing path is expected after deletion
-// and is not logged.
+// add watches path if it exists; a missing path is expected after a
+// deletion and is not logged.
 func (d *dirWatch) add(path string) bool {
 	err := d.w.Add(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		d.log.Warn("collector: watch directory", "dir", path, "err", err)
+		d.warn("watch directory", path, err)
 	}
 	return err == nil
 }
@@ -111,6 +118,14 @@ func (d *dirWatch) forget(path string, ok *bool) {
 	}
 }
 
+// lost drops a watcher whose channels were closed; the next ensure makes a
+// new one.
+func (d *dirWatch) lost() {
+	d.warn("watcher stopped; relying on the interval until it is re-created", d.dir, errors.New("event channel closed"))
+	d.close()
+	d.w = nil
+}
+
 func (d *dirWatch) events() <-chan fsnotify.Event {
 	if d.w == nil {
 		return nil
@@ -130,6 +145,16 @@ func (d *dirWatch) close() {
 		return
 	}
 	if err := d.w.Close(); err != nil {
-		d.log.Warn("collector: stop watching the registry directory", "err", fmt.Errorf("close watcher: %w", err))
+		d.warn("stop watching", d.dir, fmt.Errorf("close watcher: %w", err))
 	}
+}
+
+// warn logs a watch problem unless it is the one logged last.
+func (d *dirWatch) warn(what, path string, err error) {
+	msg := what + " " + path + ": " + err.Error()
+	if msg == d.lastWarn {
+		return
+	}
+	d.lastWarn = msg
+	d.log.Warn("collector: "+what, "dir", path, "err", err)
 }
