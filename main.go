@@ -1,9 +1,174 @@
 // Command boneyard serves a dashboard of this host's bones workspaces on
-// localhost.
+// localhost: which hubs run, which are stuck, idle or orphaned, with the
+// button that fixes each.
 package main
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cli/browser"
+
+	"boneyard/collector"
+	"boneyard/handlers"
+)
 
 var version = "dev"
 
-func main() { fmt.Println("boneyard", version) }
+const usage = `boneyard serves a dashboard of this host's bones workspaces on localhost.
+
+Usage:
+  boneyard [flags]       serve the dashboard and print its bookmarkable URL
+  boneyard url [--addr]  print the bookmarkable URL (with the access token)
+  boneyard version       print the version
+
+Flags:
+`
+
+const envHelp = `
+Environment:
+  BONEYARD_TOKEN  access token to use instead of the one persisted in
+                  ~/.bones/boneyard/token (created with mode 0600 on first start)
+  HOME            decides ~/.bones: the registry (~/.bones/workspaces), the
+                  token and the audit log (~/.bones/boneyard/audit.log)
+  BONES_DIR       relocates each workspace's .bones state directory (lock, hub.log),
+                  as it does for bones
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, nil)))
+	browser.Stdout = stderr
+	fs := flag.NewFlagSet("boneyard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", handlers.DefaultAddr, "listen address `HOST:PORT`; loopback hosts only (127.0.0.0/8, ::1, localhost); port 0 picks a free port")
+	interval := fs.Duration("interval", 2*time.Second, "how often to re-check hubs (they die without touching files)")
+	open := fs.Bool("open", false, "open the dashboard in the default browser")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), envHelp)
+	}
+	cmd := ""
+	if len(args) > 0 && (args[0] == "url" || args[0] == "version") {
+		cmd, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "boneyard: unexpected argument %q (see boneyard --help)\n", fs.Arg(0))
+		return 2
+	}
+	if cmd == "version" {
+		fmt.Fprintln(stdout, "boneyard", version)
+		return 0
+	}
+	listen, err := handlers.ListenAddr(*addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "boneyard:", err)
+		return 2
+	}
+	if *interval <= 0 {
+		fmt.Fprintln(stderr, "boneyard: --interval must be positive, e.g. 2s")
+		return 2
+	}
+	dir, err := handlers.StateDir()
+	if err == nil {
+		var token string
+		if token, err = handlers.LoadToken(dir); err == nil {
+			if cmd == "url" {
+				fmt.Fprintln(stdout, handlers.URL(listen, token))
+				return 0
+			}
+			err = serve(listen, token, *interval, *open, stdout)
+		}
+	}
+	if err != nil {
+		slog.Error("boneyard stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs the collector and the HTTP server until SIGINT or SIGTERM.
+func serve(listen, token string, interval time.Duration, open bool, stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", listen, err)
+	}
+	bound := ln.Addr().(*net.TCPAddr)
+
+	col := collector.New(collector.Options{Interval: interval})
+	colDone := make(chan error, 1)
+	colCtx, stopCollector := context.WithCancel(context.Background())
+	defer stopCollector()
+	go func() { colDone <- col.Run(colCtx) }()
+
+	srv, err := handlers.New(handlers.Config{Source: col, Token: token, Port: bound.Port})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+	}
+	hs.RegisterOnShutdown(srv.CloseStreams)
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- hs.Serve(ln) }()
+
+	url := handlers.URL(bound.String(), token)
+	fmt.Fprintln(stdout, "boneyard listening on "+url)
+	if open {
+		if err := browser.OpenURL(url); err != nil {
+			slog.Warn("could not open a browser; open the URL yourself", "err", err)
+		}
+	}
+
+	select {
+	case err := <-serveDone:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutCtx)
+	stopCollector()
+	select {
+	case cerr := <-colDone:
+		if cerr != nil && !errors.Is(cerr, context.Canceled) {
+			slog.Warn("collector stopped", "err", cerr)
+		}
+	case <-shutCtx.Done():
+		slog.Warn("collector did not stop in time")
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"boneyard/collector"
+)
+
+// schema is the bones JSON envelope's header.
+type schema struct {
+	Verb    string `json:"verb"`
+	Version string `json:"version"`
+}
+
+// workspaceRow is one row of `bones workspaces ls --json`, field for field
+// and in the same order.
+type workspaceRow struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Cwd         string `json:"cwd"`
+	HubStatus   string `json:"hub_status"`
+	LastTouched string `json:"last_touched"`
+	AgentID     string `json:"agent_id"`
+	NATSURL     string `json:"nats_url"`
+	HubURL      string `json:"hub_url"`
+}
+
+type workspaceList struct {
+	Schema schema         `json:"schema"`
+	Data   []workspaceRow `json:"data"`
+}
+
+// writeJSON encodes like bones does: compact, HTML characters unescaped, one
+// trailing newline.
+func writeJSON(c echo.Context, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, buf.Bytes())
+}
+
+// apiWorkspaces is GET /api/workspaces: the workspaces.list v1 envelope of
+// `bones workspaces ls --json`, sorted by name then cwd.
+func (s *Server) apiWorkspaces(c echo.Context) error {
+	snap := s.src.Snapshot()
+	rows := make([]workspaceRow, 0, len(snap.Workspaces))
+	for i := range snap.Workspaces {
+		w := &snap.Workspaces[i]
+		rows = append(rows, workspaceRow{
+			ID:          w.ID,
+			Name:        w.Name,
+			Cwd:         w.Cwd,
+			HubStatus:   string(w.HubStatus),
+			LastTouched: w.LastTouched.UTC().Format(time.RFC3339),
+			AgentID:     w.AgentID,
+			NATSURL:     w.NATSURL,
+			HubURL:      w.HubURL,
+		})
+	}
+	slices.SortStableFunc(rows, func(a, b workspaceRow) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Cwd, b.Cwd)
+	})
+	return writeJSON(c, workspaceList{Schema: schema{Verb: "workspaces.list", Version: "v1"}, Data: rows})
+}
+
+// processRow is one live hub process in GET /api/processes.
+type processRow struct {
+	PID         int     `json:"pid"`
+	Cmd         string  `json:"cmd"`
+	Cwd         string  `json:"cwd"`
+	ETime       string  `json:"etime"`
+	CreateTime  string  `json:"create_time"`
+	RSS         uint64  `json:"rss"`
+	CPUPercent  float64 `json:"cpu_percent"`
+	Orphan      bool    `json:"orphan"`
+	Reason      string  `json:"reason,omitempty"`
+	WorkspaceID string  `json:"workspace_id,omitempty"`
+}
+
+// apiProcesses is GET /api/processes: every live hub process, with the
+// orphan flag and reason under the same definition the dashboard uses.
+func (s *Server) apiProcesses(c echo.Context) error {
+	snap := s.src.Snapshot()
+	orphanReason := map[int]string{}
+	for _, o := range snap.Orphans {
+		orphanReason[o.PID] = o.Reason
+	}
+	byPID := map[int]*collector.Workspace{}
+	for i := range snap.Workspaces {
+		w := &snap.Workspaces[i]
+		if w.HubPID > 0 {
+			byPID[w.HubPID] = w
+		}
+	}
+	rows := make([]processRow, 0, len(snap.Processes))
+	for _, p := range snap.Processes {
+		r := processRow{
+			PID: p.PID, Cmd: p.Cmd, Cwd: p.Cwd, ETime: p.ETime,
+			CreateTime: p.CreateTime.UTC().Format(time.RFC3339Nano),
+			RSS:        p.RSS, CPUPercent: p.CPUPercent,
+		}
+		if reason, ok := orphanReason[p.PID]; ok {
+			r.Orphan, r.Reason = true, reason
+		}
+		if w := byPID[p.PID]; w != nil {
+			r.WorkspaceID = w.ID
+			if w.Status == collector.StatusOrphan {
+				r.Orphan, r.Reason = true, w.OrphanReason
+			}
+		}
+		rows = append(rows, r)
+	}
+	return writeJSON(c, map[string]any{"processes": rows})
+}

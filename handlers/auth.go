@@ -1,0 +1,121 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// TokenEnv overrides the persisted token.
+const TokenEnv = "BONEYARD_TOKEN"
+
+// DefaultAddr is where boneyard listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:2663"
+
+// StateDir returns ~/.bones/boneyard, where the token and the audit log live.
+func StateDir() (string, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("locate home directory (set HOME): %w", err)
+	}
+	return filepath.Join(home, ".bones", "boneyard"), nil
+}
+
+// LoadToken returns the access token: BONEYARD_TOKEN when set, else the one
+// persisted in dir/token, created with mode 0600 on first use.
+func LoadToken(dir string) (string, error) {
+	if t := strings.TrimSpace(os.Getenv(TokenEnv)); t != "" {
+		return t, nil
+	}
+	path := filepath.Join(dir, "token")
+	if t, err := readToken(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return t, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", fmt.Errorf("generate token: %w", err)
+	}
+	token := hex.EncodeToString(buf)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		// Another boneyard created it first: use theirs.
+		return readToken(path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create token file %s: %w", path, err)
+	}
+	if _, err := f.WriteString(token + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write token file %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("write token file %s: %w", path, err)
+	}
+	return token, nil
+}
+
+func readToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read token file %s: %w", path, err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("token file %s is empty: delete it to create a new token", path)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(path, 0o600); err != nil {
+			return "", fmt.Errorf("restrict token file %s to mode 0600: %w", path, err)
+		}
+	}
+	return t, nil
+}
+
+// tokenEqual compares in constant time; hashing first hides the length too.
+func tokenEqual(got, want string) bool {
+	g := sha256.Sum256([]byte(got))
+	w := sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1 && got != ""
+}
+
+// ListenAddr validates a --addr value and returns the address to listen on.
+// Only loopback hosts are accepted: 127.0.0.0/8, ::1 and localhost (which
+// is bound as 127.0.0.1 so the printed URL is unambiguous).
+func ListenAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--addr %q: want HOST:PORT, e.g. %s: %w", addr, DefaultAddr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return "", fmt.Errorf("--addr %q: port must be a number from 0 to 65535 (0 picks a free port)", addr)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return net.JoinHostPort("127.0.0.1", port), nil
+	}
+	ip, err := netip.ParseAddr(host)
+	ip = ip.Unmap()
+	if err != nil || !ip.IsLoopback() || ip.Zone() != "" {
+		return "", fmt.Errorf("--addr %q: boneyard listens on loopback only (127.0.0.1, ::1 or localhost), because anyone who can reach it can stop your hubs", addr)
+	}
+	return net.JoinHostPort(ip.String(), port), nil
+}
+
+// URL is the bookmarkable dashboard URL for a listener address and token.
+func URL(addr, token string) string {
+	return "http://" + addr + "/?token=" + url.QueryEscape(token)
+}

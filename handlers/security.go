@@ -1,0 +1,125 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// csp allows only this origin's files: no inline script or style, no eval,
+// no framing (the reap button must not be clickjacked).
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// maxBody bounds every request body.
+const maxBody = 64 << 10
+
+var crossOriginGuard = http.NewCrossOriginProtection()
+
+// securityHeaders sets the headers every response carries.
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-cache")
+		} else {
+			h.Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
+}
+
+// hostCheck refuses any Host but this server's loopback names with the bound
+// port, which defeats DNS rebinding.
+func (s *Server) hostCheck(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !s.hosts[strings.ToLower(c.Request().Host)] {
+			return echo.NewHTTPError(http.StatusForbidden,
+				"Host "+strconv.Quote(c.Request().Host)+" is not allowed: open boneyard as http://127.0.0.1:"+strconv.Itoa(s.port)+"/")
+		}
+		return next(c)
+	}
+}
+
+// crossOrigin refuses state-changing requests from other origins, another
+// localhost port included (browsers send Sec-Fetch-Site or Origin).
+func (s *Server) crossOrigin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := crossOriginGuard.Check(c.Request()); err != nil {
+			return echo.NewHTTPError(http.StatusForbidden, "cross-origin request refused: use the dashboard itself")
+		}
+		return next(c)
+	}
+}
+
+// limitBody answers 413 to bodies over maxBody, announced or not.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > maxBody {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body is over 64 KiB")
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxBody)
+		return next(c)
+	}
+}
+
+// parseForm parses a POST body, mapping an oversized body to 413.
+func parseForm(c echo.Context) (url.Values, error) {
+	r := c.Request()
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body is over 64 KiB")
+		}
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "malformed form: "+err.Error())
+	}
+	return r.PostForm, nil
+}
+
+func (s *Server) tokenCookie() string { return "boneyard_token_" + strconv.Itoa(s.port) }
+
+// authenticate requires the token as a cookie, a Bearer header, or (on GET)
+// a ?token= query that is turned into the cookie by a redirect.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.URL.Path == "/healthz" || strings.HasPrefix(r.URL.Path, "/static/") {
+			return next(c)
+		}
+		if q := r.URL.Query(); q.Has("token") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			if !tokenEqual(q.Get("token"), s.token) {
+				return echo.NewHTTPError(http.StatusUnauthorized, "that token is not valid")
+			}
+			c.SetCookie(&http.Cookie{
+				Name: s.tokenCookie(), Value: s.token, Path: "/",
+				HttpOnly: true, SameSite: http.SameSiteStrictMode,
+			})
+			q.Del("token")
+			target := r.URL.EscapedPath()
+			if enc := q.Encode(); enc != "" {
+				target += "?" + enc
+			}
+			return c.Redirect(http.StatusSeeOther, target)
+		}
+		if auth := r.Header.Get("Authorization"); auth != "" {
+			if t, ok := strings.CutPrefix(auth, "Bearer "); ok && tokenEqual(strings.TrimSpace(t), s.token) {
+				return next(c)
+			}
+			return echo.NewHTTPError(http.StatusUnauthorized, "that token is not valid")
+		}
+		if ck, err := r.Cookie(s.tokenCookie()); err == nil && tokenEqual(ck.Value, s.token) {
+			return next(c)
+		}
+		return echo.NewHTTPError(http.StatusUnauthorized, "boneyard needs its access token")
+	}
+}

@@ -1,0 +1,129 @@
+// Package handlers is boneyard's HTTP layer: Echo routes and middleware that
+// parse requests, act through the registry, and render the collector's latest
+// snapshot with the templ components of web/templates.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"boneyard/collector"
+)
+
+// Source is where the handlers get snapshots; *collector.Collector is one.
+type Source interface {
+	Snapshot() *collector.Snapshot
+	Refresh(ctx context.Context) *collector.Snapshot
+	Trigger()
+	Subscribe() (<-chan *collector.Snapshot, func())
+}
+
+// Config wires a Server.
+type Config struct {
+	Source    Source
+	Token     string       // required on every route but /healthz and /static
+	Port      int          // the bound port, for the Host allow-list
+	AuditPath string       // audit log; "" means <StateDir>/audit.log
+	Logger    *slog.Logger // nil means slog.Default()
+	// Heartbeat is the SSE keep-alive interval; 0 means 15 s.
+	Heartbeat time.Duration
+}
+
+// Server is boneyard's http.Handler.
+type Server struct {
+	echo      *echo.Echo
+	src       Source
+	token     string
+	port      int
+	hosts     map[string]bool
+	log       *slog.Logger
+	audit     *auditLog
+	heartbeat time.Duration
+	frags     fragmentCache
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed by CloseStreams
+	streams   sync.WaitGroup
+}
+
+// New builds the router with every route and middleware.
+func New(cfg Config) (*Server, error) {
+	if cfg.Source == nil || cfg.Token == "" {
+		return nil, errors.New("handlers: Config needs a Source and a Token")
+	}
+	s := &Server{
+		src:       cfg.Source,
+		token:     cfg.Token,
+		port:      cfg.Port,
+		log:       cfg.Logger,
+		heartbeat: cfg.Heartbeat,
+		closing:   make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = 15 * time.Second
+	}
+	auditPath := cfg.AuditPath
+	if auditPath == "" {
+		dir, err := StateDir()
+		if err != nil {
+			return nil, err
+		}
+		auditPath = dir + "/audit.log"
+	}
+	s.audit = &auditLog{path: auditPath}
+	p := strconv.Itoa(cfg.Port)
+	s.hosts = map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true, "[::1]:" + p: true}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Pre(s.securityHeaders, s.hostCheck, limitBody)
+	e.Use(s.authenticate, s.crossOrigin)
+
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.GET("/static/*", staticFiles())
+
+	e.GET("/", s.dashboard)
+	e.GET("/workspaces/:id", s.detail)
+	e.POST("/workspaces", s.register)
+	e.POST("/workspaces/:id/remove", s.remove)
+	e.POST("/workspaces/:id/reap", s.reapWorkspace)
+	e.POST("/processes/:pid/reap", s.reapProcess)
+	e.GET("/events", s.events)
+	e.GET("/api/workspaces", s.apiWorkspaces)
+	e.GET("/api/processes", s.apiProcesses)
+	s.echo = e
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// CloseStreams ends every open SSE stream and refuses new ones; register it
+// with http.Server.RegisterOnShutdown so shutdown does not wait on them.
+func (s *Server) CloseStreams() {
+	s.closeOnce.Do(func() { close(s.closing) })
+}
+
+// WaitStreams blocks until every SSE handler has returned or ctx is done.
+func (s *Server) WaitStreams(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,436 @@
+package handlers
+
+import (
+	"cmp"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"boneyard/collector"
+	"boneyard/procscan"
+	"boneyard/web/templates"
+)
+
+// statuses in the order the counts show them.
+var statuses = []collector.Status{
+	collector.StatusRunning, collector.StatusStopped, collector.StatusIdle,
+	collector.StatusUnknown, collector.StatusOrphan,
+}
+
+// problemRank orders statuses problems first, as the collector does.
+func problemRank(s collector.Status) int {
+	if i := slices.Index(collector.Statuses(), s); i >= 0 {
+		return i
+	}
+	return len(statuses)
+}
+
+// column is one sortable column of the workspaces table.
+type column struct {
+	key   string
+	label string
+	cmp   func(a, b *collector.Workspace) int
+}
+
+// byResource compares workspaces by one resource figure; workspaces without
+// a live hub sort first.
+func byResource(f func(r *procscan.Resources) float64) func(a, b *collector.Workspace) int {
+	key := func(w *collector.Workspace) float64 {
+		if w.Resources == nil {
+			return -1
+		}
+		return f(w.Resources)
+	}
+	return func(a, b *collector.Workspace) int { return cmp.Compare(key(a), key(b)) }
+}
+
+var columns = []column{
+	{"status", "Status", func(a, b *collector.Workspace) int { return cmp.Compare(problemRank(a.Status), problemRank(b.Status)) }},
+	{"name", "Name", func(a, b *collector.Workspace) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	}},
+	{"cwd", "Directory", func(a, b *collector.Workspace) int { return strings.Compare(a.Cwd, b.Cwd) }},
+	{"hub", "Hub URL", func(a, b *collector.Workspace) int { return strings.Compare(a.HubURL, b.HubURL) }},
+	{"nats", "NATS URL", func(a, b *collector.Workspace) int { return strings.Compare(a.NATSURL, b.NATSURL) }},
+	{"pid", "PID", func(a, b *collector.Workspace) int { return cmp.Compare(a.HubPID, b.HubPID) }},
+	{"cpu", "CPU", byResource(func(r *procscan.Resources) float64 { return r.CPUPercent })},
+	{"rss", "RSS", byResource(func(r *procscan.Resources) float64 { return float64(r.RSS) })},
+	{"ports", "Ports", byResource(func(r *procscan.Resources) float64 { return float64(len(r.Ports)) })},
+	{"uptime", "Uptime", byResource(func(r *procscan.Resources) float64 { return float64(r.Uptime) })},
+	{"agent", "Agent ID", func(a, b *collector.Workspace) int { return strings.Compare(a.AgentID, b.AgentID) }},
+	{"touched", "Last touched", func(a, b *collector.Workspace) int { return a.LastTouched.Compare(b.LastTouched) }},
+	{"lock", "Lock", func(a, b *collector.Workspace) int { return cmp.Compare(a.Lock.PID, b.Lock.PID) }},
+}
+
+func findColumn(key string) *column {
+	for i := range columns {
+		if columns[i].key == key {
+			return &columns[i]
+		}
+	}
+	return nil
+}
+
+// view is the dashboard's filter and sort state; the zero value shows
+// everything, problems first.
+type view struct {
+	status string // "" or a collector.Status
+	q      string
+	sort   string // "" (problems first) or a column key
+	desc   bool
+}
+
+const maxQuery = 200
+
+// parseView reads a view from a query string, ignoring unknown values so a
+// stale bookmark still opens.
+func parseView(q url.Values) view {
+	var v view
+	if st := q.Get("status"); slices.Contains(statuses, collector.Status(st)) {
+		v.status = st
+	}
+	v.q = strings.TrimSpace(q.Get("q"))
+	if len(v.q) > maxQuery {
+		v.q = v.q[:maxQuery]
+	}
+	if findColumn(q.Get("sort")) != nil {
+		v.sort = q.Get("sort")
+	}
+	v.desc = q.Get("dir") == "desc"
+	return v
+}
+
+// query encodes the view; the empty view encodes as "".
+func (v view) query() url.Values {
+	q := url.Values{}
+	if v.status != "" {
+		q.Set("status", v.status)
+	}
+	if v.q != "" {
+		q.Set("q", v.q)
+	}
+	if v.sort != "" {
+		q.Set("sort", v.sort)
+	}
+	if v.desc {
+		q.Set("dir", "desc")
+	}
+	return q
+}
+
+// href is the dashboard URL of the view.
+func (v view) href() string {
+	if enc := v.query().Encode(); enc != "" {
+		return "/?" + enc
+	}
+	return "/"
+}
+
+func (v view) matches(w *collector.Workspace) bool {
+	if v.status != "" && string(w.Status) != v.status {
+		return false
+	}
+	if v.q == "" {
+		return true
+	}
+	q := strings.ToLower(v.q)
+	return strings.Contains(strings.ToLower(w.Name), q) || strings.Contains(strings.ToLower(w.Cwd), q)
+}
+
+// apply filters and sorts the snapshot's workspaces; the snapshot's own
+// order (problems first) breaks ties.
+func (v view) apply(ws []collector.Workspace) []*collector.Workspace {
+	out := make([]*collector.Workspace, 0, len(ws))
+	for i := range ws {
+		if v.matches(&ws[i]) {
+			out = append(out, &ws[i])
+		}
+	}
+	if col := findColumn(v.sort); col != nil {
+		slices.SortStableFunc(out, func(a, b *collector.Workspace) int {
+			if v.desc {
+				return col.cmp(b, a)
+			}
+			return col.cmp(a, b)
+		})
+	} else if v.desc {
+		slices.Reverse(out)
+	}
+	return out
+}
+
+func (v view) model() templates.View {
+	m := templates.View{Q: v.q, Filtered: v.status != "" || v.q != ""}
+	m.Statuses = append(m.Statuses, templates.Option{Value: "", Label: "any", Selected: v.status == ""})
+	for _, st := range statuses {
+		m.Statuses = append(m.Statuses, templates.Option{Value: string(st), Label: string(st), Selected: v.status == string(st)})
+	}
+	m.Sorts = append(m.Sorts, templates.Option{Value: "", Label: "problems first", Selected: v.sort == ""})
+	for _, c := range columns {
+		m.Sorts = append(m.Sorts, templates.Option{Value: c.key, Label: strings.ToLower(c.label), Selected: v.sort == c.key})
+	}
+	m.Dirs = []templates.Option{
+		{Value: "asc", Label: "ascending", Selected: !v.desc},
+		{Value: "desc", Label: "descending", Selected: v.desc},
+	}
+	return m
+}
+
+// headers are the sortable column headers: a click sorts by the column,
+// a second click reverses.
+func (v view) headers() []templates.Column {
+	out := make([]templates.Column, 0, len(columns))
+	for _, c := range columns {
+		next := v
+		next.sort = c.key
+		next.desc = v.sort == c.key && !v.desc
+		sort := "none"
+		if v.sort == c.key {
+			sort = "ascending"
+			if v.desc {
+				sort = "descending"
+			}
+		}
+		out = append(out, templates.Column{Label: c.label, Href: next.href(), Sort: sort})
+	}
+	return out
+}
+
+// problems counts what needs attention: stopped and orphaned workspaces
+// plus process-only orphans.
+func problems(snap *collector.Snapshot) int {
+	n := len(snap.Orphans)
+	for i := range snap.Workspaces {
+		if st := snap.Workspaces[i].Status; st == collector.StatusStopped || st == collector.StatusOrphan {
+			n++
+		}
+	}
+	return n
+}
+
+func title(snap *collector.Snapshot) string {
+	if n := problems(snap); n > 0 {
+		return "(" + strconv.Itoa(n) + ") boneyard"
+	}
+	return "boneyard"
+}
+
+func counts(snap *collector.Snapshot) []templates.Count {
+	n := map[collector.Status]int{}
+	for i := range snap.Workspaces {
+		n[snap.Workspaces[i].Status]++
+	}
+	out := make([]templates.Count, 0, len(statuses))
+	for _, st := range statuses {
+		out = append(out, templates.Count{Status: string(st), N: n[st]})
+	}
+	return out
+}
+
+// formatter turns snapshot values into display strings at one instant.
+type formatter struct {
+	now     time.Time
+	home    string
+	created map[int]time.Time // live hub pid -> process start
+}
+
+func newFormatter(snap *collector.Snapshot) formatter {
+	home, _ := os.UserHomeDir()
+	f := formatter{now: time.Now(), home: home, created: make(map[int]time.Time, len(snap.Processes))}
+	for _, p := range snap.Processes {
+		f.created[p.PID] = p.CreateTime
+	}
+	return f
+}
+
+func (f formatter) path(p string) templates.Path {
+	short := p
+	if f.home != "" && f.home != "/" {
+		if p == f.home {
+			short = "~"
+		} else if rest, ok := strings.CutPrefix(p, f.home+string(filepath.Separator)); ok {
+			short = "~" + string(filepath.Separator) + rest
+		}
+	}
+	return templates.Path{Short: short, Full: p}
+}
+
+func (f formatter) stamp(t time.Time) templates.Stamp {
+	if t.IsZero() {
+		return templates.Stamp{Rel: "never"}
+	}
+	return templates.Stamp{Rel: ago(f.now.Sub(t)), UTC: t.UTC().Format(time.RFC3339)}
+}
+
+// ago is a coarse relative time; minute granularity keeps live updates from
+// resending rows every few seconds.
+func ago(d time.Duration) string {
+	if d < time.Minute {
+		return "just now"
+	}
+	return duration(d) + " ago"
+}
+
+// duration renders d in its two largest units, e.g. "3m", "2h 5m", "4d 1h".
+func duration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "<1m"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	default:
+		return fmt.Sprintf("%dd %dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	}
+}
+
+func bytesIEC(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// loopbackHTTP reports whether raw is an http(s) URL on a loopback host, the
+// only hub URLs the page turns into links.
+func loopbackHTTP(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func lockText(w *collector.Workspace) string {
+	switch {
+	case !w.Lock.Held:
+		return "free"
+	case w.Lock.PID > 0:
+		return "held by pid " + strconv.Itoa(w.Lock.PID)
+	default:
+		return "held (holder unknown)"
+	}
+}
+
+// displayName never returns "", so every row's link has a name.
+func displayName(w *collector.Workspace) string {
+	if strings.TrimSpace(w.Name) != "" {
+		return w.Name
+	}
+	if b := filepath.Base(w.Cwd); b != "." && b != string(filepath.Separator) {
+		return b
+	}
+	return w.ID
+}
+
+func (f formatter) row(w *collector.Workspace) templates.Row {
+	r := templates.Row{
+		ID:           w.ID,
+		Name:         displayName(w),
+		Cwd:          f.path(w.Cwd),
+		Status:       string(w.Status),
+		OrphanReason: w.OrphanReason,
+		HubURL:       w.HubURL,
+		HubLink:      loopbackHTTP(w.HubURL),
+		NATSURL:      w.NATSURL,
+		PID:          w.HubPID,
+		AgentID:      w.AgentID,
+		LastTouched:  f.stamp(w.LastTouched),
+		StartedAt:    f.stamp(w.StartedAt),
+		Lock:         lockText(w),
+		Uptime:       "—",
+		CPU:          "—",
+		RSS:          "—",
+		Ports:        "—",
+		Children:     "—",
+	}
+	live := w.Status == collector.StatusRunning || w.Status == collector.StatusStopped || w.Status == collector.StatusOrphan
+	r.CanReap = w.HubPID > 1 && (live || w.Resources != nil)
+	if ct, ok := f.created[w.HubPID]; ok && w.HubPID > 0 {
+		r.CreateTime = ct.Format(time.RFC3339Nano)
+	}
+	if res := w.Resources; res != nil {
+		r.Uptime = duration(res.Uptime)
+		r.CPU = strconv.FormatFloat(res.CPUPercent, 'f', 1, 64) + "%"
+		r.RSS = bytesIEC(res.RSS)
+		r.Children = strconv.Itoa(res.Children)
+		if len(res.Ports) > 0 {
+			ports := make([]string, len(res.Ports))
+			for i, p := range res.Ports {
+				ports[i] = strconv.Itoa(p)
+			}
+			r.Ports = strings.Join(ports, ", ")
+		}
+	}
+	return r
+}
+
+func (f formatter) orphans(snap *collector.Snapshot) []templates.OrphanRow {
+	out := make([]templates.OrphanRow, 0, len(snap.Orphans))
+	for _, o := range snap.Orphans {
+		cwd := templates.Path{Short: "unknown", Full: "unknown"}
+		if o.Cwd != "" {
+			cwd = f.path(o.Cwd)
+		}
+		out = append(out, templates.OrphanRow{
+			PID:        o.PID,
+			Elapsed:    o.ETime,
+			Cwd:        cwd,
+			Reason:     o.Reason,
+			Cmd:        o.Cmd,
+			CreateTime: o.CreateTime.Format(time.RFC3339Nano),
+		})
+	}
+	return out
+}
+
+// dashboardModel is everything GET / renders for one view of one snapshot.
+func dashboardModel(snap *collector.Snapshot, v view, f formatter) templates.Dashboard {
+	d := templates.Dashboard{
+		Page:    templates.Page{Title: title(snap), EventsURL: eventsURL(v.query(), snap.Seq)},
+		Counts:  counts(snap),
+		Columns: v.headers(),
+		Orphans: f.orphans(snap),
+		Empty:   len(snap.Workspaces) == 0,
+		View:    v.model(),
+		Back:    v.href(),
+	}
+	for _, w := range v.apply(snap.Workspaces) {
+		d.Rows = append(d.Rows, f.row(w))
+	}
+	return d
+}
+
+// eventsURL is the SSE stream of a view, tagged with the snapshot the page
+// was rendered from so the stream can tell whether the page is stale.
+func eventsURL(q url.Values, seq uint64) string {
+	q.Set("seq", strconv.FormatUint(seq, 10))
+	return "/events?" + q.Encode()
+}
+
+func findWorkspace(snap *collector.Snapshot, id string) *collector.Workspace {
+	for i := range snap.Workspaces {
+		if snap.Workspaces[i].ID == id {
+			return &snap.Workspaces[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+// Package templates holds the dashboard's templ components and the view
+// models they render. Components only render the values they are given: every
+// string here is already formatted by the handlers, and none of it is trusted
+// (templ escapes it all).
+package templates
+
+// Flash is a one-shot message shown in #flash.
+type Flash struct {
+	Error   bool
+	Message string
+}
+
+// Page is what every full page needs.
+type Page struct {
+	Title     string // document title, e.g. "(2) boneyard"
+	EventsURL string // SSE stream for live updates; "" for none
+	Flash     *Flash
+}
+
+// Stamp is a formatted point in time: "3m ago" with the exact UTC time on
+// hover.
+type Stamp struct {
+	Rel string
+	UTC string
+}
+
+// Path is a path shortened with ~ for display, full path on hover.
+type Path struct {
+	Short string
+	Full  string
+}
+
+// Count is the number of workspaces in one status.
+type Count struct {
+	Status string
+	N      int
+}
+
+// Row is one workspace as the table and the detail page show it.
+type Row struct {
+	ID           string
+	Name         string
+	Cwd          Path
+	Status       string
+	OrphanReason string
+	HubURL       string
+	HubLink      bool // HubURL is http(s) on loopback and may be an href
+	NATSURL      string
+	PID          int
+	CanReap      bool   // the pid is live, so Reap makes sense
+	CreateTime   string // the hub process's start (RFC 3339, ns) when known
+	Uptime       string
+	AgentID      string
+	LastTouched  Stamp
+	StartedAt    Stamp
+	Lock         string
+	CPU          string
+	RSS          string
+	Ports        string
+	Children     string
+	Changed      bool // its status changed since the client's last update
+}
+
+// OrphanRow is one process-only orphan hub.
+type OrphanRow struct {
+	PID        int
+	Elapsed    string
+	Cwd        Path // Short "unknown" when the cwd is unknown
+	Reason     string
+	Cmd        string
+	CreateTime string // RFC 3339 with nanoseconds, round-tripped by the form
+}
+
+// Field is a hidden form field.
+type Field struct {
+	Name  string
+	Value string
+}
+
+// Option is one choice of a select.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
+}
+
+// Column is a sortable table header.
+type Column struct {
+	Label string
+	Href  string // link that sorts by this column (toggling direction)
+	Sort  string // aria-sort value: "ascending", "descending" or "none"
+}
+
+// View is the dashboard's filter and sort state, from the query string.
+type View struct {
+	Status   string
+	Q        string
+	Statuses []Option
+	Sorts    []Option
+	Dirs     []Option
+	Filtered bool // a filter hides some rows
+}
+
+// Dashboard is the data of GET /.
+type Dashboard struct {
+	Page
+	Counts   []Count
+	Columns  []Column
+	Rows     []Row
+	Orphans  []OrphanRow
+	Empty    bool // the registry has no entries at all
+	View     View
+	Back     string // this view's URL, for actions to return to
+	Register RegisterForm
+}
+
+// RegisterForm keeps what the user typed when registration failed.
+type RegisterForm struct {
+	Cwd  string
+	Name string
+}
+
+// Detail is the data of GET /workspaces/{id}.
+type Detail struct {
+	Page
+	Row     Row
+	Log     string // last lines of the hub log
+	LogNote string // shown instead of Log when there is none
+	LogPath string
+	Back    string
+}
+
+// Confirm is the no-JavaScript confirmation page of reap and remove.
+type Confirm struct {
+	Page
+	Verb      string // "reap" or "remove"
+	Target    string // what is acted on, for the question
+	Action    string // form action URL
+	Hidden    []Field
+	CancelURL string
+}
+
+// Message is a small page with a heading and a message (401, 403, 404, ...).
+type Message struct {
+	Page
+	Heading string
+	Text    string
+	Hint    string // optional second paragraph; rendered as code when Code is set
+	Code    string
+}
