@@ -3,10 +3,28 @@
 // re-collects on registry changes, on demand and on an interval; readers only
 // ever see a complete snapshot.
 //
-// Readers call Snapshot (never blocks), Subscribe (a latest-wins channel of
-// new snapshots) and Diff (which rows, counts and sections changed between
-// two snapshots). Writers of the registry call Trigger or Refresh after an
-// action so the next page shows its effect.
+// A server runs one collector and never waits on a probe in a GET:
+//
+//	c := collector.New(collector.Options{Interval: interval, Logger: log})
+//	go c.Run(ctx)
+//
+//	s := c.Snapshot()          // GET: never blocks; Seq 0 until the first collection
+//	w, ok := s.Workspace(id)   // detail page; s.Process(pid), s.Orphan(pid) likewise
+//	n := s.Counts()            // header; n.Problems() for the page title
+//
+//	s = c.Refresh(ctx)         // POST: after acting, a snapshot that shows the effect
+//
+//	ch, cancel := c.Subscribe() // live updates: latest snapshot wins
+//	defer cancel()
+//	for {
+//		select {
+//		case s := <-ch:
+//			if d := collector.Diff(last, s); d.Any() { ... } // re-render what changed
+//			last = s
+//		case <-req.Context().Done():
+//			return
+//		}
+//	}
 package collector
 
 import (
