@@ -129,8 +129,15 @@ type helper struct {
 // role. The child is killed and waited for when the test ends.
 func startHelper(t *testing.T, name, dir, role string, args ...string) *helper {
 	t.Helper()
-	cmd := exec.Command(binaryPath(name), args...)
-	cmd.Dir = dir
+	path := binaryPath(name)
+	return startArgv(t, path, append([]string{path}, args...), dir, role)
+}
+
+// startArgv runs the executable at path with argv (argv[0] included, which
+// need not be path) in dir, playing role.
+func startArgv(t *testing.T, path string, argv []string, dir, role string) *helper {
+	t.Helper()
+	cmd := &exec.Cmd{Path: path, Args: argv, Dir: dir}
 	cmd.Env = append(os.Environ(), helperEnv+"="+role)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

@@ -72,7 +72,11 @@ func Scan() ([]Process, error) {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
 	var hubs []Process
+	buf := newPeekBuffer()
 	for _, pid := range pids {
+		if !mayBeHub(pid, buf) {
+			continue
+		}
 		// A bare Process avoids NewProcess's existence check and stat read:
 		// the command line read below fails anyway when the pid is gone.
 		p := &process.Process{Pid: pid}

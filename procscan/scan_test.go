@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,27 +92,44 @@ func TestScanFindsHub(t *testing.T) {
 	}
 }
 
-func TestScanSkipsDecoys(t *testing.T) {
+func TestScanMatchesArgv(t *testing.T) {
 	dir := t.TempDir()
-	decoys := []*helper{
-		startHelper(t, "notbones", dir, "sleep", "hub", "start"),
-		startHelper(t, "bones", dir, "sleep", "hub", "status"),
-		startHelper(t, "bones", dir, "sleep", "hubstart"),
+	bones, notbones := binaryPath("bones"), binaryPath("notbones")
+	// argv[0] of up to 8 KiB: longer than the first read of a command line.
+	longDir := strings.Repeat("/d", 4096)
+	tests := []struct {
+		name string
+		path string
+		argv []string
+		want bool
+	}{
+		{"hub", bones, []string{bones, "hub", "start"}, true},
+		{"decoy program name", notbones, []string{notbones, "hub", "start"}, false},
+		{"other subcommand", bones, []string{bones, "hub", "status"}, false},
+		{"words joined", bones, []string{bones, "hubstart"}, false},
+		{"argv0 names bones, file does not", notbones, []string{"bones", "hub", "start"}, true},
+		{"file named bones, argv0 not", bones, []string{"notbones", "hub", "start"}, false},
+		{"very long argv0", bones, []string{longDir + "/bones", "hub", "start"}, true},
+		{"very long argv0 of a decoy", bones, []string{longDir + "/notbones", "hub", "start"}, false},
 	}
-	// A real hub started last: once it shows up, the decoys have long
-	// finished exec'ing and would show up too if they matched.
-	hub := startHelper(t, "bones", dir, "sleep", "hub", "start")
-	waitScanned(t, hub.pid())
+	started := make([]*helper, len(tests))
+	for i, tt := range tests {
+		started[i] = startArgv(t, tt.path, tt.argv, dir, "sleep")
+	}
+	// A hub started last: once it shows up, every process above has long
+	// finished exec'ing and would show up too if it matched.
+	waitScanned(t, startHelper(t, "bones", dir, "sleep", "hub", "start").pid())
 	procs, err := Scan()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range decoys {
-		for _, p := range procs {
-			if p.PID == d.pid() {
-				t.Errorf("decoy %q matched: %+v", d.cmd.Args, p)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			found := slices.ContainsFunc(procs, func(p Process) bool { return p.PID == started[i].pid() })
+			if found != tt.want {
+				t.Errorf("Scan lists %q: %v, want %v", tt.argv, found, tt.want)
 			}
-		}
+		})
 	}
 }
 
