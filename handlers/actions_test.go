@@ -1,0 +1,377 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"boneyard/procscan"
+	"boneyard/registry"
+)
+
+// followFlash GETs the redirect target with the flash cookie the action set
+// and returns the page.
+func (e *env) followFlash(w *http.Response) string {
+	e.t.Helper()
+	r := request(http.MethodGet, w.Header.Get("Location"), nil)
+	for _, c := range w.Cookies() {
+		r.AddCookie(c)
+	}
+	page := e.serve(r)
+	if page.Code != http.StatusOK {
+		e.t.Fatalf("GET %s after the action: %d", w.Header.Get("Location"), page.Code)
+	}
+	return page.Body.String()
+}
+
+func (e *env) lastAudit() auditRecord {
+	e.t.Helper()
+	lines := e.auditLines()
+	if len(lines) == 0 {
+		e.t.Fatal("no audit line")
+	}
+	return lines[len(lines)-1]
+}
+
+// createTime is the start time of pid as the collector saw it.
+func (e *env) createTime(pid int) string {
+	e.t.Helper()
+	for _, p := range e.refresh().Processes {
+		if p.PID == pid {
+			return p.CreateTime.Format(time.RFC3339Nano)
+		}
+	}
+	e.t.Fatalf("pid %d is not among the hub processes", pid)
+	return ""
+}
+
+func TestRegister(t *testing.T) {
+	for _, htmx := range []bool{false, true} {
+		t.Run(fmt.Sprintf("htmx=%v", htmx), func(t *testing.T) {
+			e := newEnv(t, false)
+			dir := e.workspace("fresh")
+			w := e.post("/workspaces", url.Values{"cwd": {dir + "/"}, "name": {"Fresh one"}, "back": {"/?q=fre"}}, htmx)
+			entry, err := registry.Read(dir)
+			if err != nil || entry.Name != "Fresh one" || entry.HubPID != 0 {
+				t.Fatalf("entry after register: %+v, %v", entry, err)
+			}
+			id := registry.WorkspaceID(dir)
+			if htmx {
+				if w.Code != http.StatusOK {
+					t.Fatalf("htmx register: %d %s", w.Code, w.Body.String())
+				}
+				mustContain(t, w.Body.String(), `<div id="flash" hx-swap-oob="true"><p class="flash flash-ok" role="status">Registered`,
+					`<tr id="ws-`+id+`"`, `<section id="register" aria-labelledby="register-heading" hx-swap-oob="true">`,
+					`id="register-cwd" name="cwd" type="text" value=""`)
+			} else {
+				if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/?q=fre" {
+					t.Fatalf("register: %d to %q", w.Code, w.Header().Get("Location"))
+				}
+				page := e.followFlash(w.Result())
+				mustContain(t, page, `role="status">Registered `+dir, `<tr id="ws-`+id+`"`)
+			}
+			rec := e.lastAudit()
+			if rec.Action != "register" || rec.Target != dir || rec.Result != "ok" || rec.Client == "" || rec.Time.IsZero() {
+				t.Errorf("audit record %+v", rec)
+			}
+			fi, err := os.Stat(filepath.Join(e.home, ".bones", "boneyard", "audit.log"))
+			if err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("audit log mode: %v, %v", fi, err)
+			}
+			if fi, err := os.Stat(filepath.Join(e.home, ".bones", "boneyard")); err != nil || fi.Mode().Perm() != 0o700 {
+				t.Errorf("audit dir mode: %v, %v", fi, err)
+			}
+		})
+	}
+}
+
+func TestRegisterRejections(t *testing.T) {
+	e := newEnv(t, false)
+	dir := e.workspace("ok")
+	file := filepath.Join(dir, "file.txt")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	busy := e.workspace("busy")
+	startHub(t, "serve", busy, true)
+	e.refresh()
+	tests := []struct {
+		name, cwd, wsName string
+		code              int
+		msg               string
+	}{
+		{"relative", "src/ok", "n", http.StatusBadRequest, "absolute"},
+		{"empty cwd", "", "n", http.StatusBadRequest, "absolute"},
+		{"missing", filepath.Join(e.home, "nope"), "n", http.StatusBadRequest, "does not exist"},
+		{"file", file, "n", http.StatusBadRequest, "not a directory"},
+		{"empty name", dir, "", http.StatusBadRequest, "name is required"},
+		{"blank name", dir, "  \t", http.StatusBadRequest, "name is required"},
+		{"long name", dir, strings.Repeat("n", maxName+1), http.StatusBadRequest, "too long"},
+		{"control char", dir, "evil\x1b[31m", http.StatusBadRequest, "control character"},
+		{"newline", dir, "two\nlines", http.StatusBadRequest, "control character"},
+		{"live hub entry", busy, "take over", http.StatusConflict, "already has a hub entry"},
+	}
+	for _, tt := range tests {
+		for _, htmx := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/htmx=%v", tt.name, htmx), func(t *testing.T) {
+				before := e.registryFiles()
+				w := e.post("/workspaces", url.Values{"cwd": {tt.cwd}, "name": {tt.wsName}}, htmx)
+				if w.Code != tt.code {
+					t.Fatalf("%d, want %d: %s", w.Code, tt.code, w.Body.String())
+				}
+				body := w.Body.String()
+				if !strings.Contains(strings.ToLower(body), tt.msg) || !strings.Contains(body, `role="alert"`) {
+					t.Errorf("body lacks an alert with %q: %s", tt.msg, body)
+				}
+				if htmx {
+					mustContain(t, body, `<div id="flash" hx-swap-oob="true">`)
+				} else {
+					mustContain(t, body, `id="register-form"`)
+				}
+				if after := e.registryFiles(); !maps.Equal(before, after) {
+					t.Errorf("a rejected register changed the registry:\n%v\n%v", before, after)
+				}
+				if rec := e.lastAudit(); !strings.HasPrefix(rec.Result, "rejected") {
+					t.Errorf("audit result %q", rec.Result)
+				}
+			})
+		}
+	}
+	// Without JavaScript the form keeps what was typed.
+	w := e.post("/workspaces", url.Values{"cwd": {"relative/path"}, "name": {"kept"}}, false)
+	mustContain(t, w.Body.String(), `value="relative/path"`, `value="kept"`)
+}
+
+func TestRemove(t *testing.T) {
+	for _, htmx := range []bool{false, true} {
+		t.Run(fmt.Sprintf("htmx=%v", htmx), func(t *testing.T) {
+			e := newEnv(t, false)
+			keep := e.idle(e.workspace("keep"), "keep")
+			dir := e.workspace("drop")
+			id := e.idle(dir, "drop")
+			e.refresh()
+			w := e.post("/workspaces/"+id+"/remove", url.Values{"confirm": {"yes"}, "back": {"/"}}, htmx)
+			if _, err := registry.Read(dir); !errors.Is(err, registry.ErrNotFound) {
+				t.Fatalf("entry still there: %v", err)
+			}
+			if htmx {
+				if w.Code != http.StatusOK {
+					t.Fatalf("%d: %s", w.Code, w.Body.String())
+				}
+				body := w.Body.String()
+				mustContain(t, body, `role="status">Removed the entry of drop`, `id="ws-`+keep+`"`, `id="counts" class="counts" aria-label="Workspaces by status" hx-swap-oob="true"`)
+				mustNotContain(t, body, `id="ws-`+id+`"`)
+			} else {
+				if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
+					t.Fatalf("%d to %q", w.Code, w.Header().Get("Location"))
+				}
+				page := e.followFlash(w.Result())
+				mustContain(t, page, `role="status">Removed the entry of drop`)
+				mustNotContain(t, page, `id="ws-`+id+`"`)
+			}
+			if rec := e.lastAudit(); rec.Action != "remove" || rec.Target != dir || rec.Result != "ok" {
+				t.Errorf("audit %+v", rec)
+			}
+		})
+	}
+}
+
+func TestRemoveFromDetailPageReturnsToDashboard(t *testing.T) {
+	e := newEnv(t, false)
+	id := e.idle(e.workspace("d"), "d")
+	e.refresh()
+	w := e.post("/workspaces/"+id+"/remove", url.Values{"confirm": {"yes"}, "back": {"/workspaces/" + id}}, false)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
+		t.Fatalf("%d to %q, want 303 to / (the detail page is gone)", w.Code, w.Header().Get("Location"))
+	}
+	e.idle(e.workspace("d"), "d")
+	e.refresh()
+	w = e.post("/workspaces/"+id+"/remove", url.Values{"confirm": {"yes"}, "back": {"/workspaces/" + id}}, true)
+	if w.Code != http.StatusOK || w.Header().Get("HX-Redirect") != "/" {
+		t.Fatalf("htmx: %d, HX-Redirect %q", w.Code, w.Header().Get("HX-Redirect"))
+	}
+}
+
+func TestBackCannotLeaveTheSite(t *testing.T) {
+	for _, raw := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "/static/x", "/workspaces/zz"} {
+		if got := parseBack(raw).href(); got != "/" {
+			t.Errorf("parseBack(%q) = %q, want /", raw, got)
+		}
+	}
+	if got := parseBack("/?status=orphan&q=a&evil=1").href(); got != "/?q=a&status=orphan" {
+		t.Errorf("dashboard back: %q", got)
+	}
+}
+
+func TestConfirmationPageWithoutJS(t *testing.T) {
+	e := newEnv(t, false)
+	dir := e.workspace("c")
+	id := e.idle(dir, "c")
+	h := startHub(t, "serve", e.workspace("r"), true)
+	rid := registry.WorkspaceID(e.home + "/src/r")
+	orphan := startHub(t, "serve", e.workspace("o"), false)
+	ct := e.createTime(orphan.pid)
+	e.refresh()
+	before := e.registryFiles()
+	tests := []struct {
+		target string
+		form   url.Values
+		button string
+	}{
+		{"/workspaces/" + id + "/remove", url.Values{"back": {"/workspaces/" + id}}, "Yes, remove"},
+		{"/workspaces/" + rid + "/reap", url.Values{"pid": {strconv.Itoa(h.pid)}}, "Yes, reap"},
+		{"/processes/" + strconv.Itoa(orphan.pid) + "/reap", url.Values{"create_time": {ct}}, "Yes, reap"},
+	}
+	for _, tt := range tests {
+		w := e.post(tt.target, tt.form, false)
+		if w.Code != http.StatusOK {
+			t.Fatalf("POST %s: %d", tt.target, w.Code)
+		}
+		body := w.Body.String()
+		mustContain(t, body, `<form method="post" action="`+tt.target+`"`, `name="confirm" value="yes"`, tt.button, ">Cancel</a>")
+		for k, v := range tt.form {
+			mustContain(t, body, `name="`+k+`" value="`+v[0]+`"`)
+		}
+	}
+	if !maps.Equal(before, e.registryFiles()) {
+		t.Error("asking for confirmation changed the registry")
+	}
+	if h.exited(100*time.Millisecond) || orphan.exited(0) {
+		t.Error("asking for confirmation signalled a hub")
+	}
+}
+
+func TestReapWorkspace(t *testing.T) {
+	for _, htmx := range []bool{false, true} {
+		t.Run(fmt.Sprintf("htmx=%v", htmx), func(t *testing.T) {
+			e := newEnv(t, false)
+			dir := e.workspace("reapme")
+			h := startHub(t, "serve", dir, true)
+			id := registry.WorkspaceID(dir)
+			ct := e.createTime(h.pid)
+			w := e.post("/workspaces/"+id+"/reap", url.Values{
+				"confirm": {"yes"}, "pid": {strconv.Itoa(h.pid)}, "create_time": {ct}, "back": {"/"},
+			}, htmx)
+			want := http.StatusSeeOther
+			if htmx {
+				want = http.StatusOK
+			}
+			if w.Code != want {
+				t.Fatalf("%d: %s", w.Code, w.Body.String())
+			}
+			if !h.exited(5 * time.Second) {
+				t.Fatal("the hub is still running")
+			}
+			if _, err := registry.Read(dir); !errors.Is(err, registry.ErrNotFound) {
+				t.Errorf("entry still there: %v", err)
+			}
+			msg := fmt.Sprintf("Reaped the hub of reapme (pid %d)", h.pid)
+			if htmx {
+				mustContain(t, w.Body.String(), `role="status">`+msg)
+				mustNotContain(t, w.Body.String(), `id="ws-`+id+`"`)
+			} else {
+				mustContain(t, e.followFlash(w.Result()), msg)
+			}
+			if rec := e.lastAudit(); rec.Action != "reap" || rec.Target != dir || rec.Result != "ok" {
+				t.Errorf("audit %+v", rec)
+			}
+		})
+	}
+}
+
+func TestReapProcess(t *testing.T) {
+	for _, htmx := range []bool{false, true} {
+		t.Run(fmt.Sprintf("htmx=%v", htmx), func(t *testing.T) {
+			e := newEnv(t, false)
+			h := startHub(t, "serve", e.workspace("orphaned"), false)
+			ct := e.createTime(h.pid)
+			body := e.get("/").Body.String()
+			mustContain(t, body, fmt.Sprintf(`id="proc-%d"`, h.pid), `name="create_time" value="`+ct+`"`)
+			w := e.post(fmt.Sprintf("/processes/%d/reap", h.pid), url.Values{"confirm": {"yes"}, "create_time": {ct}}, htmx)
+			if (htmx && w.Code != http.StatusOK) || (!htmx && w.Code != http.StatusSeeOther) {
+				t.Fatalf("%d: %s", w.Code, w.Body.String())
+			}
+			if !h.exited(5 * time.Second) {
+				t.Fatal("the orphan is still running")
+			}
+			if htmx {
+				mustContain(t, w.Body.String(), `role="status">Reaped hub process`, `<section id="orphans"`)
+				mustNotContain(t, w.Body.String(), fmt.Sprintf(`id="proc-%d"`, h.pid))
+			}
+			if rec := e.lastAudit(); rec.Action != "reap-process" || rec.Target != fmt.Sprintf("pid %d", h.pid) || rec.Result != "ok" {
+				t.Errorf("audit %+v", rec)
+			}
+		})
+	}
+}
+
+func TestReapRejections(t *testing.T) {
+	e := newEnv(t, false)
+	dir := e.workspace("live")
+	h := startHub(t, "serve", dir, true)
+	id := registry.WorkspaceID(dir)
+	ct := e.createTime(h.pid)
+	orphan := startHub(t, "serve", e.workspace("lost"), false)
+	oct := e.createTime(orphan.pid)
+	idleID := e.idle(e.workspace("idle"), "idle")
+	other := exec.Command("sleep", "30")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Process.Kill(); other.Wait() })
+	e.refresh()
+	wrong := time.Now().Add(-time.Hour).Format(time.RFC3339Nano)
+	pid := strconv.Itoa(h.pid)
+	opid := strconv.Itoa(orphan.pid)
+	tests := []struct {
+		name   string
+		target string
+		form   url.Values
+		code   int
+		msg    string
+	}{
+		{"unknown workspace", "/workspaces/0123456789abcdef/reap", url.Values{}, http.StatusNotFound, "no workspace"},
+		{"unknown workspace remove", "/workspaces/0123456789abcdef/remove", url.Values{}, http.StatusNotFound, "no workspace"},
+		{"bad id", "/workspaces/..%2f..%2fx/remove", url.Values{}, http.StatusNotFound, "no workspace"},
+		{"changed pid", "/workspaces/" + id + "/reap", url.Values{"pid": {"12345678"}, "create_time": {ct}}, http.StatusConflict, "changed"},
+		{"changed create time", "/workspaces/" + id + "/reap", url.Values{"pid": {pid}, "create_time": {wrong}}, http.StatusConflict, "changed"},
+		{"malformed create time", "/workspaces/" + id + "/reap", url.Values{"pid": {pid}, "create_time": {"yesterday"}}, http.StatusBadRequest, "malformed"},
+		{"idle workspace", "/workspaces/" + idleID + "/reap", url.Values{}, http.StatusBadRequest, "not a live bones hub"},
+		{"process changed", "/processes/" + opid + "/reap", url.Values{"create_time": {wrong}}, http.StatusConflict, "changed"},
+		{"process not a hub", "/processes/" + strconv.Itoa(other.Process.Pid) + "/reap", url.Values{"create_time": {oct}}, http.StatusBadRequest, "not a live bones hub"},
+		{"pid 1", "/processes/1/reap", url.Values{"create_time": {oct}}, http.StatusBadRequest, "not a live bones hub"},
+		{"own pid", "/processes/" + strconv.Itoa(os.Getpid()) + "/reap", url.Values{"create_time": {oct}}, http.StatusBadRequest, "not a live bones hub"},
+		{"not a pid", "/processes/abc/reap", url.Values{"create_time": {oct}}, http.StatusBadRequest, "not a live bones hub"},
+		{"no create time", "/processes/" + opid + "/reap", url.Values{}, http.StatusBadRequest, "create_time"},
+	}
+	for _, tt := range tests {
+		for _, htmx := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/htmx=%v", tt.name, htmx), func(t *testing.T) {
+				before := e.registryFiles()
+				tt.form.Set("confirm", "yes")
+				w := e.post(tt.target, tt.form, htmx)
+				if w.Code != tt.code {
+					t.Fatalf("%d, want %d: %s", w.Code, tt.code, w.Body.String())
+				}
+				if body := strings.ToLower(w.Body.String()); !strings.Contains(body, tt.msg) || !strings.Contains(body, `role="alert"`) {
+					t.Errorf("body lacks an alert with %q: %s", tt.msg, w.Body.String())
+				}
+				if !maps.Equal(before, e.registryFiles()) {
+					t.Error("a rejected action changed the registry")
+				}
+			})
+		}
+	}
+	if h.exited(0) || orphan.exited(0) || !procscan.Alive(other.Process.Pid) {
+		t.Fatal("a rejected reap signalled a process")
+	}
+}
