@@ -83,11 +83,15 @@ func BenchmarkScan(b *testing.B) { benchScan(b) }
 // BenchmarkPsParse is the comparison baseline on the same host.
 func BenchmarkPsParse(b *testing.B) { benchPsParse(b) }
 
+// BenchmarkInterleaved compares Scan and the baseline on the host as it is.
+func BenchmarkInterleaved(b *testing.B) { benchInterleaved(b) }
+
 // manyIdle is how many idle processes BenchmarkScanMany adds, to emulate a
 // busy host.
 const manyIdle = 1000
 
-// BenchmarkScanMany adds manyIdle idle processes and runs both scans.
+// BenchmarkScanMany adds manyIdle idle processes and runs both scans, apart
+// and interleaved.
 func BenchmarkScanMany(b *testing.B) {
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
@@ -115,6 +119,36 @@ func BenchmarkScanMany(b *testing.B) {
 	}
 	b.Run("Scan", benchScan)
 	b.Run("PsParse", benchPsParse)
+	b.Run("Interleaved", benchInterleaved)
+}
+
+// benchInterleaved alternates one Scan and one ps parse per iteration and
+// reports each one's mean time and their ratio. The load of a shared host
+// swings within seconds; alternating puts both under the same swings, so
+// the ratio is steadier than one taken from two separate benchmarks.
+func benchInterleaved(b *testing.B) {
+	if _, err := exec.LookPath("ps"); err != nil {
+		b.Skip("no ps on this host")
+	}
+	var scanTime, psTime time.Duration
+	n := 0
+	for b.Loop() {
+		start := time.Now()
+		if _, err := Scan(); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if _, err := psScan(); err != nil {
+			b.Fatal(err)
+		}
+		scanTime += mid.Sub(start)
+		psTime += time.Since(mid)
+		n++
+	}
+	b.ReportMetric(float64(scanTime.Nanoseconds())/float64(n), "scan-ns/op")
+	b.ReportMetric(float64(psTime.Nanoseconds())/float64(n), "ps-ns/op")
+	b.ReportMetric(float64(psTime)/float64(scanTime), "ps/scan")
+	b.ReportMetric(float64(hostProcesses(b)), "procs")
 }
 
 // TestPsScanAgrees checks that the baseline finds the same hub as Scan, so
