@@ -1,38 +1,91 @@
 package registry
 
 import (
+	"bufio"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// TestCrashSafety kills a process that rewrites one entry in a tight loop
-// (Write: temporary file, fsync, rename, directory fsync) at random moments.
-// After every kill the entry must still parse: never torn, never empty.
+// TestCrashSafety kills processes that rewrite one entry in a tight loop
+// (Write: temporary file, fsync, rename, directory fsync) at random moments,
+// two writers at a time. After every kill the entry must still parse: never
+// torn, never empty.
 func TestCrashSafety(t *testing.T) {
 	const (
-		minKills = 200
-		maxTime  = 40 * time.Second
+		lanes        = 2
+		killsPerLane = 100
+		maxTime      = 40 * time.Second
 	)
 	home := setHome(t)
 	cwd := workspace(t, home, "ws", true)
 	mustWrite(t, Entry{Cwd: cwd, Name: "initial"})
 	deadline := time.Now().Add(maxTime)
-	kills := 0
-	for ; kills < minKills && time.Now().Before(deadline); kills++ {
-		c := startChild(t, "writer", cwd, bonesBin, "registry-writer")
-		time.Sleep(time.Duration(rand.IntN(5000)) * time.Microsecond)
-		c.kill()
-		f, err := readEntryFile(EntryPath(cwd))
+	var kills atomic.Int64
+	var wg sync.WaitGroup
+	for range lanes {
+		wg.Go(func() {
+			for range killsPerLane {
+				if time.Now().After(deadline) {
+					return
+				}
+				if err := killWriter(cwd); err != nil {
+					t.Error(err)
+					return
+				}
+				n := kills.Add(1)
+				f, err := readEntryFile(EntryPath(cwd))
+				if err != nil {
+					t.Errorf("after kill %d: %v", n, err)
+					return
+				}
+				if f.entry.Cwd != cwd {
+					t.Errorf("after kill %d: entry %+v", n, f.entry)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d SIGKILLs of writers, every entry intact; %d temporary files left by killed writers", kills.Load(), len(tempFiles(t)))
+	if n := kills.Load(); n < lanes*killsPerLane {
+		t.Errorf("only %d kills within %v, want %d", n, maxTime, lanes*killsPerLane)
+	}
+}
+
+// killWriter starts a writer child in cwd, lets it write for a random
+// moment after its first write, and kills it with SIGKILL.
+func killWriter(cwd string) error {
+	cmd := exec.Command(bonesBin, "registry-writer")
+	cmd.Dir = cwd
+	cmd.Env = append(os.Environ(), fakeHubEnv+"=writer")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start writer: %w", err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	ready := make(chan error, 1)
+	go func() {
+		_, err := bufio.NewReader(out).ReadString('\n')
+		ready <- err
+	}()
+	select {
+	case err := <-ready:
 		if err != nil {
-			t.Fatalf("after kill %d: %v", kills+1, err)
+			return fmt.Errorf("writer did not start: %w", err)
 		}
-		if f.entry.Cwd != cwd {
-			t.Fatalf("after kill %d: entry %+v", kills+1, f.entry)
-		}
+	case <-time.After(20 * time.Second):
+		return fmt.Errorf("writer did not start in time")
 	}
-	t.Logf("%d SIGKILLs of a writer, every entry intact; %d temporary files left by killed writers", kills, len(tempFiles(t)))
-	if kills < minKills {
-		t.Errorf("only %d kills within %v, want %d", kills, maxTime, minKills)
-	}
+	time.Sleep(time.Duration(rand.IntN(5000)) * time.Microsecond)
+	return cmd.Process.Kill()
 }

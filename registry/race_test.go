@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -264,5 +263,4 @@ func TestRegisterRaceStress(t *testing.T) {
 	if races < 100 {
 		t.Errorf("only %d races ran; the test proves little", races)
 	}
-	_ = filepath.Join
 }
