@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/shirou/gopsutil/v4/net"
 )
 
 func TestResourcesOf(t *testing.T) {
@@ -63,5 +65,31 @@ func TestResourcesOfInvalidPID(t *testing.T) {
 func killPID(pid int) {
 	if p, err := os.FindProcess(pid); err == nil {
 		p.Kill()
+	}
+}
+
+func TestPortsFrom(t *testing.T) {
+	listen := func(ip string, port uint32) net.ConnectionStat {
+		return net.ConnectionStat{Status: "LISTEN", Laddr: net.Addr{IP: ip, Port: port}}
+	}
+	tests := []struct {
+		name  string
+		conns []net.ConnectionStat
+		want  []int
+	}{
+		{"none", nil, nil},
+		{"dual stack listed once", []net.ConnectionStat{listen("0.0.0.0", 8080), listen("::", 8080)}, []int{8080}},
+		{"sorted", []net.ConnectionStat{listen("127.0.0.1", 9000), listen("127.0.0.1", 80)}, []int{80, 9000}},
+		{"established ignored", []net.ConnectionStat{
+			{Status: "ESTABLISHED", Laddr: net.Addr{IP: "127.0.0.1", Port: 5555}},
+			listen("127.0.0.1", 4222),
+		}, []int{4222}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := portsFrom(tt.conns); !slices.Equal(got, tt.want) {
+				t.Errorf("portsFrom = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +233,31 @@ func TestAlive(t *testing.T) {
 	if Alive(h.pid()) {
 		t.Error("Alive = true for a killed and reaped child")
 	}
+}
+
+func TestAliveThreadIsNotProcess(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("thread ids share the pid space only on Linux")
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := strconv.Itoa(os.Getpid())
+	for _, task := range tasks {
+		if task.Name() == self {
+			continue
+		}
+		tid, err := strconv.Atoi(task.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if Alive(tid) {
+			t.Errorf("Alive(%d) = true for a thread of this process", tid)
+		}
+		return
+	}
+	t.Skip("the test process has a single thread")
 }
 
 func TestCreateTime(t *testing.T) {
