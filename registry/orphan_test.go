@@ -184,3 +184,35 @@ func TestAllOrphanHubs(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveHubProcessesIgnoresDecoys runs processes that merely look like
+// hubs; none of them may be listed.
+func TestLiveHubProcessesIgnoresDecoys(t *testing.T) {
+	dir := t.TempDir()
+	link := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.Symlink(bonesBin, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	decoys := []*child{
+		startChild(t, "sleep", dir, link("vim"), "bones", "hub", "start.md"),
+		startChild(t, "sleep", dir, link("grep"), "bones", "hub", "start"),
+		startChild(t, "sleep", dir, bonesBin, "hub", "status"),
+		startChild(t, "sleep", dir, link("notbones"), "hub", "start"),
+	}
+	hub := startHub(t, "sleep", dir)
+	hubs, err := LiveHubProcesses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range decoys {
+		if slices.ContainsFunc(hubs, func(h HubProcess) bool { return h.PID == c.pid }) {
+			t.Errorf("decoy %v listed as a hub", c.cmd.Args)
+		}
+	}
+	if !slices.ContainsFunc(hubs, func(h HubProcess) bool { return h.PID == hub.pid && h.Cwd == resolve(dir) }) {
+		t.Errorf("the real hub is missing from %+v", hubs)
+	}
+}
