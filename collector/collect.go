@@ -81,7 +81,12 @@ func collect() *Snapshot {
 			ws[i].Status = StatusStopped
 		}
 	}
-	errs = append(errs, probeLocks(ws), measure(ws))
+	// Both fill disjoint fields of ws.
+	var lockErr, resErr error
+	wg.Go(func() { lockErr = probeLocks(ws) })
+	wg.Go(func() { resErr = measure(ws) })
+	wg.Wait()
+	errs = append(errs, lockErr, resErr)
 	slices.SortFunc(ws, compareWorkspaces)
 
 	procs = slices.Clone(procs)
@@ -137,10 +142,12 @@ func probeLocks(ws []Workspace) error {
 func measure(ws []Workspace) error {
 	index := make(map[int]int) // pid -> position in pids
 	var pids []int
-	for _, w := range ws {
-		if _, seen := index[w.HubPID]; !seen && w.HubPID > 0 && procscan.Alive(w.HubPID) {
-			index[w.HubPID] = len(pids)
-			pids = append(pids, w.HubPID)
+	for i := range ws {
+		// Only HubPID is read: probeLocks writes other fields meanwhile.
+		pid := ws[i].HubPID
+		if _, seen := index[pid]; !seen && pid > 0 && procscan.Alive(pid) {
+			index[pid] = len(pids)
+			pids = append(pids, pid)
 		}
 	}
 	res := make([]*procscan.Resources, len(pids))
