@@ -160,7 +160,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 			msg = http.StatusText(code)
 		}
 	}
-	if code >= 500 {
+	if he == nil {
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	heading := http.StatusText(code)

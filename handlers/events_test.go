@@ -1,0 +1,264 @@
+package handlers
+
+import (
+	"bufio"
+	"context"
+	"bytes"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"boneyard/registry"
+)
+
+// live is a real HTTP server on 127.0.0.1:0 over the env's collector, with a
+// short write timeout that streams must survive.
+type live struct {
+	base string
+	hs   *http.Server
+	srv  *Server
+}
+
+func (e *env) listen() *live {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv, err := New(Config{Source: e.col, Token: testToken, Port: ln.Addr().(*net.TCPAddr).Port, Heartbeat: 50 * time.Millisecond})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, WriteTimeout: 200 * time.Millisecond, ReadHeaderTimeout: time.Second}
+	hs.RegisterOnShutdown(srv.CloseStreams)
+	go hs.Serve(ln)
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+	})
+	return &live{base: "http://" + ln.Addr().String(), hs: hs, srv: srv}
+}
+
+// sse is an open event stream; events carries each event's data (and each
+// heartbeat comment as ":").
+type sse struct {
+	resp   *http.Response
+	events chan string
+	closed chan struct{}
+}
+
+func (l *live) stream(t testing.TB, query string) *sse {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, l.base+"/events?"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET /events: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	s := &sse{resp: resp, events: make(chan string, 100), closed: make(chan struct{})}
+	go func() {
+		defer close(s.closed)
+		r := bufio.NewReader(resp.Body)
+		var data []string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case strings.HasPrefix(line, ":"):
+				s.events <- ":"
+			case strings.HasPrefix(line, "data: "):
+				data = append(data, strings.TrimPrefix(line, "data: "))
+			case line == "" && data != nil:
+				s.events <- strings.Join(data, "\n")
+				data = nil
+			}
+		}
+	}()
+	t.Cleanup(func() { resp.Body.Close() })
+	return s
+}
+
+// next returns the first event (skipping heartbeats) that contains every
+// want, failing after a bounded wait.
+func (s *sse) next(t testing.TB, want ...string) string {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-s.events:
+			if ev == ":" {
+				continue
+			}
+			ok := true
+			for _, w := range want {
+				ok = ok && strings.Contains(ev, w)
+			}
+			if ok {
+				return ev
+			}
+		case <-s.closed:
+			t.Fatalf("stream closed while waiting for %q", want)
+		case <-deadline:
+			t.Fatalf("no event with %q in time", want)
+		}
+	}
+}
+
+func seqQuery(e *env) string { return "seq=" + strconv.FormatUint(e.col.Snapshot().Seq, 10) }
+
+func TestEventsSendChangedFragments(t *testing.T) {
+	e := newEnv(t, true)
+	l := e.listen()
+	keep := e.idle(e.workspace("keep"), "keep")
+	e.refresh()
+	// Sorted by name, rows keep their order when their status changes.
+	s := l.stream(t, "sort=name&"+seqQuery(e))
+
+	// A registry write reaches the stream through fsnotify: the new row is
+	// sent with the table, and the counts.
+	dir := e.workspace("added")
+	id := e.idle(dir, "added")
+	ev := s.next(t, `id="ws-`+id+`"`)
+	if !strings.Contains(ev, `id="counts"`) || !strings.Contains(ev, `hx-swap-oob="true"`) {
+		t.Errorf("update lacks the counts: %s", ev)
+	}
+
+	// A status change sends the row, highlighted, and the title.
+	startHub(t, "serve", dir, true)
+	ev = s.next(t, `<tr id="ws-`+id+`" data-status="running" class="changed" hx-swap-oob="true">`)
+	if strings.Contains(ev, `id="ws-`+keep+`"`) {
+		t.Errorf("an unchanged row was resent: %s", ev)
+	}
+	if !strings.Contains(ev, "<template>") {
+		t.Errorf("row not wrapped for the HTML parser: %s", ev)
+	}
+	if err := os.Remove(filepath.Join(dir, ".bones", "agent.id")); err != nil {
+		t.Fatal(err)
+	}
+	e.col.Trigger()
+	s.next(t, "<title>(1) boneyard</title>", `data-status="orphan" class="changed"`)
+
+	// Removing an entry deletes its row.
+	if err := registry.Remove(e.home + "/src/keep"); err != nil {
+		t.Fatal(err)
+	}
+	s.next(t, `<tr id="ws-`+keep+`" hx-swap-oob="delete"></tr>`)
+}
+
+func TestEventsCatchUpAndHeartbeat(t *testing.T) {
+	e := newEnv(t, true)
+	l := e.listen()
+	id := e.idle(e.workspace("w"), "w")
+	e.refresh()
+	// A page rendered from an older snapshot gets everything at once.
+	s := l.stream(t, "seq=0")
+	s.next(t, "<title>boneyard</title>", `id="ws-section"`, `id="ws-`+id+`"`, `section id="orphans"`)
+	// Heartbeats keep coming past the server's 200 ms write timeout.
+	time.Sleep(400 * time.Millisecond)
+	beats := 0
+	deadline := time.After(5 * time.Second)
+	for beats < 2 {
+		select {
+		case ev := <-s.events:
+			if ev == ":" {
+				beats++
+			}
+		case <-s.closed:
+			t.Fatal("the stream was cut (write timeout not cleared?)")
+		case <-deadline:
+			t.Fatal("no heartbeats")
+		}
+	}
+}
+
+func TestEventsRespectTheView(t *testing.T) {
+	e := newEnv(t, true)
+	l := e.listen()
+	e.refresh()
+	s := l.stream(t, "status=running&"+seqQuery(e))
+	dir := e.workspace("idle-one")
+	id := e.idle(dir, "idle-one")
+	ev := s.next(t, `data-count="idle"`)
+	if strings.Contains(ev, `id="ws-`+id+`"`) {
+		t.Errorf("a row outside the filter was sent: %s", ev)
+	}
+	startHub(t, "serve", dir, true)
+	s.next(t, `<tr id="ws-`+id+`" data-status="running"`)
+}
+
+func TestEventsDetailStream(t *testing.T) {
+	e := newEnv(t, true)
+	l := e.listen()
+	dir := e.workspace("d")
+	id := e.idle(dir, "d")
+	e.refresh()
+	s := l.stream(t, "id="+id+"&"+seqQuery(e))
+	startHub(t, "serve", dir, true)
+	s.next(t, `<section id="detail"`, `data-status="running"`)
+	if err := registry.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	s.next(t, "no workspace")
+}
+
+func TestShutdownClosesStreams(t *testing.T) {
+	e := newEnv(t, true)
+	l := e.listen()
+	e.refresh()
+	var streams []*sse
+	for range 5 {
+		streams = append(streams, l.stream(t, seqQuery(e)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := l.hs.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if err := l.srv.WaitStreams(ctx); err != nil {
+		t.Fatalf("streams still open: %v", err)
+	}
+	for i, s := range streams {
+		select {
+		case <-s.closed:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("stream %d still open after shutdown", i)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+	// New streams are refused once closing.
+	r := request(http.MethodGet, "/events", nil)
+	r.Host = strings.TrimPrefix(l.base, "http://")
+	w := httptest.NewRecorder()
+	l.srv.ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("a stream after shutdown: %d, want 503", w.Code)
+	}
+}
+
+func TestWriteEventSplitsLines(t *testing.T) {
+	var buf bytes.Buffer
+	writeEvent(&buf, "update", []byte("a\nb\r\nc\rd"))
+	want := "event: update\ndata: a\ndata: b\ndata: c\ndata: d\n\n"
+	if buf.String() != want {
+		t.Errorf("%q, want %q", buf.String(), want)
+	}
+}
