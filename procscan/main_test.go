@@ -2,6 +2,7 @@ package procscan
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -48,6 +49,7 @@ func TestMain(m *testing.M) {
 // runHelper plays one child-process role:
 //   - sleep: idle until killed, like a hub waiting for requests;
 //   - exit: exit at once, leaving a zombie until the parent waits;
+//   - scan: print Scan's result as JSON;
 //   - listen: listen on a loopback TCP port, start one sleeping child, print
 //     "<port> <child pid>" and idle.
 func runHelper(role string) {
@@ -56,6 +58,14 @@ func runHelper(role string) {
 		time.Sleep(helperLife)
 	case "exit":
 		os.Exit(0)
+	case "scan":
+		procs, err := Scan()
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := json.NewEncoder(os.Stdout).Encode(procs); err != nil {
+			log.Fatal(err)
+		}
 	case "listen":
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
