@@ -149,8 +149,9 @@ func settle(path, aside string) error {
 
 // outranks reports whether entry file a (read with error aerr) should win
 // over b: a readable entry beats an unreadable one, a live hub's entry beats
-// anything else, and otherwise the strictly newer file wins. Ties keep b,
-// the file already in place.
+// anything else, and otherwise the strictly newer file wins. File times
+// tick coarsely (a few milliseconds on Linux), so equal mtimes fall back to
+// the later started_at. Full ties keep b, the file already in place.
 func outranks(a entryFile, aerr error, b entryFile, berr error) bool {
 	switch {
 	case aerr != nil:
@@ -162,7 +163,11 @@ func outranks(a entryFile, aerr error, b entryFile, berr error) bool {
 	if aHub != bHub {
 		return aHub
 	}
-	return a.info.ModTime().After(b.info.ModTime())
+	at, bt := a.info.ModTime(), b.info.ModTime()
+	if !at.Equal(bt) {
+		return at.After(bt)
+	}
+	return a.entry.StartedAt.After(b.entry.StartedAt)
 }
 
 func liveHub(e Entry) bool { return e.HubPID > 0 && pidAlive(e.HubPID) }

@@ -75,15 +75,18 @@ func TestSettle(t *testing.T) {
 		name            string
 		parked, inPlace Entry // Name says which is which; inPlace.Cwd "" means none
 		parkedOlder     bool  // the parked file has the older mtime
+		sameMtime       bool  // both files have the same mtime
 		want            string
 	}{
-		{"name free: parked file returns", Entry{Name: "parked", HubPID: live}, Entry{}, false, "parked"},
-		{"live hub beats an idle row", Entry{Name: "parked", HubPID: live}, Entry{Name: "idle"}, true, "parked"},
-		{"newer write wins", Entry{Name: "parked", HubPID: dead}, Entry{Name: "newer", HubPID: dead}, true, "newer"},
-		{"newer live write wins", Entry{Name: "parked", HubPID: live}, Entry{Name: "newer", HubPID: live}, true, "newer"},
-		{"newer parked write wins", Entry{Name: "parked", HubPID: live}, Entry{Name: "older", HubPID: live}, false, "parked"},
-		{"idle row does not beat a live hub", Entry{Name: "parked"}, Entry{Name: "hub", HubPID: live}, false, "hub"},
-		{"dead hub does not beat an idle row", Entry{Name: "parked", HubPID: dead}, Entry{Name: "idle"}, false, "parked"},
+		{"name free: parked file returns", Entry{Name: "parked", HubPID: live}, Entry{}, false, false, "parked"},
+		{"live hub beats an idle row", Entry{Name: "parked", HubPID: live}, Entry{Name: "idle"}, true, false, "parked"},
+		{"newer write wins", Entry{Name: "parked", HubPID: dead}, Entry{Name: "newer", HubPID: dead}, true, false, "newer"},
+		{"newer live write wins", Entry{Name: "parked", HubPID: live}, Entry{Name: "newer", HubPID: live}, true, false, "newer"},
+		{"newer parked write wins", Entry{Name: "parked", HubPID: live}, Entry{Name: "older", HubPID: live}, false, false, "parked"},
+		{"idle row does not beat a live hub", Entry{Name: "parked"}, Entry{Name: "hub", HubPID: live}, false, false, "hub"},
+		{"dead hub ranks as no hub: newer file wins", Entry{Name: "parked", HubPID: dead}, Entry{Name: "idle"}, false, false, "parked"},
+		{"same mtime: later start wins", Entry{Name: "parked", StartedAt: older.Add(time.Second)}, Entry{Name: "in place", StartedAt: older}, false, true, "parked"},
+		{"same mtime and start: file in place stays", Entry{Name: "parked", StartedAt: older}, Entry{Name: "in place", StartedAt: older}, false, true, "in place"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,12 +102,17 @@ func TestSettle(t *testing.T) {
 			if tt.inPlace.Name != "" {
 				tt.inPlace.Cwd = cwd
 				mustWrite(t, tt.inPlace)
-				old := path
-				if tt.parkedOlder {
-					old = aside
+				aged := []string{path}
+				switch {
+				case tt.sameMtime:
+					aged = append(aged, aside)
+				case tt.parkedOlder:
+					aged = []string{aside}
 				}
-				if err := os.Chtimes(old, older, older); err != nil {
-					t.Fatal(err)
+				for _, p := range aged {
+					if err := os.Chtimes(p, older, older); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			if err := settle(path, aside); err != nil {
