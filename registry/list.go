@@ -23,7 +23,7 @@ const probeConcurrency = 32
 // List returns all registry entries, skipping corrupt files (which are never
 // deleted) and temporary files. Stale entries (dead hub pid, or cwd gone)
 // are pruned from disk first, each only if the file is still the one that
-// was judged (see pruneFile). When a workspace has several files (a legacy
+// was judged, so an entry rewritten meanwhile survives. When a workspace has several files (a legacy
 // <id>-<pid>.json beside <id>.json), one entry is returned for it, chosen as
 // Read would.
 func List() ([]Entry, error) {

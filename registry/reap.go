@@ -34,13 +34,13 @@ const recycleSlack = 2 * time.Second
 const createTimeTolerance = 10 * time.Millisecond
 
 // Reap stops e's hub and removes its entry. The hub gets a polite stop
-// (SIGTERM; on Windows there is none and it is killed at once), up to
-// reapGrace to exit, then SIGKILL; the entry is removed afterwards, also
+// (SIGTERM; on Windows there is none and it is killed at once), up to 2 s
+// to exit, then SIGKILL; the entry is removed afterwards, also
 // after a SIGKILL. A dead pid, or an idle row, only has its entry removed.
 //
 // Reap never signals pid <= 1 or the calling process, and never a recycled
 // pid: if the live process under e.HubPID was created after e.StartedAt
-// (plus recycleSlack), it is not e's hub, so the entry is removed and
+// (plus 2 s of slack for clock rounding), it is not e's hub, so the entry is removed and
 // nothing is signalled. Only the entry that still names e.HubPID is
 // removed, so a hub that restarted meanwhile keeps its new entry.
 func Reap(e Entry) error {

@@ -93,8 +93,11 @@ type OrphanHub struct {
 }
 
 var (
-	// ErrNotHub: the pid is not a live `bones hub start` process.
+	// ErrNotHub is returned by ReapProcess when the pid is not a live
+	// `bones hub start` process.
 	ErrNotHub = errors.New("registry: pid is not a live bones hub")
-	// ErrProcessChanged: the pid's create time differs from what the caller saw.
+	// ErrProcessChanged is returned by ReapProcess when the pid's create
+	// time differs from what the caller saw: the pid now names another
+	// process.
 	ErrProcessChanged = errors.New("registry: process changed since it was observed")
 )

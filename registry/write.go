@@ -108,7 +108,7 @@ func syncDir(dir string) error {
 // call: a new row is only ever created with a hard link, which fails if any
 // file appeared at the name meanwhile, and an existing idle row is replaced
 // only after it has been moved aside and proven to be the very row that was
-// judged (see replaceIdle). An entry of a dead hub is pruned first, as Read
+// judged. An entry of a dead hub is pruned first, as Read
 // would.
 func Register(cwd, name string) error {
 	if cwd == "" {
