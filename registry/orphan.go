@@ -114,7 +114,8 @@ func LiveHubProcesses() ([]HubProcess, error) {
 // definition, sorted by pid:
 //
 //   - registry-side: an entry for which IsOrphan holds, with the reason its
-//     workspace is gone;
+//     workspace is gone, unless its pid now names a process born after the
+//     entry (a recycled pid, which Reap would not signal either);
 //   - process-only: a live `bones hub start` process whose pid is in no
 //     entry and whose cwd (symlinks resolved on both sides) matches no
 //     entry's cwd, with reason "cwd unknown", "cwd no longer exists" or
@@ -153,6 +154,9 @@ func AllOrphanHubs() ([]OrphanHub, error) {
 			o.Cmd, o.ETime, o.CreateTime = p.Cmd, p.ETime, p.CreateTime
 		} else if ct, err := procscan.CreateTime(e.HubPID); err == nil {
 			o.CreateTime = ct
+		}
+		if !o.CreateTime.IsZero() && recycled(e, o.CreateTime) {
+			continue // the pid now names a younger, unrelated process
 		}
 		orphans = append(orphans, o)
 	}

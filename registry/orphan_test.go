@@ -116,6 +116,15 @@ func TestAllOrphanHubs(t *testing.T) {
 	}
 	linked := startHub(t, "sleep", realDir)
 
+	// An entry whose pid was recycled by an unrelated, younger process.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recycledDir := workspace(t, home, "recycled", false)
+	stranger := startChild(t, "sleep", recycledDir, exe, "stranger")
+	mustWrite(t, Entry{Cwd: recycledDir, Name: "recycled", HubPID: stranger.pid, StartedAt: createTime(t, stranger.pid).Add(-time.Hour)})
+
 	unregistered := startHub(t, "sleep", workspace(t, home, "unregistered", true))
 	deletedDir := workspace(t, home, "deleted", true)
 	deleted := startHub(t, "sleep", deletedDir)
@@ -144,6 +153,7 @@ func TestAllOrphanHubs(t *testing.T) {
 		{"registered workspace without marker", unmarked, reasonNoMarker, false},
 		{"hub in a workspace with an idle row", detached, "", false},
 		{"hub in a workspace registered through a symlink", linked, "", false},
+		{"recycled pid in an entry without marker", stranger, "", false},
 		{"hub in an unregistered workspace", unregistered, "cwd missing from registry", true},
 		{"hub whose cwd was deleted", deleted, "cwd no longer exists", true},
 	}

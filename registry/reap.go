@@ -70,7 +70,7 @@ func Reap(e Entry) error {
 	if e.StartedAt.IsZero() {
 		return fmt.Errorf("registry reap pid %d: the entry for %s has no started_at, so a recycled pid cannot be ruled out; remove the entry instead", e.HubPID, e.Cwd)
 	}
-	if created.After(e.StartedAt.Add(recycleSlack)) {
+	if recycled(e, created) {
 		slog.Warn("registry: pid was recycled; removing the entry without signalling",
 			"pid", e.HubPID, "cwd", e.Cwd, "entry_started", e.StartedAt, "process_created", created)
 		return removeEntryOf(e)
@@ -126,6 +126,12 @@ func ReapProcess(pid int, seen time.Time) error {
 		return stop(p)
 	}
 	return fmt.Errorf("registry reap pid %d: %w", pid, ErrNotHub)
+}
+
+// recycled reports whether a process created at created is too young to be
+// the hub that wrote e.
+func recycled(e Entry, created time.Time) bool {
+	return !e.StartedAt.IsZero() && created.After(e.StartedAt.Add(recycleSlack))
 }
 
 // guardPID refuses pids that must never be signalled.
