@@ -1,13 +1,16 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,14 +137,49 @@ func TestCollectKeepsOtherPartsOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid, _ := startHub(t, newWorkspace(t, t.TempDir(), "ws", true), false)
+	var logged lockedBuffer
+	c := New(Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 
-	s := New(Options{}).Refresh(context.Background())
-	if s.Err == nil {
-		t.Error("Err = nil, want the registry listing error")
+	for range 2 {
+		s := c.Refresh(context.Background())
+		if s.Err == nil {
+			t.Error("Err = nil, want the registry listing error")
+		}
+		if _, ok := s.Process(pid); !ok {
+			t.Errorf("hub process %d missing although only the registry failed", pid)
+		}
 	}
-	if _, ok := s.Process(pid); !ok {
-		t.Errorf("hub process %d missing although only the registry failed", pid)
+	if n := strings.Count(logged.String(), "collection incomplete"); n != 1 {
+		t.Errorf("a lasting error was logged %d times, want once:\n%s", n, logged.String())
 	}
+
+	if err := os.Remove(registry.RegistryDir()); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Refresh(context.Background()); s.Err != nil {
+		t.Errorf("Err = %v after the registry was repaired", s.Err)
+	}
+	if !strings.Contains(logged.String(), "collection succeeds again") {
+		t.Errorf("recovery not logged:\n%s", logged.String())
+	}
+}
+
+// lockedBuffer is a log destination safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestWatchTriggersCollection(t *testing.T) {
