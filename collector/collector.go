@@ -74,10 +74,10 @@ func (s Status) rank() int {
 // Workspace is one registry row with everything the pages show.
 type Workspace struct {
 	registry.Info
-	Status       Status
-	OrphanReason string
-	Lock         lock.State
-	Resources    *procscan.Resources // nil unless the hub pid is alive
+	Status       Status              // the badge; HubStatus keeps the registry's own label
+	OrphanReason string              // why the hub is an orphan; "" unless Status is orphan
+	Lock         lock.State          // the workspace lock as probed (never taken)
+	Resources    *procscan.Resources // nil unless the hub pid is alive; shared by entries naming the same pid
 }
 
 // Snapshot is immutable once published: the collector never modifies a
@@ -86,9 +86,9 @@ type Workspace struct {
 // have no spare capacity, so an append by one reader never writes into
 // memory another reader sees.
 type Snapshot struct {
-	Seq        uint64 // increases with every published snapshot; 0 before the first collection
-	Taken      time.Time
-	Took       time.Duration
+	Seq        uint64               // increases with every published snapshot; 0 before the first collection
+	Taken      time.Time            // when this collection started
+	Took       time.Duration        // how long it took
 	Workspaces []Workspace          // sorted problems first, then name, cwd
 	Orphans    []registry.OrphanHub // process-only orphans, sorted by pid
 	Processes  []procscan.Process   // every live hub process, sorted by pid
