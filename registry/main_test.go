@@ -12,9 +12,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"boneyard/procscan"
 )
 
 // fakeHubEnv switches the test binary into a fake hub (see runFakeHub).
@@ -210,15 +213,25 @@ func (c *child) exited(within time.Duration) bool {
 	}
 }
 
+// lastDeadPID caches deadPID's child: starting a process is the slowest
+// part of many tests, and a pid is only reused after the kernel has cycled
+// through all others.
+var lastDeadPID atomic.Int64
+
 // deadPID returns the pid of a child that has exited and been collected.
 func deadPID(t testing.TB) int {
 	t.Helper()
+	if pid := int(lastDeadPID.Load()); pid > 0 && !procscan.Alive(pid) {
+		return pid
+	}
 	cmd := exec.Command(bonesBin, "version")
 	cmd.Env = append(os.Environ(), fakeHubEnv+"=exit")
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd.ProcessState.Pid()
+	pid := cmd.ProcessState.Pid()
+	lastDeadPID.Store(int64(pid))
+	return pid
 }
 
 // setHome points HOME at a fresh directory and returns it.
