@@ -150,34 +150,45 @@ func heapAlloc() uint64 {
 }
 
 // BenchmarkWriteToSnapshot measures how long a registry write takes to
-// reach a subscriber through fsnotify, the debounce and one collection of a
-// small registry; the interval is an hour, so it plays no part.
+// reach a subscriber through fsnotify, the debounce and one collection; the
+// interval is an hour, so it plays no part. With hung hubs every collection
+// waits for their probes to time out.
 func BenchmarkWriteToSnapshot(b *testing.B) {
-	setHome(b)
-	root := b.TempDir()
-	c := New(Options{Interval: time.Hour})
-	startRun(b, c)
-	ch, cancel := c.Subscribe()
-	defer cancel()
+	for _, bb := range []struct {
+		name  string
+		setup func(*testing.B)
+	}{
+		{"empty registry", func(b *testing.B) { setHome(b) }},
+		{"1000 entries 20 hung", benchRegistry},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			bb.setup(b)
+			root := b.TempDir()
+			c := New(Options{Interval: time.Hour})
+			startRun(b, c)
+			ch, cancel := c.Subscribe()
+			defer cancel()
 
-	i := 0
-	for b.Loop() {
-		b.StopTimer()
-		name := fmt.Sprintf("ws%04d", i)
-		cwd := newWorkspace(b, root, name, true)
-		i++
-		b.StartTimer()
-		if err := registry.Register(cwd, name); err != nil {
-			b.Fatal(err)
-		}
-		deadline := time.After(10 * time.Second)
-		for seen := false; !seen; {
-			select {
-			case s := <-ch:
-				seen = has(s, cwd)
-			case <-deadline:
-				b.Fatal("write not seen within 10s")
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				name := fmt.Sprintf("new%04d", i)
+				cwd := newWorkspace(b, root, name, true)
+				i++
+				b.StartTimer()
+				if err := registry.Register(cwd, name); err != nil {
+					b.Fatal(err)
+				}
+				deadline := time.After(10 * time.Second)
+				for seen := false; !seen; {
+					select {
+					case s := <-ch:
+						seen = has(s, cwd)
+					case <-deadline:
+						b.Fatal("write not seen within 10s")
+					}
+				}
 			}
-		}
+		})
 	}
 }
