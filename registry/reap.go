@@ -154,22 +154,22 @@ func stop(p *os.Process) error {
 		}
 		return fmt.Errorf("registry reap pid %d: %w", p.Pid, err)
 	}
-	if waitGone(p.Pid, reapGrace) {
+	if waitGone(p, reapGrace) {
 		return nil
 	}
 	if err := p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("registry reap pid %d: kill: %w", p.Pid, err)
 	}
-	if !waitGone(p.Pid, reapGrace) {
+	if !waitGone(p, reapGrace) {
 		slog.Warn("registry: process still present after SIGKILL", "pid", p.Pid)
 	}
 	return nil
 }
 
-// waitGone polls until pid is dead (a zombie counts as dead) or d passes.
-func waitGone(pid int, d time.Duration) bool {
+// waitGone polls until p is gone (a zombie counts as gone) or d passes.
+func waitGone(p *os.Process, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for pidAlive(pid) {
+	for !gone(p) {
 		if time.Now().After(deadline) {
 			return false
 		}
