@@ -26,6 +26,9 @@ func init() {
 	process.EnableBootTimeCache(true)
 }
 
+// ErrGone reports that a process has exited or is a zombie.
+var ErrGone = errors.New("process is gone")
+
 // Process is one live hub process.
 type Process struct {
 	PID        int
@@ -92,9 +95,6 @@ func Scan() ([]Process, error) {
 	}
 	return hubs, nil
 }
-
-// ErrGone reports that a process has exited or is a zombie.
-var ErrGone = errors.New("process is gone")
 
 // describe reads everything but the command line of a matched process.
 func describe(p *process.Process, argv []string) (Process, error) {
