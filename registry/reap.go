@@ -3,11 +3,8 @@ package registry
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"boneyard/procscan"
@@ -45,7 +42,7 @@ const createTimeTolerance = 10 * time.Millisecond
 // removed, so a hub that restarted meanwhile keeps its new entry.
 func Reap(e Entry) error {
 	if e.HubPID == 0 {
-		return removeEntryOf(e)
+		return RemoveEntry(e)
 	}
 	if err := guardPID(e.HubPID); err != nil {
 		return err
@@ -54,16 +51,16 @@ func Reap(e Entry) error {
 	// Windows): the checks below and the signals go to one process.
 	p, err := os.FindProcess(e.HubPID)
 	if err != nil {
-		return removeEntryOf(e)
+		return RemoveEntry(e)
 	}
 	defer p.Release()
 	if !pidAlive(e.HubPID) {
-		return removeEntryOf(e)
+		return RemoveEntry(e)
 	}
 	created, err := procscan.CreateTime(e.HubPID)
 	if err != nil {
 		if !pidAlive(e.HubPID) {
-			return removeEntryOf(e)
+			return RemoveEntry(e)
 		}
 		return fmt.Errorf("registry reap pid %d: cannot read its start time, so it is left alone: %w", e.HubPID, err)
 	}
@@ -73,12 +70,12 @@ func Reap(e Entry) error {
 	if recycled(e, created) {
 		slog.Warn("registry: pid was recycled; removing the entry without signalling",
 			"pid", e.HubPID, "cwd", e.Cwd, "entry_started", e.StartedAt, "process_created", created)
-		return removeEntryOf(e)
+		return RemoveEntry(e)
 	}
 	if err := stop(p); err != nil {
 		return err
 	}
-	return removeEntryOf(e)
+	return RemoveEntry(e)
 }
 
 // ReapPID stops the process pid as Reap does (polite stop, grace, kill)
@@ -178,19 +175,3 @@ func waitGone(p *os.Process, d time.Duration) bool {
 	return true
 }
 
-// removeEntryOf removes e's entry only if it still names e.HubPID: the
-// canonical file (identity-checked, as prune does) and the legacy
-// <id>-<pid>.json.
-func removeEntryOf(e Entry) error {
-	path := EntryPath(e.Cwd)
-	var errs []error
-	f, err := readEntryFile(path)
-	if err == nil && f.entry.HubPID == e.HubPID {
-		errs = append(errs, pruneFile(f))
-	}
-	legacy := filepath.Join(filepath.Dir(path), WorkspaceID(e.Cwd)+"-"+strconv.Itoa(e.HubPID)+".json")
-	if err := os.Remove(legacy); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("registry remove: %w", err))
-	}
-	return errors.Join(errs...)
-}

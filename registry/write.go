@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // syncWrites makes every write durable (fsync of the file and of the
@@ -201,6 +202,24 @@ func Remove(cwd string) error {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("registry remove: %w", err))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// RemoveEntry removes e's entry only while it still names e.HubPID: the
+// canonical file, if it is still the file read here (checked as pruning
+// does), and the legacy <id>-<pid>.json. A newer hub or registration for the
+// same workspace survives. Removing nothing is not an error.
+func RemoveEntry(e Entry) error {
+	path := EntryPath(e.Cwd)
+	var errs []error
+	f, err := readEntryFile(path)
+	if err == nil && f.entry.HubPID == e.HubPID {
+		errs = append(errs, pruneFile(f))
+	}
+	legacy := filepath.Join(filepath.Dir(path), WorkspaceID(e.Cwd)+"-"+strconv.Itoa(e.HubPID)+".json")
+	if err := os.Remove(legacy); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("registry remove: %w", err))
 	}
 	return errors.Join(errs...)
 }

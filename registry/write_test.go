@@ -212,3 +212,36 @@ func TestRemove(t *testing.T) {
 		t.Errorf("removing nothing: %v", err)
 	}
 }
+
+func TestRemoveEntry(t *testing.T) {
+	home := setHome(t)
+	cwd := workspace(t, home, "ws", true)
+	id := WorkspaceID(cwd)
+	tests := []struct {
+		name      string
+		onDisk    Entry
+		remove    Entry
+		wantEntry bool
+	}{
+		{"same pid", Entry{Cwd: cwd, HubPID: 42}, Entry{Cwd: cwd, HubPID: 42}, false},
+		{"newer hub", Entry{Cwd: cwd, HubPID: 43}, Entry{Cwd: cwd, HubPID: 42}, true},
+		{"idle row", Entry{Cwd: cwd}, Entry{Cwd: cwd, HubPID: 42}, true},
+		{"idle row for idle row", Entry{Cwd: cwd}, Entry{Cwd: cwd}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mustWrite(t, tt.onDisk)
+			legacy := writeRaw(t, id+"-42.json", `{"cwd":"x"}`)
+			if err := RemoveEntry(tt.remove); err != nil {
+				t.Fatal(err)
+			}
+			if got := exists(EntryPath(cwd)); got != tt.wantEntry {
+				t.Errorf("entry exists = %v, want %v", got, tt.wantEntry)
+			}
+			if exists(legacy) == (tt.remove.HubPID == 42) {
+				t.Errorf("legacy file of pid 42 exists = %v", exists(legacy))
+			}
+			os.Remove(legacy)
+		})
+	}
+}
