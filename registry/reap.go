@@ -174,4 +174,3 @@ func waitGone(p *os.Process, d time.Duration) bool {
 	}
 	return true
 }
-
