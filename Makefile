@@ -68,7 +68,8 @@ e2e-deps: e2e/node_modules/.package-lock.json chromium
 e2e: e2e-deps
 	cd e2e && GO='$(GO)' npx playwright test $(E2E_ARGS)
 
-test: check-generate vet unit crossbuild fuzz e2e
+# e2e-deps first: a missing browser fails in seconds, not after the unit tests.
+test: e2e-deps check-generate vet unit crossbuild fuzz e2e
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
