@@ -136,8 +136,10 @@ const (
 
 // TestPruneRaceStress has 8 writers flip their own entries between a dead
 // and a live hub pid while 4 goroutines List (and so prune) continuously.
-// A live entry may only be deleted once its writer has written a newer one;
-// every deletion of a writer's latest live entry is counted, and must be 0.
+// A live entry may only be deleted once its writer has written a newer one.
+// Two counts must stay 0: live entries that a writer, looking again right
+// after writing, finds gone or replaced; and deletions (seen through the
+// package's discard hook) of a writer's latest live entry.
 func TestPruneRaceStress(t *testing.T) {
 	const writers, listers = 8, 4
 	home := setHome(t)
@@ -150,7 +152,21 @@ func TestPruneRaceStress(t *testing.T) {
 	for w := range writers {
 		cwds[workspace(t, home, fmt.Sprint("w", w), true)] = w
 	}
-	var lost, liveDiscards atomic.Int64
+	var lost, liveDiscards, missing atomic.Int64
+	// survives reports whether the live entry just written as seq is still
+	// there a moment later. A pruner may hold it aside for an instant before
+	// putting it back, so absence is only final after a few looks.
+	survives := func(cwd string, seq int64) bool {
+		time.Sleep(time.Millisecond)
+		for range 50 {
+			f, err := readEntryFile(EntryPath(cwd))
+			if err == nil {
+				return f.entry.StartedAt.Sub(base).Nanoseconds() == seq
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return false
+	}
 	hookDiscards(t, func(e Entry) {
 		if e.HubPID != live {
 			return
@@ -181,6 +197,9 @@ func TestPruneRaceStress(t *testing.T) {
 					t.Error(err)
 					return
 				}
+				if pid == live && !survives(cwd, seq) {
+					missing.Add(1)
+				}
 				if last {
 					return
 				}
@@ -207,8 +226,11 @@ func TestPruneRaceStress(t *testing.T) {
 	close(stop)
 	listersWG.Wait()
 
-	t.Logf("%d live writes, %d List calls, %d superseded live entries discarded, %d latest live entries lost",
-		liveWrites.Load(), lists.Load(), liveDiscards.Load(), lost.Load())
+	t.Logf("%d live writes, %d List calls: %d fresh live entries gone or replaced after a write, %d latest live entries discarded (%d superseded ones)",
+		liveWrites.Load(), lists.Load(), missing.Load(), lost.Load(), liveDiscards.Load())
+	if n := missing.Load(); n != 0 {
+		t.Errorf("%d freshly written live entries did not survive concurrent List calls", n)
+	}
 	if n := lost.Load(); n != 0 {
 		t.Errorf("prune deleted %d freshly written live entries", n)
 	}
