@@ -65,7 +65,7 @@ const registered: { status: string; setup: (w: Workspaces, p: Processes) => Prom
 ];
 
 for (const c of registered) {
-  test(`a ${c.status} workspace shows the ${c.status} badge`, async ({ page, workspaces, procs }) => {
+  test(`the ${c.status} badge shows for a workspace in that state`, async ({ page, workspaces, procs }) => {
     const ws = await c.setup(workspaces, procs);
     await gotoStatus(page, ws, c.status);
     const r = row(page, ws);
@@ -76,6 +76,9 @@ for (const c of registered) {
     if (c.status === 'orphan') {
       await expect(r).toContainText(/agent\.id|marker/i);
     }
+    // Reap only where there is a live pid to signal; Remove everywhere.
+    await expect(r.getByRole('button', { name: /^Reap/ })).toHaveCount(c.status === 'idle' ? 0 : 1);
+    await expect(r.getByRole('button', { name: /^Remove/ })).toHaveCount(1);
   });
 }
 
