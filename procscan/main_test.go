@@ -92,12 +92,20 @@ func runHelper(role string) {
 // own and a decoy that merely ends in it.
 var helperNames = []string{"bones", "notbones"}
 
-// copyBinaries copies the test binary to binDir under every helper name.
-// It runs before any test starts a process: a file still open for writing
-// while another goroutine forks cannot be executed (ETXTBSY).
+// copyBinaries links (or, across file systems, copies) the test binary into
+// binDir under every helper name. It runs before any test starts a process:
+// a file still open for writing while another goroutine forks cannot be
+// executed (ETXTBSY).
 func copyBinaries() error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
 	for _, name := range helperNames {
-		if err := copyFile(os.Args[0], binaryPath(name)); err != nil {
+		if err := os.Link(self, binaryPath(name)); err == nil {
+			continue
+		}
+		if err := copyFile(self, binaryPath(name)); err != nil {
 			return err
 		}
 	}
