@@ -97,8 +97,10 @@ func benchRegistry(b *testing.B) {
 }
 
 // BenchmarkCollect measures one full collection of 1,000 entries with 20
-// hung hubs, the heap the collector holds for that snapshot (heap-B) and
-// the memory the whole benchmark process got from the OS (go-sys-B).
+// hung hubs, the heap the collector holds for that snapshot (heap-B), the
+// memory the whole benchmark process got from the OS (go-sys-B) and the CPU
+// time of one collection (cpu-ms/op, which includes the answering test
+// server's share and, unlike ns/op, hardly grows on a loaded host).
 func BenchmarkCollect(b *testing.B) {
 	benchRegistry(b)
 	heap0 := heapAlloc()
@@ -107,10 +109,14 @@ func BenchmarkCollect(b *testing.B) {
 
 	var s *Snapshot
 	b.ReportAllocs()
+	cpu0, cpuOK := processCPU()
 	for b.Loop() {
 		s = c.Refresh(ctx)
 	}
 	b.StopTimer()
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		b.ReportMetric(float64((cpu1-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+	}
 
 	// A starved machine can push an answering hub past HealthTimeout, so
 	// only the hung ones are certain to be stopped.
