@@ -128,10 +128,12 @@ func TestSettle(t *testing.T) {
 	}
 }
 
-// stressTime bounds each stress test; stressRounds bounds its loops.
+// stressTime bounds each stress test; stressRounds and maxRaces bound
+// their loops.
 const (
-	stressTime   = 4 * time.Second
+	stressTime   = 5 * time.Second
 	stressRounds = 20000
+	maxRaces     = 3000
 )
 
 // TestPruneRaceStress has 8 writers flip their own entries between a dead
@@ -255,7 +257,6 @@ func TestPruneRaceStress(t *testing.T) {
 // entry, starting from no entry and from an idle row in turns. The hub's
 // entry must always survive.
 func TestRegisterRaceStress(t *testing.T) {
-	const maxRaces = 3000
 	home := setHome(t)
 	noSync(t)
 	cwd := workspace(t, home, "ws", true)
