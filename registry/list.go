@@ -54,12 +54,19 @@ func ListInfo() ([]Info, error) {
 			Entry:       f.entry,
 			ID:          WorkspaceID(f.entry.Cwd),
 			AgentID:     agentID(f.entry.Cwd),
+			HubStatus:   HubUnknown,
 			LastTouched: f.info.ModTime(),
 		}
+		if !probeWorthy(f.entry) {
+			continue
+		}
+		sem <- struct{}{}
 		wg.Go(func() {
-			sem <- struct{}{}
 			defer func() { <-sem }()
-			infos[i].HubStatus = status(f.entry)
+			infos[i].HubStatus = HubStopped
+			if IsAlive(f.entry) {
+				infos[i].HubStatus = HubRunning
+			}
 		})
 	}
 	wg.Wait()
@@ -69,16 +76,10 @@ func ListInfo() ([]Info, error) {
 	return infos, nil
 }
 
-// status labels e: unknown without a pid or URL to probe (or with a URL
-// that must not be contacted), running if IsAlive, stopped otherwise.
-func status(e Entry) HubStatus {
-	if e.HubPID == 0 || e.HubURL == "" || !probeable(e.HubURL) {
-		return HubUnknown
-	}
-	if IsAlive(e) {
-		return HubRunning
-	}
-	return HubStopped
+// probeWorthy reports whether e names a hub that may be probed: a pid and
+// an http(s) loopback hub_url. Anything else has status unknown.
+func probeWorthy(e Entry) bool {
+	return e.HubPID > 0 && probeable(e.HubURL)
 }
 
 // agentID returns the trimmed workspace marker of cwd, "" if missing.
