@@ -2,6 +2,7 @@ package registry
 
 import (
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -186,4 +187,33 @@ func (h *hung) peak() int {
 func port(url string) string {
 	_, p, _ := net.SplitHostPort(url[len("http://"):])
 	return p
+}
+
+// TestListInfoWithHubProcesses runs real hub processes: one serving, one
+// that accepts connections and never answers, and one that dies.
+func TestListInfoWithHubProcesses(t *testing.T) {
+	shortHealthTimeout(t, 300*time.Millisecond)
+	home := setHome(t)
+	serving := workspace(t, home, "serving", true)
+	hanging := workspace(t, home, "hanging", true)
+	dying := workspace(t, home, "dying", true)
+	startHub(t, "serve", serving)
+	startHub(t, "hang", hanging)
+	startHub(t, "hang", dying).kill()
+
+	infos, err := ListInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string]HubStatus)
+	for _, info := range infos {
+		got[info.Cwd] = info.HubStatus
+	}
+	want := map[string]HubStatus{serving: HubRunning, hanging: HubStopped}
+	if !maps.Equal(got, want) {
+		t.Errorf("statuses = %v, want %v", got, want)
+	}
+	if exists(EntryPath(dying)) {
+		t.Error("the dead hub's entry was not pruned")
+	}
 }
