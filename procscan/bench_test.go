@@ -123,31 +123,39 @@ func BenchmarkScanMany(b *testing.B) {
 }
 
 // benchInterleaved alternates one Scan and one ps parse per iteration and
-// reports each one's mean time and their ratio. The load of a shared host
-// swings within seconds; alternating puts both under the same swings, so
-// the ratio is steadier than one taken from two separate benchmarks.
+// reports each one's mean wall time and their ratio. The load of a shared
+// host swings within seconds; alternating puts both under the same swings,
+// so the ratio is steadier than one taken from two separate benchmarks.
+// Where the platform reports it, the CPU time each side used (ps's own
+// included) is reported too: unlike wall time it barely moves with the load
+// of other programs.
 func benchInterleaved(b *testing.B) {
 	if _, err := exec.LookPath("ps"); err != nil {
 		b.Skip("no ps on this host")
 	}
-	var scanTime, psTime time.Duration
+	var scanWall, psWall, scanCPU, psCPU time.Duration
 	n := 0
 	for b.Loop() {
-		start := time.Now()
+		start, startCPU := time.Now(), cpuTime()
 		if _, err := Scan(); err != nil {
 			b.Fatal(err)
 		}
-		mid := time.Now()
+		mid, midCPU := time.Now(), cpuTime()
 		if _, err := psScan(); err != nil {
 			b.Fatal(err)
 		}
-		scanTime += mid.Sub(start)
-		psTime += time.Since(mid)
+		scanWall += mid.Sub(start)
+		psWall += time.Since(mid)
+		scanCPU += midCPU - startCPU
+		psCPU += cpuTime() - midCPU
 		n++
 	}
-	b.ReportMetric(float64(scanTime.Nanoseconds())/float64(n), "scan-ns/op")
-	b.ReportMetric(float64(psTime.Nanoseconds())/float64(n), "ps-ns/op")
-	b.ReportMetric(float64(psTime)/float64(scanTime), "ps/scan")
+	b.ReportMetric(float64(scanWall.Nanoseconds())/float64(n), "scan-ns/op")
+	b.ReportMetric(float64(psWall.Nanoseconds())/float64(n), "ps-ns/op")
+	b.ReportMetric(float64(psWall)/float64(scanWall), "ps/scan")
+	if scanCPU > 0 {
+		b.ReportMetric(float64(psCPU)/float64(scanCPU), "ps/scan-cpu")
+	}
 	b.ReportMetric(float64(hostProcesses(b)), "procs")
 }
 
