@@ -25,7 +25,8 @@ const probeConcurrency = 32
 // are pruned from disk first, each only if the file is still the one that
 // was judged, so an entry rewritten meanwhile survives. When a workspace has several files (a legacy
 // <id>-<pid>.json beside <id>.json), one entry is returned for it, chosen as
-// Read would.
+// Read would. Temporary files that killed writers left behind more than ten
+// minutes ago are removed.
 func List() ([]Entry, error) {
 	files, err := listFiles()
 	if err != nil {
