@@ -37,22 +37,43 @@ type workspaceList struct {
 	Data   []workspaceRow `json:"data"`
 }
 
-// writeJSON encodes like bones does: compact, HTML characters unescaped, one
-// trailing newline.
-func writeJSON(c echo.Context, v any) error {
+// encodeJSON encodes like bones does: compact, HTML characters unescaped,
+// one trailing newline.
+func encodeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	err := enc.Encode(v)
+	return buf.Bytes(), err
+}
+
+func writeJSON(c echo.Context, v any) error {
+	b, err := encodeJSON(v)
+	if err != nil {
 		return err
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, buf.Bytes())
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
 
 // apiWorkspaces is GET /api/workspaces: the workspaces.list v1 envelope of
-// `bones workspaces ls --json`, sorted by name then cwd.
+// `bones workspaces ls --json`, sorted by name then cwd; encoded once per
+// snapshot.
 func (s *Server) apiWorkspaces(c echo.Context) error {
 	snap := s.src.Snapshot()
+	body := s.cache.get(snap.Seq, "api/workspaces", func() any {
+		b, err := encodeJSON(workspaceListOf(snap))
+		if err != nil {
+			return err
+		}
+		return b
+	})
+	if err, ok := body.(error); ok {
+		return err
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body.([]byte))
+}
+
+func workspaceListOf(snap *collector.Snapshot) workspaceList {
 	rows := make([]workspaceRow, 0, len(snap.Workspaces))
 	for i := range snap.Workspaces {
 		w := &snap.Workspaces[i]
@@ -73,7 +94,7 @@ func (s *Server) apiWorkspaces(c echo.Context) error {
 		}
 		return strings.Compare(a.Cwd, b.Cwd)
 	})
-	return writeJSON(c, workspaceList{Schema: schema{Verb: "workspaces.list", Version: "v1"}, Data: rows})
+	return workspaceList{Schema: schema{Verb: "workspaces.list", Version: "v1"}, Data: rows}
 }
 
 // processRow is one live hub process in GET /api/processes.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"html"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -172,37 +173,54 @@ func (fr *detailFragments) writeDiff(buf *bytes.Buffer, prev *detailFragments) {
 	}
 }
 
-// fragmentCache shares the fragments of the latest snapshot between streams
-// that show the same view.
-type fragmentCache struct {
+// snapCache shares what is rendered from the latest snapshot (fragments,
+// pages, full updates) between requests and streams showing the same view.
+// A newer snapshot empties it.
+type snapCache struct {
 	mu    sync.Mutex
 	seq   uint64
-	views map[string]*dashFragments
+	items map[string]*cacheItem
 }
 
-// maxCachedViews bounds the cache; more distinct views are rendered per
-// stream.
-const maxCachedViews = 64
+type cacheItem struct {
+	once sync.Once
+	val  any
+}
+
+// maxCached bounds the cache; further distinct views are rendered per use.
+const maxCached = 128
+
+// get returns the value cached for key at seq, building it once.
+func (c *snapCache) get(seq uint64, key string, build func() any) any {
+	c.mu.Lock()
+	if seq > c.seq || c.items == nil {
+		c.seq, c.items = seq, map[string]*cacheItem{}
+	}
+	it := c.items[key]
+	if it == nil && (seq != c.seq || len(c.items) >= maxCached) {
+		c.mu.Unlock()
+		return build()
+	}
+	if it == nil {
+		it = &cacheItem{}
+		c.items[key] = it
+	}
+	c.mu.Unlock()
+	it.once.Do(func() { it.val = build() })
+	return it.val
+}
 
 func (s *Server) dashFragments(snap *collector.Snapshot, v view) *dashFragments {
-	key := v.query().Encode()
-	c := &s.frags
-	c.mu.Lock()
-	if c.views == nil || c.seq != snap.Seq {
-		c.seq, c.views = snap.Seq, map[string]*dashFragments{}
-	}
-	fr, ok := c.views[key]
-	c.mu.Unlock()
-	if ok {
-		return fr
-	}
-	fr = buildDashFragments(snap, v)
-	c.mu.Lock()
-	if c.seq == snap.Seq && len(c.views) < maxCachedViews {
-		c.views[key] = fr
-	}
-	c.mu.Unlock()
-	return fr
+	return s.cache.get(snap.Seq, "frags?"+v.query().Encode(), func() any { return buildDashFragments(snap, v) }).(*dashFragments)
+}
+
+// dashFull is every live fragment of a view, for streams that catch up.
+func (s *Server) dashFull(snap *collector.Snapshot, v view) []byte {
+	return s.cache.get(snap.Seq, "full?"+v.query().Encode(), func() any {
+		var buf bytes.Buffer
+		s.dashFragments(snap, v).writeFull(&buf)
+		return buf.Bytes()
+	}).([]byte)
 }
 
 // stream is the state of one SSE client: what its page shows now.
@@ -214,37 +232,53 @@ type stream struct {
 	detail   *detailFragments
 }
 
-// update writes what changed since the client's last state (everything when
-// full) and records the new state.
-func (st *stream) update(buf *bytes.Buffer, snap *collector.Snapshot, full bool) {
+// update returns what changed since the client's last state (everything
+// when full; nil when nothing changed) and records the new state. A full
+// dashboard update is shared with other streams: callers must not modify it.
+func (st *stream) update(snap *collector.Snapshot, full bool) []byte {
+	var buf bytes.Buffer
 	if st.detailID != "" {
 		next := st.s.detailFragments(snap, st.detailID)
 		if full || st.detail == nil {
-			next.writeFull(buf)
+			next.writeFull(&buf)
 		} else {
-			next.writeDiff(buf, st.detail)
+			next.writeDiff(&buf, st.detail)
 		}
 		st.detail = next
-		return
+		return buf.Bytes()
 	}
 	next := st.s.dashFragments(snap, st.view)
+	defer func() { st.dash = next }()
 	if full || st.dash == nil {
-		next.writeFull(buf)
-	} else {
-		next.writeDiff(buf, st.dash)
+		return st.s.dashFull(snap, st.view)
 	}
-	st.dash = next
+	next.writeDiff(&buf, st.dash)
+	return buf.Bytes()
 }
 
 // writeEvent writes one SSE event; every line of data gets its own "data:"
-// field, as the format requires.
-func writeEvent(w *bytes.Buffer, name string, data []byte) {
-	w.WriteString("event: " + name + "\n")
+// field, as the format requires. Rendered fragments rarely hold a line
+// break, so the common case copies nothing.
+func writeEvent(w io.Writer, name string, data []byte) error {
+	if bytes.IndexAny(data, "\r\n") < 0 {
+		if _, err := io.WriteString(w, "event: "+name+"\ndata: "); err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, "\n\n")
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString("event: " + name + "\n")
 	text := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(string(data))
 	for line := range strings.SplitSeq(text, "\n") {
-		w.WriteString("data: " + line + "\n")
+		buf.WriteString("data: " + line + "\n")
 	}
-	w.WriteString("\n")
+	buf.WriteString("\n")
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 // events is GET /events: one SSE stream per page, pushing the fragments that
@@ -256,7 +290,7 @@ func (s *Server) events(c echo.Context) error {
 	default:
 	}
 	s.streams.Add(1)
-	defer s.streams.Done()
+	defer s.streams.Add(-1)
 
 	q := c.QueryParams()
 	st := &stream{s: s, view: parseView(q)}
@@ -281,20 +315,19 @@ func (s *Server) events(c echo.Context) error {
 	updates, cancel := s.src.Subscribe()
 	defer cancel()
 	snap := s.src.Snapshot()
-	var buf bytes.Buffer
-	var payload bytes.Buffer
 	// The page was rendered from snapshot seq; when that is stale, send
 	// everything so the page catches up.
 	stale := q.Get("seq") != strconv.FormatUint(snap.Seq, 10)
-	st.update(&payload, snap, stale)
-	if !stale {
-		payload.Reset()
+	payload := st.update(snap, stale)
+	if _, err := io.WriteString(w, "retry: 2000\n\n"); err != nil {
+		return nil
 	}
-	buf.WriteString("retry: 2000\n\n")
-	if payload.Len() > 0 {
-		writeEvent(&buf, "update", payload.Bytes())
+	if stale && len(payload) > 0 {
+		if err := writeEvent(w, "update", payload); err != nil {
+			return nil
+		}
 	}
-	if err := flushEvent(w, rc, &buf); err != nil {
+	if rc.Flush() != nil {
 		return nil
 	}
 
@@ -302,35 +335,26 @@ func (s *Server) events(c echo.Context) error {
 	defer heartbeat.Stop()
 	ctx := c.Request().Context()
 	for {
+		var err error
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.closing:
 			return nil
 		case <-heartbeat.C:
-			buf.WriteString(": heartbeat\n\n")
+			_, err = io.WriteString(w, ": heartbeat\n\n")
 		case next, ok := <-updates:
 			if !ok {
 				return nil
 			}
-			payload.Reset()
-			st.update(&payload, next, false)
-			if payload.Len() == 0 {
+			payload := st.update(next, false)
+			if len(payload) == 0 {
 				continue
 			}
-			writeEvent(&buf, "update", payload.Bytes())
+			err = writeEvent(w, "update", payload)
 		}
-		if err := flushEvent(w, rc, &buf); err != nil {
+		if err != nil || rc.Flush() != nil {
 			return nil
 		}
 	}
-}
-
-func flushEvent(w http.ResponseWriter, rc *http.ResponseController, buf *bytes.Buffer) error {
-	_, err := w.Write(buf.Bytes())
-	buf.Reset()
-	if err != nil {
-		return err
-	}
-	return rc.Flush()
 }

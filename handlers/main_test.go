@@ -56,6 +56,7 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "prepare fake bones binary:", err)
 		return 1
 	}
+	defer closeFixtures()
 	return m.Run()
 }
 
@@ -140,10 +141,20 @@ type hub struct {
 }
 
 // startHub runs `<tmp>/bones hub start ...` in dir and waits until it is
-// ready. With entry false it writes no registry entry (a process-only
-// orphan).
+// ready; the test's cleanup kills it. With entry false it writes no registry
+// entry (a process-only orphan).
 func startHub(t testing.TB, mode, dir string, entry bool) *hub {
 	t.Helper()
+	h, err := spawnHub(mode, dir, entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.stop)
+	return h
+}
+
+// spawnHub starts a fake hub; the caller must stop it.
+func spawnHub(mode, dir string, entry bool) (*hub, error) {
 	cmd := exec.Command(bonesBin, "hub", "start", "--repo-port", "0", "--drain-timeout", "30s")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), fakeHubEnv+"="+mode)
@@ -153,10 +164,10 @@ func startHub(t testing.TB, mode, dir string, entry bool) *hub {
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start fake hub: %v", err)
+		return nil, fmt.Errorf("start fake hub: %w", err)
 	}
 	h := &hub{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
 	ready := make(chan string, 1)
@@ -169,19 +180,23 @@ func startHub(t testing.TB, mode, dir string, entry bool) *hub {
 		cmd.Wait()
 		close(h.done)
 	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-h.done
-	})
 	select {
 	case line := <-ready:
 		if !strings.HasPrefix(line, "ready") {
-			t.Fatalf("fake hub did not get ready: %q", line)
+			h.stop()
+			return nil, fmt.Errorf("fake hub did not get ready: %q", line)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("fake hub did not get ready in time")
+		h.stop()
+		return nil, fmt.Errorf("fake hub did not get ready in time")
 	}
-	return h
+	return h, nil
+}
+
+// stop kills the hub and collects it.
+func (h *hub) stop() {
+	h.cmd.Process.Kill()
+	<-h.done
 }
 
 // exited reports whether the hub exited within d.

@@ -40,10 +40,34 @@ func (s *Server) dashboard(c echo.Context) error {
 
 func (s *Server) renderDashboard(c echo.Context, status int, v view, f *templates.Flash, form templates.RegisterForm) error {
 	snap := s.src.Snapshot()
-	d := dashboardModel(snap, v, newFormatter(snap))
-	d.Flash = f
-	d.Register = form
-	return render(c, status, templates.DashboardPage(d))
+	build := func() ([]byte, error) {
+		d := s.dashFragments(snap, v).model
+		d.Flash = f
+		d.Register = form
+		var buf bytes.Buffer
+		err := templates.DashboardPage(d).Render(c.Request().Context(), &buf)
+		return buf.Bytes(), err
+	}
+	if f != nil || form != (templates.RegisterForm{}) {
+		page, err := build()
+		if err != nil {
+			return err
+		}
+		return c.HTMLBlob(status, page)
+	}
+	// The plain page of a view is the same for every request until the
+	// next snapshot.
+	page := s.cache.get(snap.Seq, "page?"+v.query().Encode(), func() any {
+		page, err := build()
+		if err != nil {
+			return err
+		}
+		return page
+	})
+	if err, ok := page.(error); ok {
+		return err
+	}
+	return c.HTMLBlob(status, page.([]byte))
 }
 
 func (s *Server) detail(c echo.Context) error {

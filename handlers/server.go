@@ -6,10 +6,12 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -46,11 +48,11 @@ type Server struct {
 	log       *slog.Logger
 	audit     *auditLog
 	heartbeat time.Duration
-	frags     fragmentCache
+	cache     snapCache
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by CloseStreams
-	streams   sync.WaitGroup
+	streams   atomic.Int64  // open SSE streams
 }
 
 // New builds the router with every route and middleware.
@@ -116,14 +118,19 @@ func (s *Server) CloseStreams() {
 	s.closeOnce.Do(func() { close(s.closing) })
 }
 
+// Streams returns how many SSE streams are open.
+func (s *Server) Streams() int { return int(s.streams.Load()) }
+
 // WaitStreams blocks until every SSE handler has returned or ctx is done.
 func (s *Server) WaitStreams(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.streams.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.streams.Load() > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("%d event streams still open: %w", s.streams.Load(), ctx.Err())
+		}
 	}
+	return nil
 }
