@@ -42,7 +42,15 @@ func List() ([]Entry, error) {
 // ListInfo is List with each entry's id, file mtime, agent.id marker and hub
 // status (see HubStatus), sorted by name, then cwd. Hubs are probed
 // concurrently.
-func ListInfo() ([]Info, error) {
+func ListInfo() ([]Info, error) { return ListInfoFunc(IsAlive) }
+
+// ListInfoFunc is ListInfo with the hub check supplied by the caller, so a
+// caller that remembers earlier probes can answer from memory instead of
+// waiting on the network. alive is called only for entries with a pid and a
+// loopback http(s) hub_url (every other entry is HubUnknown), from at most
+// 32 goroutines at once; it reports whether the hub is up (HubRunning) or
+// not (HubStopped). Listing, pruning and sorting are those of ListInfo.
+func ListInfoFunc(alive func(Entry) bool) ([]Info, error) {
 	files, err := listFiles()
 	if err != nil {
 		return nil, err
@@ -65,7 +73,7 @@ func ListInfo() ([]Info, error) {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			infos[i].HubStatus = HubStopped
-			if IsAlive(f.entry) {
+			if alive(f.entry) {
 				infos[i].HubStatus = HubRunning
 			}
 		})

@@ -29,15 +29,16 @@ const (
 // symlinks resolved. A dead pid is never an orphan (the entry is merely
 // stale and pruned on read).
 func IsOrphan(e Entry) bool {
-	return pidAlive(e.HubPID) && orphanReason(e.Cwd) != ""
+	return pidAlive(e.HubPID) && orphanReason(e.Cwd, trashDirs()) != ""
 }
 
-// orphanReason says why the workspace at cwd is gone, "" if it is not.
-func orphanReason(cwd string) string {
+// orphanReason says why the workspace at cwd is gone, "" if it is not;
+// trashes are the trash directories as trashDirs returns them.
+func orphanReason(cwd string, trashes []string) string {
 	if cwdGone(cwd) {
 		return reasonCwdGone
 	}
-	if inTrash(cwd) {
+	if inTrash(cwd, trashes) {
 		return reasonTrashed
 	}
 	if _, err := os.Stat(filepath.Join(lock.StateDir(cwd), "agent.id")); errors.Is(err, fs.ErrNotExist) {
@@ -46,19 +47,28 @@ func orphanReason(cwd string) string {
 	return ""
 }
 
-// inTrash reports whether cwd, symlinks resolved, lies in a trash directory.
-func inTrash(cwd string) bool {
+// trashDirs returns the user's trash directories, symlinks resolved. They
+// are looked up once per listing rather than once per entry.
+func trashDirs() []string {
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return false
+		return nil
 	}
 	trashes := []string{filepath.Join(home, ".Trash"), filepath.Join(home, ".local", "share", "Trash")}
 	if xdg := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(xdg) {
 		trashes = append(trashes, filepath.Join(xdg, "Trash"))
 	}
+	for i, t := range trashes {
+		trashes[i] = resolve(t)
+	}
+	return trashes
+}
+
+// inTrash reports whether cwd, symlinks resolved, lies in one of trashes.
+func inTrash(cwd string, trashes []string) bool {
 	dir := resolve(cwd)
 	for _, t := range trashes {
-		if within(dir, resolve(t)) {
+		if within(dir, t) {
 			return true
 		}
 	}
@@ -128,28 +138,46 @@ func AllOrphanHubs() ([]OrphanHub, error) {
 	if err != nil {
 		return nil, err
 	}
+	infos := make([]Info, len(entries))
+	for i, e := range entries {
+		infos[i].Entry = e
+	}
 	procs, scanErr := procscan.Scan()
+	orphans := OrphanHubsFrom(infos, procs)
+	if scanErr != nil {
+		return orphans, fmt.Errorf("registry: scan hub processes: %w", scanErr)
+	}
+	return orphans, nil
+}
+
+// OrphanHubsFrom is AllOrphanHubs over registry rows and hub processes the
+// caller already has (from ListInfo and procscan.Scan), so one listing and
+// one scan can serve both the table and the orphan report. It reads no
+// registry file; it checks each row's pid, workspace directory and marker,
+// and for a registry-side orphan that procs does not list, its pid's create
+// time. Rows with an empty ID get WorkspaceID(Cwd). With nil procs only
+// registry-side orphans are found.
+func OrphanHubsFrom(infos []Info, procs []procscan.Process) []OrphanHub {
 	byPID := make(map[int]procscan.Process, len(procs))
 	for _, p := range procs {
 		byPID[p.PID] = p
 	}
-
+	trashes := trashDirs()
 	var orphans []OrphanHub
-	pids := make(map[int]bool, len(entries))
-	cwds := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		if e.HubPID > 0 {
-			pids[e.HubPID] = true
+	pids := make(map[int]bool, len(infos))
+	for _, in := range infos {
+		if in.HubPID > 0 {
+			pids[in.HubPID] = true
 		}
-		cwds[resolve(e.Cwd)] = true
-		if !pidAlive(e.HubPID) {
+		if !pidAlive(in.HubPID) {
 			continue
 		}
-		reason := orphanReason(e.Cwd)
+		reason := orphanReason(in.Cwd, trashes)
 		if reason == "" {
 			continue
 		}
-		o := OrphanHub{PID: e.HubPID, Cwd: e.Cwd, Reason: reason, Entry: &e, ID: WorkspaceID(e.Cwd)}
+		e := in.Entry
+		o := OrphanHub{PID: e.HubPID, Cwd: e.Cwd, Reason: reason, Entry: &e, ID: cmp.Or(in.ID, WorkspaceID(e.Cwd))}
 		if p, ok := byPID[e.HubPID]; ok {
 			o.Cmd, o.ETime, o.CreateTime = p.Cmd, p.ETime, p.CreateTime
 		} else if ct, err := procscan.CreateTime(e.HubPID); err == nil {
@@ -160,9 +188,18 @@ func AllOrphanHubs() ([]OrphanHub, error) {
 		}
 		orphans = append(orphans, o)
 	}
+	// Resolving every registered cwd costs a few syscalls per entry, so it
+	// is done only if some hub process is not named by an entry's pid.
+	var cwds map[string]bool
 	for _, p := range procs {
 		if pids[p.PID] {
 			continue
+		}
+		if cwds == nil {
+			cwds = make(map[string]bool, len(infos))
+			for _, in := range infos {
+				cwds[resolve(in.Cwd)] = true
+			}
 		}
 		reason := processReason(p, cwds)
 		if reason == "" {
@@ -174,10 +211,7 @@ func AllOrphanHubs() ([]OrphanHub, error) {
 		})
 	}
 	slices.SortFunc(orphans, func(a, b OrphanHub) int { return cmp.Compare(a.PID, b.PID) })
-	if scanErr != nil {
-		return orphans, fmt.Errorf("registry: scan hub processes: %w", scanErr)
-	}
-	return orphans, nil
+	return orphans
 }
 
 // processReason says why a hub process that no entry names by pid is an
