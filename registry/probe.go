@@ -22,11 +22,15 @@ import (
 // loopback address or "localhost" are ever contacted; for any other URL
 // IsAlive returns false without opening a connection. No proxy is used and
 // no redirect is followed.
-func IsAlive(e Entry) bool {
+func IsAlive(e Entry) bool { return IsAliveContext(context.Background(), e) }
+
+// IsAliveContext is IsAlive that also gives up, reporting false, as soon as
+// ctx is done, so a caller that probes in the background can stop at once.
+func IsAliveContext(ctx context.Context, e Entry) bool {
 	if !pidAlive(e.HubPID) || !probeable(e.HubURL) {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), HealthTimeout)
+	ctx, cancel := context.WithTimeout(ctx, HealthTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.HubURL, nil)
 	if err != nil {

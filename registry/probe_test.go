@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"io"
 	"maps"
 	"net"
@@ -31,25 +32,38 @@ func TestIsAlive(t *testing.T) {
 	hung := hungListeners(t, 1)
 	live, dead := os.Getpid(), deadPID(t)
 
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+
 	tests := []struct {
 		name string
 		pid  int
 		url  string
 		want bool
+		ctx  context.Context // nil: IsAlive
 	}{
-		{"404 counts as an answer", live, notFound.URL, true},
-		{"200", live, ok.URL, true},
-		{"redirect answer, not followed", live, redirect.URL, true},
-		{"localhost", live, "http://localhost:" + port(notFound.URL), true},
-		{"dead pid", dead, notFound.URL, false},
-		{"pid 0", 0, notFound.URL, false},
-		{"nothing listening", live, closedPortURL(t), false},
-		{"listener never answers", live, hung.urls[0], false},
-		{"empty url", live, "", false},
+		{"404 counts as an answer", live, notFound.URL, true, nil},
+		{"answering hub, live context", live, ok.URL, true, context.Background()},
+		{"answering hub, context done", live, ok.URL, false, done},
+		{"200", live, ok.URL, true, nil},
+		{"redirect answer, not followed", live, redirect.URL, true, nil},
+		{"localhost", live, "http://localhost:" + port(notFound.URL), true, nil},
+		{"dead pid", dead, notFound.URL, false, nil},
+		{"pid 0", 0, notFound.URL, false, nil},
+		{"nothing listening", live, closedPortURL(t), false, nil},
+		{"listener never answers", live, hung.urls[0], false, nil},
+		{"empty url", live, "", false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsAlive(Entry{Cwd: "/w", HubPID: tt.pid, HubURL: tt.url}); got != tt.want {
+			e := Entry{Cwd: "/w", HubPID: tt.pid, HubURL: tt.url}
+			if tt.ctx != nil {
+				if got := IsAliveContext(tt.ctx, e); got != tt.want {
+					t.Errorf("IsAliveContext = %v, want %v", got, tt.want)
+				}
+				return
+			}
+			if got := IsAlive(e); got != tt.want {
 				t.Errorf("IsAlive = %v, want %v", got, tt.want)
 			}
 		})
