@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/shirou/gopsutil/v4/process"
 )
 
 // Alive reports whether pid is a live (non-zombie) process. A zombie has
@@ -18,17 +16,12 @@ func Alive(pid int) bool {
 	return alive(int32(pid))
 }
 
-// CreateTime returns the start time of pid.
+// CreateTime returns the start time of pid, as Scan reports it.
 func CreateTime(pid int) (time.Time, error) {
 	if !validPID(pid) {
 		return time.Time{}, fmt.Errorf("process create time: invalid pid %d", pid)
 	}
-	p := &process.Process{Pid: int32(pid)}
-	ms, err := p.CreateTime()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("process %d create time: %w", pid, err)
-	}
-	return time.UnixMilli(ms), nil
+	return createTime(int32(pid))
 }
 
 // validPID rejects pids that cannot name a real process: 0 and negative

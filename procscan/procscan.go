@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shirou/gopsutil/v4/host"
 	"github.com/shirou/gopsutil/v4/process"
 )
 
@@ -24,6 +25,7 @@ func init() {
 	// apart between calls; callers compare create times to detect recycled
 	// pids and need them stable.
 	process.EnableBootTimeCache(true)
+	host.EnableBootTimeCache(true)
 }
 
 // ErrGone reports that a process has exited or is a zombie.
@@ -77,17 +79,12 @@ func Scan() ([]Process, error) {
 	var hubs []Process
 	buf := newPeekBuffer()
 	for _, pid := range pids {
-		if !mayBeHub(pid, buf) {
+		argv, ok := commandLine(pid, buf)
+		if !ok || !IsHubCommand(argv) {
 			continue
 		}
-		// A bare Process avoids NewProcess's existence check and stat read:
-		// the command line read below fails anyway when the pid is gone.
-		p := &process.Process{Pid: pid}
-		argv, err := p.CmdlineSlice()
-		if err != nil || !IsHubCommand(argv) {
-			continue
-		}
-		hub, err := describe(p, argv)
+		// A bare Process avoids NewProcess's existence check and stat read.
+		hub, err := describe(&process.Process{Pid: pid}, argv)
 		if err != nil {
 			continue
 		}
@@ -123,30 +120,14 @@ type usage struct {
 	rss        uint64
 }
 
-// measure reads p's start time, CPU time and resident memory. A process that
-// has exited or is a zombie yields an error wrapping ErrGone.
-func measure(p *process.Process) (usage, error) {
-	if !alive(p.Pid) {
-		return usage{}, fmt.Errorf("process %d: %w", p.Pid, ErrGone)
-	}
-	created, err := p.CreateTime()
-	if err != nil {
-		return usage{}, fmt.Errorf("process %d create time: %w", p.Pid, err)
-	}
-	times, err := p.Times()
-	if err != nil {
-		return usage{}, fmt.Errorf("process %d cpu times: %w", p.Pid, err)
-	}
-	mem, err := p.MemoryInfo()
-	if err != nil {
-		return usage{}, fmt.Errorf("process %d memory: %w", p.Pid, err)
-	}
-	u := usage{start: time.UnixMilli(created), rss: mem.RSS}
-	u.elapsed = max(time.Since(u.start), 0)
+// newUsage derives elapsed time and the average CPU share from a start time
+// and the CPU time used since.
+func newUsage(start time.Time, cpu time.Duration, rss uint64) usage {
+	u := usage{start: start, rss: rss, elapsed: max(time.Since(start), 0)}
 	if u.elapsed > 0 {
-		u.cpuPercent = (times.User + times.System) / u.elapsed.Seconds() * 100
+		u.cpuPercent = float64(cpu) / float64(u.elapsed) * 100
 	}
-	return u, nil
+	return u
 }
 
 // FormatETime renders d the way `ps -o etime` does: mm:ss under an hour,

@@ -30,6 +30,9 @@ func ResourcesOf(pid int) (Resources, error) {
 		return Resources{}, fmt.Errorf("process resources: invalid pid %d", pid)
 	}
 	p := &process.Process{Pid: int32(pid)}
+	if !alive(p.Pid) {
+		return Resources{}, fmt.Errorf("process %d resources: %w", pid, ErrGone)
+	}
 	u, err := measure(p)
 	if err != nil {
 		return Resources{}, fmt.Errorf("process resources: %w", err)

@@ -96,7 +96,7 @@ func TestScanFindsHub(t *testing.T) {
 func TestScanMatchesArgv(t *testing.T) {
 	dir := t.TempDir()
 	bones, notbones := binaryPath("bones"), binaryPath("notbones")
-	// argv[0] of up to 8 KiB: longer than the first read of a command line.
+	// 8 KiB: longer than the first read of a command line.
 	longDir := strings.Repeat("/d", 4096)
 	tests := []struct {
 		name string
@@ -112,6 +112,8 @@ func TestScanMatchesArgv(t *testing.T) {
 		{"file named bones, argv0 not", bones, []string{"notbones", "hub", "start"}, false},
 		{"very long argv0", bones, []string{longDir + "/bones", "hub", "start"}, true},
 		{"very long argv0 of a decoy", bones, []string{longDir + "/notbones", "hub", "start"}, false},
+		{"very long arguments", bones, []string{bones, "hub", "start", "--note", longDir}, true},
+		{"very long arguments of a decoy", notbones, []string{notbones, "hub", "start", "--note", longDir}, false},
 	}
 	started := make([]*helper, len(tests))
 	for i, tt := range tests {
