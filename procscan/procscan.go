@@ -1,11 +1,14 @@
 // Package procscan finds live `bones hub start` processes by reading the
-// host's process table through gopsutil.
+// host's process table.
 //
-// It never runs ps, lsof, pgrep or any other program: on Linux everything
-// comes from /proc, on macOS from sysctl and proc_pidinfo, on Windows from
-// the process APIs. A scan reads only the command line of every process and
-// the rest (cwd, times, memory) only for the few that match, so a host with
-// thousands of processes stays cheap to poll.
+// It never runs ps, lsof, pgrep or any other program. Processes are listed,
+// and cwds, ports and children read, through gopsutil; on macOS and Windows
+// everything goes through it (sysctl and proc_pidinfo, the process APIs).
+// On Linux the files a scan touches for every process, or for every match,
+// are read from /proc directly with the fewest system calls, which are the
+// whole cost of a scan. A scan reads only the start of every process's
+// command line and the rest (cwd, times, memory) only for the few that
+// match, so a host with thousands of processes stays cheap to poll.
 package procscan
 
 import (
