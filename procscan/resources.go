@@ -35,7 +35,7 @@ func ResourcesOf(pid int) (Resources, error) {
 	}
 	u, err := measure(p)
 	if err != nil {
-		return Resources{}, fmt.Errorf("process resources: %w", err)
+		return Resources{}, fmt.Errorf("resources: %w", err)
 	}
 	r := Resources{CPUPercent: u.cpuPercent, RSS: u.rss, Uptime: u.elapsed.Truncate(time.Second)}
 	if r.Ports, err = listeningPorts(p.Pid); err != nil {
