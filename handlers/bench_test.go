@@ -91,7 +91,9 @@ func newFixture() (*fixture, error) {
 			return nil, err
 		}
 		if i < benchHung {
-			h, err := spawnHub("hang", dir, true)
+			// The hubs must outlive the longest benchmark, or their exit
+			// would skew the SSE benchmark's goroutine and file counts.
+			h, err := spawnHub("hang", dir, true, fakeHubLifetimeEnv+"=30m")
 			if err != nil {
 				return nil, err
 			}

@@ -39,6 +39,7 @@ type rowFragment struct {
 // live updates swap, each rendered once and shared by every stream showing
 // that view.
 type dashFragments struct {
+	seq     uint64
 	model   templates.Dashboard
 	title   string
 	counts  []byte
@@ -53,6 +54,7 @@ type dashFragments struct {
 func buildDashFragments(snap *collector.Snapshot, v view) *dashFragments {
 	d := dashboardModel(snap, v, newFormatter(snap))
 	fr := &dashFragments{
+		seq:     snap.Seq,
 		model:   d,
 		title:   d.Title,
 		counts:  renderBytes(templates.Counts(d.Counts, true)),
@@ -248,12 +250,17 @@ func (st *stream) update(snap *collector.Snapshot, full bool) []byte {
 		return buf.Bytes()
 	}
 	next := st.s.dashFragments(snap, st.view)
-	defer func() { st.dash = next }()
-	if full || st.dash == nil {
+	prev := st.dash
+	st.dash = next
+	if full || prev == nil {
 		return st.s.dashFull(snap, st.view)
 	}
-	next.writeDiff(&buf, st.dash)
-	return buf.Bytes()
+	// Streams of one view that saw the same snapshot get the same diff.
+	key := "diff?" + st.view.query().Encode() + "&from=" + strconv.FormatUint(prev.seq, 10)
+	return st.s.cache.get(snap.Seq, key, func() any {
+		next.writeDiff(&buf, prev)
+		return buf.Bytes()
+	}).([]byte)
 }
 
 // writeEvent writes one SSE event; every line of data gets its own "data:"

@@ -26,8 +26,12 @@ import (
 // fakeHubEnv switches the test binary into a fake bones hub (see fakeHub).
 const fakeHubEnv = "BONEYARD_TEST_HUB"
 
-// fakeHubLifetime bounds every child process in case a test leaks one.
-const fakeHubLifetime = 60 * time.Second
+// fakeHubLifetime bounds every child process in case a test leaks one;
+// fakeHubLifetimeEnv overrides it for benchmarks that outlast it.
+const (
+	fakeHubLifetime    = 60 * time.Second
+	fakeHubLifetimeEnv = "BONEYARD_TEST_HUB_LIFETIME"
+)
 
 // bonesBin is the test binary copied under the name bones, so the process
 // scan takes it for a hub when run as `bones hub start`.
@@ -129,7 +133,11 @@ func fakeHub(mode string) int {
 		}
 	}
 	fmt.Println("ready", entry.HubURL)
-	time.Sleep(fakeHubLifetime)
+	lifetime := fakeHubLifetime
+	if d, err := time.ParseDuration(os.Getenv(fakeHubLifetimeEnv)); err == nil {
+		lifetime = d
+	}
+	time.Sleep(lifetime)
 	return 0
 }
 
@@ -153,11 +161,12 @@ func startHub(t testing.TB, mode, dir string, entry bool) *hub {
 	return h
 }
 
-// spawnHub starts a fake hub; the caller must stop it.
-func spawnHub(mode, dir string, entry bool) (*hub, error) {
+// spawnHub starts a fake hub with extra environment; the caller must stop
+// it.
+func spawnHub(mode, dir string, entry bool, env ...string) (*hub, error) {
 	cmd := exec.Command(bonesBin, "hub", "start", "--repo-port", "0", "--drain-timeout", "30s")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), fakeHubEnv+"="+mode)
+	cmd.Env = append(append(os.Environ(), fakeHubEnv+"="+mode), env...)
 	if !entry {
 		cmd.Env = append(cmd.Env, "BONEYARD_TEST_HUB_NOENTRY=1")
 	}
