@@ -22,49 +22,47 @@ const probeWorkers = 4
 
 // collect gathers one snapshot (Seq unset). A part that fails is recorded in
 // Err and leaves its section empty or partial; the other parts are still
-// filled.
-func collect() *Snapshot {
+// filled. Hubs are checked through probes, so only hubs never seen before
+// are probed while the collection waits.
+func collect(probes *probeCache) *Snapshot {
 	start := time.Now()
 	var (
-		wg                 sync.WaitGroup
-		infos              []registry.Info
-		orphans            []registry.OrphanHub
-		procs              []procscan.Process
-		infoErr, orphanErr error
-		procErr            error
+		wg               sync.WaitGroup
+		infos            []registry.Info
+		procs            []procscan.Process
+		infoErr, procErr error
 	)
-	// ListInfo waits on HTTP probes; the other two only read the process
-	// table and the disk, so they run alongside it.
-	wg.Go(func() { infos, infoErr = registry.ListInfo() })
-	wg.Go(func() { orphans, orphanErr = registry.AllOrphanHubs() })
+	// Listing may wait on a new hub's probe; the scan only reads the process
+	// table, so it runs alongside. One scan serves both the process list and
+	// the orphans.
+	wg.Go(func() { infos, infoErr = probes.listInfo() })
 	wg.Go(func() { procs, procErr = procscan.Scan() })
 	wg.Wait()
 
-	var errs []error
+	var (
+		errs    []error
+		orphans []registry.OrphanHub
+	)
 	if infoErr != nil {
+		// Without the registry every hub process would look unregistered.
 		errs = append(errs, fmt.Errorf("list registry: %w", infoErr))
-	}
-	if orphanErr != nil {
-		errs = append(errs, fmt.Errorf("find orphan hubs: %w", orphanErr))
+	} else {
+		orphans = registry.OrphanHubsFrom(infos, procs)
 	}
 	if procErr != nil {
 		errs = append(errs, fmt.Errorf("scan hub processes: %w", procErr))
 	}
 
+	// OrphanHubsFrom sorts by pid and gives each orphan its own Entry.
 	entryOrphans := make(map[string]registry.OrphanHub)
 	processOnly := make([]registry.OrphanHub, 0, len(orphans))
 	for _, o := range orphans {
-		if o.Entry != nil {
-			e := *o.Entry
-			o.Entry = &e
-		}
 		if o.ProcessOnly {
 			processOnly = append(processOnly, o)
 		} else {
 			entryOrphans[o.ID] = o
 		}
 	}
-	slices.SortFunc(processOnly, func(a, b registry.OrphanHub) int { return cmp.Compare(a.PID, b.PID) })
 
 	ws := make([]Workspace, len(infos))
 	for i, in := range infos {

@@ -102,7 +102,10 @@ type Snapshot struct {
 // Options configure a Collector. The zero value is ready to use.
 type Options struct {
 	// Interval between periodic re-collections, which notice hubs that die
-	// without touching the registry; default 2s.
+	// without touching the registry; default 2s. Collections answer hub
+	// probes from memory and re-probe in the background, so a hub that
+	// stops answering shows as stopped within about one interval plus
+	// registry.HealthTimeout; a dead hub pid shows at the next collection.
 	Interval time.Duration
 	// Debounce is the quiet period after a registry change or Trigger before
 	// collecting, so that a burst of changes causes one collection; default
@@ -143,6 +146,8 @@ type Collector struct {
 
 	subsMu sync.Mutex
 	subs   map[chan *Snapshot]struct{}
+
+	probes *probeCache
 }
 
 // New returns a collector whose Snapshot is empty (Seq 0) until the first
@@ -165,6 +170,9 @@ func New(opts Options) *Collector {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	// Half the interval: a result probed during one tick's collection is
+	// stale by the next tick, so every tick re-probes every hub.
+	c.probes = newProbeCache(c.interval/2, c.Trigger)
 	c.cur.Store(&Snapshot{
 		Workspaces: []Workspace{},
 		Orphans:    []registry.OrphanHub{},
@@ -185,6 +193,8 @@ func (c *Collector) Run(ctx context.Context) error {
 		return errors.New("collector: Run is already running")
 	}
 	defer c.running.Store(false)
+	c.probes.start(ctx)
+	defer c.probes.stop()
 
 	w := newDirWatch(registry.RegistryDir(), c.log)
 	defer w.close()
@@ -351,7 +361,7 @@ func (c *Collector) collectHeld() *Snapshot {
 	defer c.active.Add(-1)
 	c.collections.Add(1)
 
-	s := collect()
+	s := collect(c.probes)
 	c.seq++
 	s.Seq = c.seq
 	c.logErr(s.Err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -220,6 +221,37 @@ func startRun(t testing.TB, c *Collector) {
 		}
 	})
 	waitFor(t, c, 10*time.Second, "first snapshot", func(s *Snapshot) bool { return s.Seq > 0 })
+}
+
+// stopRun cancels a Run started by the test and waits for it to return
+// nil; it then waits a little for goroutines to drop back to baseline and
+// fails with their stacks if they do not. extra, if not nil, must also
+// report true in that time (something else the test waits to wind down).
+func stopRun(t *testing.T, cancel context.CancelFunc, done <-chan error, baseline int, extra func() bool) {
+	t.Helper()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil after cancel", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s of cancel")
+	}
+	if extra == nil {
+		extra = func() bool { return true }
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (!extra() || runtime.NumGoroutine() > baseline) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !extra() {
+		t.Error("not wound down within 5s of Run returning")
+	}
+	if n := runtime.NumGoroutine(); n > baseline {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines after Run returned, %d before:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+	}
 }
 
 // waitFor waits until a published snapshot satisfies ok and returns it.
