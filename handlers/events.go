@@ -153,7 +153,7 @@ type detailFragments struct {
 func (s *Server) detailFragments(snap *collector.Snapshot, id string) *detailFragments {
 	w := findWorkspace(snap, id)
 	if w == nil {
-		return &detailFragments{title: "gone · " + title(snap)}
+		return &detailFragments{title: title(snap, "gone")}
 	}
 	d := detailModel(snap, w, newFormatter(snap))
 	return &detailFragments{title: d.Title, section: renderBytes(templates.DetailSection(d, true))}

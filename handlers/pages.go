@@ -104,7 +104,7 @@ func detailModel(snap *collector.Snapshot, w *collector.Workspace, f formatter) 
 	row := f.row(w)
 	return templates.Detail{
 		Page: templates.Page{
-			Title:     row.Name + " · " + title(snap),
+			Title:     title(snap, row.Name),
 			EventsURL: eventsURL(map[string][]string{"id": {w.ID}}, snap.Seq),
 		},
 		Row:  row,

@@ -172,6 +172,10 @@ func TestTitle(t *testing.T) {
 			t.Errorf("title = %q, want %q", got, tt.want)
 		}
 	}
+	stopped := collector.Snapshot{Workspaces: ws(collector.StatusStopped)}
+	if got := title(&stopped, "api"); got != "(1) api · boneyard" {
+		t.Errorf("page title %q", got)
+	}
 }
 
 func TestLoopbackHTTP(t *testing.T) {

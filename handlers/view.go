@@ -62,6 +62,7 @@ var columns = []column{
 	{"cpu", "CPU", byResource(func(r *procscan.Resources) float64 { return r.CPUPercent })},
 	{"rss", "RSS", byResource(func(r *procscan.Resources) float64 { return float64(r.RSS) })},
 	{"ports", "Ports", byResource(func(r *procscan.Resources) float64 { return float64(len(r.Ports)) })},
+	{"children", "Children", byResource(func(r *procscan.Resources) float64 { return float64(r.Children) })},
 	{"uptime", "Uptime", byResource(func(r *procscan.Resources) float64 { return float64(r.Uptime) })},
 	{"agent", "Agent ID", func(a, b *collector.Workspace) int { return strings.Compare(a.AgentID, b.AgentID) }},
 	{"touched", "Last touched", func(a, b *collector.Workspace) int { return a.LastTouched.Compare(b.LastTouched) }},
@@ -214,11 +215,14 @@ func problems(snap *collector.Snapshot) int {
 	return n
 }
 
-func title(snap *collector.Snapshot) string {
+// title is a page title with the problem count in front, so a background
+// tab shows trouble: "(2) boneyard".
+func title(snap *collector.Snapshot, page ...string) string {
+	t := strings.Join(append(page, "boneyard"), " · ")
 	if n := problems(snap); n > 0 {
-		return "(" + strconv.Itoa(n) + ") boneyard"
+		return "(" + strconv.Itoa(n) + ") " + t
 	}
-	return "boneyard"
+	return t
 }
 
 func counts(snap *collector.Snapshot) []templates.Count {
