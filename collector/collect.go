@@ -23,8 +23,9 @@ const probeWorkers = 4
 // collect gathers one snapshot (Seq unset). A part that fails is recorded in
 // Err and leaves its section empty or partial; the other parts are still
 // filled. Hubs are checked through probes, so only hubs never seen before
-// are probed while the collection waits.
-func collect(probes *probeCache) *Snapshot {
+// are probed while the collection waits; resources are re-measured as
+// resources.measure decides.
+func collect(probes *probeCache, resources *resourceCache, remeasure bool) *Snapshot {
 	start := time.Now()
 	var (
 		wg               sync.WaitGroup
@@ -82,7 +83,7 @@ func collect(probes *probeCache) *Snapshot {
 	// Both fill disjoint fields of ws.
 	var lockErr, resErr error
 	wg.Go(func() { lockErr = probeLocks(ws) })
-	wg.Go(func() { resErr = measure(ws) })
+	wg.Go(func() { resErr = resources.measure(ws, remeasure) })
 	wg.Wait()
 	errs = append(errs, lockErr, resErr)
 	slices.SortFunc(ws, compareWorkspaces)
@@ -135,9 +136,29 @@ func probeLocks(ws []Workspace) error {
 	return fails.err("probe workspace lock")
 }
 
+// resourceCache keeps each hub pid's last measurement. Measuring a hub
+// reads the host's whole TCP socket table for its listening ports, tens of
+// milliseconds on a busy host, so a collection prompted by a registry change
+// reuses what the periodic collection measured shortly before.
+type resourceCache struct {
+	maxAge   time.Duration       // a measurement older than this is never reused
+	byPID    map[int]measurement // pids measured by the last collection
+	measured atomic.Int64        // processes measured since New
+}
+
+// measurement is one pid's resources and when they were measured.
+type measurement struct {
+	res     *procscan.Resources
+	created time.Time // the process's create time, which tells a recycled pid
+	at      time.Time
+}
+
 // measure fills Resources for every workspace whose hub pid is alive. Each
-// pid is measured once even if several entries name it.
-func measure(ws []Workspace) error {
+// pid is measured once even if several entries name it. Unless remeasure is
+// set, a pid measured less than maxAge ago whose process is still the same
+// keeps its measurement, with the uptime brought up to date.
+func (rc *resourceCache) measure(ws []Workspace, remeasure bool) error {
+	now := time.Now()
 	index := make(map[int]int) // pid -> position in pids
 	var pids []int
 	for i := range ws {
@@ -148,22 +169,44 @@ func measure(ws []Workspace) error {
 			pids = append(pids, pid)
 		}
 	}
-	res := make([]*procscan.Resources, len(pids))
+	taken := make([]measurement, len(pids))
+	var todo []int // positions in pids to measure now
+	for j, pid := range pids {
+		created, err := procscan.CreateTime(pid)
+		m, ok := rc.byPID[pid]
+		if err != nil || !ok || remeasure || now.Sub(m.at) >= rc.maxAge || !m.created.Equal(created) {
+			taken[j].created = created
+			todo = append(todo, j)
+			continue
+		}
+		// Ports is never modified after measuring, so the copy may share it.
+		r := *m.res
+		r.Uptime = now.Sub(created).Truncate(time.Second)
+		taken[j] = measurement{res: &r, created: m.created, at: m.at}
+	}
 	var fails failures
-	parallel(len(pids), func(i int) {
-		r, err := procscan.ResourcesOf(pids[i])
+	parallel(len(todo), func(k int) {
+		j := todo[k]
+		r, err := procscan.ResourcesOf(pids[j])
+		rc.measured.Add(1)
 		switch {
 		case err == nil:
 			r.Ports = slices.Clip(r.Ports)
-			res[i] = &r
-		case procscan.Alive(pids[i]):
+			taken[j].res, taken[j].at = &r, now
+		case procscan.Alive(pids[j]):
 			// A hub that exited meanwhile simply has no resources.
-			fails.add(fmt.Sprintf("pid %d", pids[i]), err)
+			fails.add(fmt.Sprintf("pid %d", pids[j]), err)
 		}
 	})
+	rc.byPID = make(map[int]measurement, len(pids))
+	for j, pid := range pids {
+		if taken[j].res != nil {
+			rc.byPID[pid] = taken[j]
+		}
+	}
 	for i := range ws {
 		if j, ok := index[ws[i].HubPID]; ok {
-			ws[i].Resources = res[j]
+			ws[i].Resources = taken[j].res
 		}
 	}
 	return fails.err("measure hub resources")

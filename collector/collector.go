@@ -147,7 +147,8 @@ type Collector struct {
 	subsMu sync.Mutex
 	subs   map[chan *Snapshot]struct{}
 
-	probes *probeCache
+	probes    *probeCache
+	resources *resourceCache // used only by the collection holding sem
 }
 
 // New returns a collector whose Snapshot is empty (Seq 0) until the first
@@ -173,6 +174,7 @@ func New(opts Options) *Collector {
 	// Half the interval: a result probed during one tick's collection is
 	// stale by the next tick, so every tick re-probes every hub.
 	c.probes = newProbeCache(c.interval/2, c.Trigger)
+	c.resources = &resourceCache{maxAge: c.interval}
 	c.cur.Store(&Snapshot{
 		Workspaces: []Workspace{},
 		Orphans:    []registry.OrphanHub{},
@@ -218,15 +220,15 @@ func (c *Collector) Run(ctx context.Context) error {
 			debounce.Reset(c.debounce)
 		}
 	}
-	collectNow := func() bool {
+	collectNow := func(periodic bool) bool {
 		pending = false
 		debounce.Stop()
-		ok := c.collectLocked(ctx)
+		ok := c.collectLocked(ctx, periodic)
 		ticker.Reset(c.interval)
 		return ok
 	}
 
-	if !collectNow() {
+	if !collectNow(true) {
 		return nil
 	}
 	for {
@@ -237,7 +239,7 @@ func (c *Collector) Run(ctx context.Context) error {
 			if w.ensure() {
 				c.log.Debug("collector: registry directory watched again", "dir", w.dir)
 			}
-			if !collectNow() {
+			if !collectNow(true) {
 				return nil
 			}
 		case <-c.trigger:
@@ -266,7 +268,7 @@ func (c *Collector) Run(ctx context.Context) error {
 				debounce.Reset(due.Sub(now))
 				continue
 			}
-			if !collectNow() {
+			if !collectNow(false) {
 				return nil
 			}
 		}
@@ -303,7 +305,7 @@ func (c *Collector) Refresh(ctx context.Context) *Snapshot {
 	if s := c.Snapshot(); s.Seq > 0 && s.Taken.After(called) {
 		return s
 	}
-	return c.collectHeld()
+	return c.collectHeld(false)
 }
 
 // Collections returns how many collections have run since New.
@@ -341,27 +343,30 @@ func (c *Collector) Subscribers() int {
 }
 
 // collectLocked takes the collection lock, collects and publishes; it
-// reports false if ctx ended while waiting for the lock.
-func (c *Collector) collectLocked(ctx context.Context) bool {
+// reports false if ctx ended while waiting for the lock. periodic is passed
+// on to collectHeld.
+func (c *Collector) collectLocked(ctx context.Context, periodic bool) bool {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
 		return false
 	}
 	defer func() { <-c.sem }()
-	c.collectHeld()
+	c.collectHeld(periodic)
 	return true
 }
 
-// collectHeld collects and publishes; the caller holds sem.
-func (c *Collector) collectHeld() *Snapshot {
+// collectHeld collects and publishes; the caller holds sem. A periodic
+// collection re-measures every hub's resources; any other reuses those
+// measured within the last interval.
+func (c *Collector) collectHeld(periodic bool) *Snapshot {
 	if n := c.active.Add(1); n > c.maxActive.Load() {
 		c.maxActive.Store(n)
 	}
 	defer c.active.Add(-1)
 	c.collections.Add(1)
 
-	s := collect(c.probes)
+	s := collect(c.probes, c.resources, periodic)
 	c.seq++
 	s.Seq = c.seq
 	c.logErr(s.Err)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -241,4 +242,48 @@ func TestRunCancelsBackgroundProbes(t *testing.T) {
 
 	// A probe the hub still holds was not cut short.
 	stopRun(t, cancel, done, baseline, func() bool { return hub.hanging.Load() == 0 })
+}
+
+// TestResourcesReused checks when a hub's resources are measured again:
+// periodic collections always re-measure, others reuse a measurement younger
+// than the interval of the same process, with the uptime brought up to date.
+func TestResourcesReused(t *testing.T) {
+	setHome(t)
+	root := t.TempDir()
+	cwd := newWorkspace(t, root, "ws", true)
+	pid, url := startHub(t, cwd, false)
+	writeEntry(t, registry.Entry{Cwd: cwd, Name: "ws", HubPID: pid, HubURL: url})
+
+	tests := []struct {
+		name     string
+		interval time.Duration
+		periodic []bool // collections after the first, which is periodic
+		want     int64  // processes measured by those
+	}{
+		{"change-driven collections reuse", time.Hour, []bool{false, false}, 0},
+		{"periodic collections re-measure", time.Hour, []bool{true, false, true}, 2},
+		{"old measurements are not reused", time.Nanosecond, []bool{false, false}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(Options{Interval: tt.interval})
+			if !c.collectLocked(context.Background(), true) {
+				t.Fatal("first collection did not run")
+			}
+			first, ok := c.Snapshot().Workspace(registry.WorkspaceID(cwd))
+			if !ok || first.Resources == nil || c.resources.measured.Load() != 1 {
+				t.Fatalf("first collection: resources %+v, %d measured", first.Resources, c.resources.measured.Load())
+			}
+			for _, periodic := range tt.periodic {
+				c.collectLocked(context.Background(), periodic)
+			}
+			if got := c.resources.measured.Load() - 1; got != tt.want {
+				t.Errorf("%d measured after the first collection, want %d", got, tt.want)
+			}
+			last, _ := c.Snapshot().Workspace(registry.WorkspaceID(cwd))
+			if last.Resources == nil || last.Resources.Uptime < first.Resources.Uptime || !slices.Equal(last.Resources.Ports, first.Resources.Ports) {
+				t.Errorf("resources went from %+v to %+v", first.Resources, last.Resources)
+			}
+		})
+	}
 }
