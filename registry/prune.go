@@ -33,8 +33,9 @@ import (
 // if the name meanwhile holds a file that supersedes it (a live hub's entry
 // beats anything else, otherwise the newer write wins). The price is that
 // the name is briefly empty while a file is aside, so a concurrent reader
-// may see "not found" for a moment; it never sees a torn file, and no write
-// is lost.
+// may see "not found" for a moment, or, when two pruners each hold a file
+// aside, the older of the two until the newer one is settled over it; it
+// never sees a torn file, and no write is lost.
 
 // maxSettle bounds the compare-and-retry loops; each round means another
 // writer made progress, so running out means heavy contention, not a bug.

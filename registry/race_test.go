@@ -157,15 +157,21 @@ func TestPruneRaceStress(t *testing.T) {
 	var lost, liveDiscards, missing atomic.Int64
 	// survives reports whether the live entry just written as seq is still
 	// there a moment later. A pruner may hold it aside for an instant before
-	// putting it back, so absence is only final after a few looks.
+	// putting it back; and while it does, another pruner may put back an
+	// older live entry it had parked, which the newer one then displaces.
+	// So neither absence nor an older entry is final until the looks run
+	// out (a descheduled pruner can take a while on a loaded host).
 	survives := func(cwd string, seq int64) bool {
-		time.Sleep(time.Millisecond)
-		for range 50 {
-			f, err := readEntryFile(EntryPath(cwd))
-			if err == nil {
-				return f.entry.StartedAt.Sub(base).Nanoseconds() == seq
-			}
+		end := time.Now().Add(2 * time.Second)
+		for range 2000 {
 			time.Sleep(time.Millisecond)
+			f, err := readEntryFile(EntryPath(cwd))
+			if err == nil && f.entry.StartedAt.Sub(base).Nanoseconds() == seq {
+				return true
+			}
+			if time.Now().After(end) {
+				break
+			}
 		}
 		return false
 	}
