@@ -106,6 +106,8 @@ type Options struct {
 	// probes from memory and re-probe in the background, so a hub that
 	// stops answering shows as stopped within about one interval plus
 	// registry.HealthTimeout; a dead hub pid shows at the next collection.
+	// Hub resources are re-measured by the periodic collections, and
+	// reused by others for up to one interval.
 	Interval time.Duration
 	// Debounce is the quiet period after a registry change or Trigger before
 	// collecting, so that a burst of changes causes one collection; default
