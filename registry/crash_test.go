@@ -1,15 +1,14 @@
 package registry
 
 import (
-	"bufio"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"boneyard/internal/hubtest"
 )
 
 // TestCrashSafety kills processes that rewrite one entry in a tight loop
@@ -61,31 +60,14 @@ func TestCrashSafety(t *testing.T) {
 // killWriter starts a writer child in cwd, lets it write for a random
 // moment after its first write, and kills it with SIGKILL.
 func killWriter(cwd string) error {
-	cmd := exec.Command(bonesBin, "registry-writer")
-	cmd.Dir = cwd
-	cmd.Env = append(os.Environ(), fakeHubEnv+"=writer")
-	out, err := cmd.StdoutPipe()
+	p, err := hubtest.Spawn(hubtest.Options{Mode: "writer", Dir: cwd, Args: []string{"registry-writer"}})
 	if err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start writer: %w", err)
-	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
-	ready := make(chan error, 1)
-	go func() {
-		_, err := bufio.NewReader(out).ReadString('\n')
-		ready <- err
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			return fmt.Errorf("writer did not start: %w", err)
-		}
-	case <-time.After(20 * time.Second):
-		return fmt.Errorf("writer did not start in time")
-	}
+	defer p.Kill()
 	time.Sleep(time.Duration(rand.IntN(5000)) * time.Microsecond)
-	return cmd.Process.Kill()
+	if p.Exited(0) {
+		return fmt.Errorf("writer exited before it was killed: %v", p.Cmd.ProcessState)
+	}
+	return nil
 }

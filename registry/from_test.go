@@ -88,12 +88,12 @@ func TestOrphanHubsFrom(t *testing.T) {
 	unmarkedDir := workspace(t, home, "unmarked", false)
 	unmarked := startHub(t, "serve", unmarkedDir)
 	unregistered := startHub(t, "sleep", workspace(t, home, "unregistered", true))
-	mustWrite(t, Entry{Cwd: workspace(t, home, "intact", true), Name: "intact", HubPID: intact.pid, HubURL: intact.url})
-	mustWrite(t, Entry{Cwd: unmarkedDir, Name: "unmarked", HubPID: unmarked.pid, HubURL: unmarked.url})
+	mustWrite(t, Entry{Cwd: workspace(t, home, "intact", true), Name: "intact", HubPID: intact.PID, HubURL: intact.URL})
+	mustWrite(t, Entry{Cwd: unmarkedDir, Name: "unmarked", HubPID: unmarked.PID, HubURL: unmarked.URL})
 	mine := func(orphans []OrphanHub) map[int]OrphanHub {
 		m := make(map[int]OrphanHub)
 		for _, o := range orphans {
-			if o.PID == intact.pid || o.PID == unmarked.pid || o.PID == unregistered.pid {
+			if o.PID == intact.PID || o.PID == unmarked.PID || o.PID == unregistered.PID {
 				m[o.PID] = o
 			}
 		}
@@ -123,10 +123,10 @@ func TestOrphanHubsFrom(t *testing.T) {
 		procs []procscan.Process
 		want  map[int]bool // orphan pid -> process-only
 	}{
-		{"rows and processes", infos, procs, map[int]bool{unmarked.pid: false, unregistered.pid: true}},
-		{"rows without ids", noIDs, procs, map[int]bool{unmarked.pid: false, unregistered.pid: true}},
-		{"no process list", infos, nil, map[int]bool{unmarked.pid: false}},
-		{"no rows", nil, procs, map[int]bool{intact.pid: true, unmarked.pid: true, unregistered.pid: true}},
+		{"rows and processes", infos, procs, map[int]bool{unmarked.PID: false, unregistered.PID: true}},
+		{"rows without ids", noIDs, procs, map[int]bool{unmarked.PID: false, unregistered.PID: true}},
+		{"no process list", infos, nil, map[int]bool{unmarked.PID: false}},
+		{"no rows", nil, procs, map[int]bool{intact.PID: true, unmarked.PID: true, unregistered.PID: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"boneyard/internal/hubtest"
 	"boneyard/procscan"
 )
 
@@ -92,8 +92,7 @@ func TestReadUnknownCwd(t *testing.T) {
 func TestZombieIsDead(t *testing.T) {
 	home := setHome(t)
 	cwd := workspace(t, home, "ws", true)
-	cmd := exec.Command(bonesBin, "version")
-	cmd.Env = append(os.Environ(), fakeHubEnv+"=exit")
+	cmd := hubtest.Command(hubtest.Bin("bones"), hubtest.ExitMode, "version")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

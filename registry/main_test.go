@@ -1,62 +1,21 @@
 package registry
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"boneyard/internal/hubtest"
 	"boneyard/procscan"
 )
 
-// fakeHubEnv switches the test binary into a fake hub (see runFakeHub).
-const fakeHubEnv = "REGISTRY_TEST_HUB"
-
-// fakeHubLifetime bounds every child process in case a test leaks one.
-const fakeHubLifetime = 60 * time.Second
-
-// bonesBin is the test binary under the name bones, so that the process
-// scan takes it for a hub when it runs as `bones hub start`.
-var bonesBin string
-
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(fakeHubEnv); mode != "" {
-		os.Exit(runFakeHub(mode))
-	}
-	dir, err := os.MkdirTemp("", "registry-test-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := func() int {
-		defer os.RemoveAll(dir)
-		exe, err := os.Executable()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		bonesBin = filepath.Join(dir, "bones")
-		if err := os.Symlink(exe, bonesBin); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
-
-// runFakeHub plays one kind of hub process in the current directory:
+// TestMain lets the test binary play, in its working directory:
 //
 //	serve:    serves HTTP 404s on 127.0.0.1:0, writes its live entry, and on
 //	          SIGTERM removes it and exits, as bones does;
@@ -65,152 +24,83 @@ func TestMain(m *testing.M) {
 //	sleep:    just waits (a hub the registry does not know);
 //	writer:   rewrites its entry in a tight loop (crash tests kill it);
 //	exit:     exits at once (its pid is then dead).
-//
-// It prints "ready <hub url>" once set up and exits after fakeHubLifetime.
-func runFakeHub(mode string) int {
+func TestMain(m *testing.M) {
+	hubtest.Main(m, map[string]func() int{
+		"serve":    func() int { return fakeHub(http.NotFoundHandler(), true) },
+		"hang":     func() int { return fakeHub(nil, false) },
+		"stubborn": stubborn,
+		"sleep":    hubtest.Sleep,
+		"writer":   writer,
+	})
+}
+
+// fakeHub plays a hub answering with h (nil: hanging) that writes its live
+// entry and, with removeOnTerm, removes it on SIGTERM.
+func fakeHub(h http.Handler, removeOnTerm bool) int {
 	cwd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	entry := Entry{Cwd: cwd, Name: filepath.Base(cwd), HubPID: os.Getpid(), StartedAt: time.Now().UTC()}
-	var ln net.Listener
-	if mode == "serve" || mode == "hang" {
-		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		entry.HubURL = "http://" + ln.Addr().String()
-		entry.NATSURL = "nats://127.0.0.1:4222"
+	hub := hubtest.Hub{Handler: h, OnReady: func(url string) error {
+		e := hubEntry(cwd)
+		e.HubURL, e.NATSURL = url, "nats://127.0.0.1:4222"
+		return Write(e)
+	}}
+	if removeOnTerm {
+		hub.OnTerm = func() { Remove(cwd) }
 	}
-	switch mode {
-	case "exit":
-		return 0
-	case "serve":
-		go http.Serve(ln, http.NotFoundHandler())
-		term := make(chan os.Signal, 1)
-		signal.Notify(term, syscall.SIGTERM)
-		go func() {
-			<-term
-			Remove(cwd)
-			os.Exit(0)
-		}()
-	case "hang":
-		go holdConnections(ln)
-	case "stubborn":
-		signal.Ignore(syscall.SIGTERM)
-	case "writer":
-		if err := Write(entry); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		fmt.Println("ready")
-		deadline := time.Now().Add(fakeHubLifetime)
-		for i := 0; time.Now().Before(deadline); i++ {
-			entry.Name = strings.Repeat("w", i%97)
-			if err := Write(entry); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-		}
-		return 0
+	return hub.Run()
+}
+
+// hubEntry is the entry of a hub in cwd run by this process.
+func hubEntry(cwd string) Entry {
+	return Entry{Cwd: cwd, Name: filepath.Base(cwd), HubPID: os.Getpid(), StartedAt: time.Now().UTC()}
+}
+
+func stubborn() int {
+	hubtest.IgnoreTerm()
+	return hubtest.Sleep()
+}
+
+// writer rewrites its entry until killed or its lifetime ends.
+func writer() int {
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	if entry.HubURL != "" {
+	entry := hubEntry(cwd)
+	if err := Write(entry); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	hubtest.Ready()
+	deadline := time.Now().Add(hubtest.Lifetime())
+	for i := 0; time.Now().Before(deadline); i++ {
+		entry.Name = strings.Repeat("w", i%97)
 		if err := Write(entry); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 	}
-	fmt.Println("ready", entry.HubURL)
-	time.Sleep(fakeHubLifetime)
 	return 0
 }
 
-// holdConnections accepts connections and never reads or answers them.
-func holdConnections(ln net.Listener) {
-	var held []net.Conn
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			for _, c := range held {
-				c.Close()
-			}
-			return
-		}
-		held = append(held, c)
-	}
-}
-
 // child is a running test-binary child process.
-type child struct {
-	cmd  *exec.Cmd
-	pid  int
-	url  string
-	done chan struct{}
-}
+type child = hubtest.Proc
 
-// startChild runs the test binary as argv (argv[0] chosen by the caller) in
-// dir, in fake hub mode, and waits for it to report ready.
-func startChild(t testing.TB, mode, dir, argv0 string, args ...string) *child {
+// startChild runs the test binary at path with args in dir, playing mode,
+// and waits for it to report ready.
+func startChild(t testing.TB, mode, dir, path string, args ...string) *child {
 	t.Helper()
-	cmd := exec.Command(argv0, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), fakeHubEnv+"="+mode)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s child: %v", mode, err)
-	}
-	c := &child{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- line
-		io.Copy(io.Discard, out)
-	}()
-	go func() {
-		cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(c.kill)
-	select {
-	case line := <-ready:
-		fields := strings.Fields(line)
-		if len(fields) == 0 || fields[0] != "ready" {
-			t.Fatalf("%s child did not get ready: %q", mode, line)
-		}
-		if len(fields) > 1 {
-			c.url = fields[1]
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s child did not get ready in time", mode)
-	}
-	return c
+	return hubtest.Start(t, hubtest.Options{Mode: mode, Dir: dir, Path: path, Args: args})
 }
 
 // startHub runs a fake hub as `<tmp>/bones hub start ...` in dir.
 func startHub(t testing.TB, mode, dir string) *child {
 	t.Helper()
-	return startChild(t, mode, dir, bonesBin, "hub", "start", "--repo-port", "0", "--drain-timeout", "30s")
-}
-
-// kill ends the child and collects it.
-func (c *child) kill() {
-	c.cmd.Process.Kill()
-	<-c.done
-}
-
-// exited reports whether the child has exited and been collected.
-func (c *child) exited(within time.Duration) bool {
-	select {
-	case <-c.done:
-		return true
-	case <-time.After(within):
-		return false
-	}
+	return hubtest.Start(t, hubtest.Options{Mode: mode, Dir: dir, Args: hubtest.HubArgs()})
 }
 
 // lastDeadPID caches deadPID's child: starting a process is the slowest
@@ -224,12 +114,7 @@ func deadPID(t testing.TB) int {
 	if pid := int(lastDeadPID.Load()); pid > 0 && !procscan.Alive(pid) {
 		return pid
 	}
-	cmd := exec.Command(bonesBin, "version")
-	cmd.Env = append(os.Environ(), fakeHubEnv+"=exit")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.ProcessState.Pid()
+	pid := hubtest.DeadPID(t)
 	lastDeadPID.Store(int64(pid))
 	return pid
 }

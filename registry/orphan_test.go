@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"boneyard/internal/hubtest"
 	"boneyard/procscan"
 )
 
@@ -123,7 +124,7 @@ func TestAllOrphanHubs(t *testing.T) {
 	}
 	recycledDir := workspace(t, home, "recycled", false)
 	stranger := startChild(t, "sleep", recycledDir, exe, "stranger")
-	mustWrite(t, Entry{Cwd: recycledDir, Name: "recycled", HubPID: stranger.pid, StartedAt: createTime(t, stranger.pid).Add(-time.Hour)})
+	mustWrite(t, Entry{Cwd: recycledDir, Name: "recycled", HubPID: stranger.PID, StartedAt: createTime(t, stranger.PID).Add(-time.Hour)})
 
 	unregistered := startHub(t, "sleep", workspace(t, home, "unregistered", true))
 	deletedDir := workspace(t, home, "deleted", true)
@@ -159,7 +160,7 @@ func TestAllOrphanHubs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, ok := got[tt.c.pid]
+			o, ok := got[tt.c.PID]
 			if tt.wantReason == "" {
 				if ok {
 					t.Errorf("reported as an orphan: %+v", o)
@@ -167,7 +168,7 @@ func TestAllOrphanHubs(t *testing.T) {
 				return
 			}
 			if !ok {
-				t.Fatalf("pid %d not reported as an orphan", tt.c.pid)
+				t.Fatalf("pid %d not reported as an orphan", tt.c.PID)
 			}
 			if o.Reason != tt.wantReason || o.ProcessOnly != tt.processOnly {
 				t.Errorf("reason %q, process-only %v; want %q, %v", o.Reason, o.ProcessOnly, tt.wantReason, tt.processOnly)
@@ -178,7 +179,7 @@ func TestAllOrphanHubs(t *testing.T) {
 			if tt.processOnly != (o.Entry == nil) || (o.Entry != nil && o.ID != WorkspaceID(o.Entry.Cwd)) {
 				t.Errorf("entry %+v with id %q for process-only %v", o.Entry, o.ID, tt.processOnly)
 			}
-			if created, err := procscan.CreateTime(tt.c.pid); err != nil || created.Sub(o.CreateTime).Abs() > time.Second {
+			if created, err := procscan.CreateTime(tt.c.PID); err != nil || created.Sub(o.CreateTime).Abs() > time.Second {
 				t.Errorf("create time %v, process says %v (%v)", o.CreateTime, created, err)
 			}
 		})
@@ -189,8 +190,8 @@ func TestAllOrphanHubs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []*child{intact, unmarked, detached, linked, unregistered, deleted} {
-		if !slices.ContainsFunc(hubs, func(h HubProcess) bool { return h.PID == c.pid && strings.Contains(h.Cmd, "bones hub start") }) {
-			t.Errorf("LiveHubProcesses misses pid %d", c.pid)
+		if !slices.ContainsFunc(hubs, func(h HubProcess) bool { return h.PID == c.PID && strings.Contains(h.Cmd, "bones hub start") }) {
+			t.Errorf("LiveHubProcesses misses pid %d", c.PID)
 		}
 	}
 }
@@ -201,7 +202,7 @@ func TestLiveHubProcessesIgnoresDecoys(t *testing.T) {
 	dir := t.TempDir()
 	link := func(name string) string {
 		p := filepath.Join(dir, name)
-		if err := os.Symlink(bonesBin, p); err != nil {
+		if err := os.Symlink(hubtest.Bin("bones"), p); err != nil {
 			t.Fatal(err)
 		}
 		return p
@@ -209,7 +210,7 @@ func TestLiveHubProcessesIgnoresDecoys(t *testing.T) {
 	decoys := []*child{
 		startChild(t, "sleep", dir, link("vim"), "bones", "hub", "start.md"),
 		startChild(t, "sleep", dir, link("grep"), "bones", "hub", "start"),
-		startChild(t, "sleep", dir, bonesBin, "hub", "status"),
+		startChild(t, "sleep", dir, hubtest.Bin("bones"), "hub", "status"),
 		startChild(t, "sleep", dir, link("notbones"), "hub", "start"),
 	}
 	hub := startHub(t, "sleep", dir)
@@ -218,11 +219,11 @@ func TestLiveHubProcessesIgnoresDecoys(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range decoys {
-		if slices.ContainsFunc(hubs, func(h HubProcess) bool { return h.PID == c.pid }) {
-			t.Errorf("decoy %v listed as a hub", c.cmd.Args)
+		if slices.ContainsFunc(hubs, func(h HubProcess) bool { return h.PID == c.PID }) {
+			t.Errorf("decoy %v listed as a hub", c.Cmd.Args)
 		}
 	}
-	if !slices.ContainsFunc(hubs, func(h HubProcess) bool { return h.PID == hub.pid && h.Cwd == resolve(dir) }) {
+	if !slices.ContainsFunc(hubs, func(h HubProcess) bool { return h.PID == hub.PID && h.Cwd == resolve(dir) }) {
 		t.Errorf("the real hub is missing from %+v", hubs)
 	}
 }

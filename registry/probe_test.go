@@ -213,7 +213,7 @@ func TestListInfoWithHubProcesses(t *testing.T) {
 	dying := workspace(t, home, "dying", true)
 	startHub(t, "serve", serving)
 	startHub(t, "hang", hanging)
-	startHub(t, "hang", dying).kill()
+	startHub(t, "hang", dying).Kill()
 
 	infos, err := ListInfo()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"boneyard/internal/hubtest"
 	"boneyard/procscan"
 )
 
@@ -35,7 +36,7 @@ func checkExited(t *testing.T, c *child, want bool) {
 	if want {
 		wait = 5 * time.Second
 	}
-	if got := c.exited(wait); got != want {
+	if got := c.Exited(wait); got != want {
 		t.Errorf("process exited = %v, want %v", got, want)
 	}
 }
@@ -67,7 +68,7 @@ func TestReap(t *testing.T) {
 			name: "hub ignoring SIGTERM is killed, entry removed",
 			setup: func(t *testing.T, cwd string) (Entry, *child) {
 				c := startHub(t, "stubborn", cwd)
-				return Entry{Cwd: cwd, HubPID: c.pid, StartedAt: time.Now()}, c
+				return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: time.Now()}, c
 			},
 			wantKilled: true,
 		},
@@ -87,7 +88,7 @@ func TestReap(t *testing.T) {
 			name: "recycled pid: entry removed, process spared",
 			setup: func(t *testing.T, cwd string) (Entry, *child) {
 				c := startHub(t, "sleep", cwd)
-				return Entry{Cwd: cwd, HubPID: c.pid, StartedAt: createTime(t, c.pid).Add(-time.Hour)}, c
+				return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: createTime(t, c.PID).Add(-time.Hour)}, c
 			},
 		},
 		{
@@ -110,7 +111,7 @@ func TestReap(t *testing.T) {
 			name: "no started_at: nothing signalled",
 			setup: func(t *testing.T, cwd string) (Entry, *child) {
 				c := startHub(t, "sleep", cwd)
-				return Entry{Cwd: cwd, HubPID: c.pid}, c
+				return Entry{Cwd: cwd, HubPID: c.PID}, c
 			},
 			wantErr:   true,
 			wantEntry: true,
@@ -178,7 +179,7 @@ func TestReapPID(t *testing.T) {
 			pid := tt.pid
 			if tt.mode != "" {
 				c = startHub(t, tt.mode, cwd)
-				pid = c.pid
+				pid = c.PID
 				mustWrite(t, Entry{Cwd: cwd, HubPID: pid, StartedAt: time.Now()})
 			}
 			err := ReapPID(pid)
@@ -236,7 +237,7 @@ func TestReapProcess(t *testing.T) {
 		},
 		{
 			name:  "bones, but not hub start",
-			start: func(t *testing.T) *child { return startChild(t, "sleep", cwd, bonesBin, "hub", "status") },
+			start: func(t *testing.T) *child { return startChild(t, "sleep", cwd, hubtest.Bin("bones"), "hub", "status") },
 			seen:  func(ct time.Time) time.Time { return ct },
 			want:  ErrNotHub,
 		},
@@ -244,7 +245,7 @@ func TestReapProcess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.start(t)
-			err := ReapProcess(c.pid, tt.seen(createTime(t, c.pid)))
+			err := ReapProcess(c.PID, tt.seen(createTime(t, c.PID)))
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("ReapProcess: err = %v, want %v", err, tt.want)
 			}

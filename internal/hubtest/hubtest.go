@@ -1,0 +1,169 @@
+// Package hubtest runs a package's test binary as a fake bones hub, so that
+// tests exercise real processes, real files and real HTTP servers instead of
+// mocks.
+//
+// A package hands its TestMain to Main with the modes its children can play.
+// Main links the test binary into a temporary directory as `bones` (the name
+// the process scan looks for), and Start runs that link in a mode, in a
+// workspace directory, waits until the child reports ready and kills it when
+// the test ends. The child's side offers the behaviours most fake hubs share:
+// serving HTTP on 127.0.0.1:0, hanging every connection, ignoring SIGTERM and
+// lingering for a bounded lifetime.
+//
+// hubtest imports no boneyard package, so every package's in-package tests
+// may use it; what a hub registers (its registry entry, a workspace lock) is
+// left to the caller's hooks.
+package hubtest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+const (
+	// modeEnv tells a re-executed test binary which mode to play instead of
+	// running the tests.
+	modeEnv = "BONEYARD_HUBTEST_MODE"
+	// lifetimeEnv carries Options.Lifetime to the child.
+	lifetimeEnv = "BONEYARD_HUBTEST_LIFETIME"
+)
+
+// ExitMode is built into Main: the child reports ready and exits at once.
+const ExitMode = "exit"
+
+// DefaultLifetime bounds every child, so that one a test failed to stop
+// cannot linger.
+const DefaultLifetime = 2 * time.Minute
+
+// names are the names the test binary is linked under: the hub's own and a
+// decoy that merely ends in it.
+var names = []string{"bones", "notbones"}
+
+// binDir holds the links of the test binary; Main sets it.
+var binDir string
+
+// Main is a package's TestMain. In a child started by Start or Command it
+// plays the requested mode, a key of modes or ExitMode, and exits with the
+// mode's result; otherwise it links the test binary under the names Bin
+// serves, runs the tests and exits with their result.
+func Main(m *testing.M, modes map[string]func() int) {
+	if mode := os.Getenv(modeEnv); mode != "" {
+		os.Exit(play(mode, modes))
+	}
+	os.Exit(runTests(m))
+}
+
+func play(mode string, modes map[string]func() int) int {
+	if f, ok := modes[mode]; ok {
+		return f()
+	}
+	if mode == ExitMode {
+		return Exit()
+	}
+	fmt.Fprintf(os.Stderr, "hubtest: unknown mode %q\n", mode)
+	return 2
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "hubtest-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hubtest:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	if err := linkBinaries(); err != nil {
+		fmt.Fprintln(os.Stderr, "hubtest: prepare fake bones binary:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// linkBinaries links (or, across file systems, copies) the test binary into
+// binDir under every name. It runs before any test starts a process: a file
+// still open for writing while another goroutine forks cannot be executed
+// (ETXTBSY).
+func linkBinaries() error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := os.Link(self, Bin(name)); err == nil {
+			continue
+		}
+		if err := copyFile(self, Bin(name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", from, err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return fmt.Errorf("copy %s: %w", from, err)
+	}
+	return dst.Close()
+}
+
+// Bin returns the path of the test binary linked as name: "bones", which
+// the process scan takes for a hub when run as `bones hub start`, or
+// "notbones", a decoy. Only Main's tests have them.
+func Bin(name string) string {
+	if binDir == "" {
+		panic("hubtest: Bin needs the package's TestMain to call hubtest.Main")
+	}
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	return filepath.Join(binDir, name)
+}
+
+// HubArgs returns the arguments bones runs a hub with, after argv[0].
+func HubArgs() []string {
+	return []string{"hub", "start", "--repo-port", "0", "--drain-timeout", "30s"}
+}
+
+// Command returns a command running the executable at path with args in
+// mode, for a child the test runs and waits for itself.
+func Command(path, mode string, args ...string) *exec.Cmd {
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), modeEnv+"="+mode)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// DeadPID returns the pid of a child that has exited and been collected.
+func DeadPID(t testing.TB) int {
+	t.Helper()
+	cmd := Command(Bin("bones"), ExitMode, "version")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run short-lived child: %v", err)
+	}
+	return cmd.ProcessState.Pid()
+}
+
+// Lifetime is how long this child may live: Options.Lifetime, or
+// DefaultLifetime.
+func Lifetime() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(lifetimeEnv)); err == nil {
+		return d
+	}
+	return DefaultLifetime
+}
