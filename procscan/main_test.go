@@ -1,149 +1,76 @@
 package procscan
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"boneyard/internal/hubtest"
 )
 
-// helperEnv tells a re-executed test binary which role to play instead of
-// running the tests.
-const helperEnv = "PROCSCAN_TEST_HELPER"
-
-// helperLife bounds how long a helper lingers if a test dies without
-// killing it.
-const helperLife = 2 * time.Minute
-
-// binDir holds copies of the test binary under the names the scan looks at.
-var binDir string
-
-func TestMain(m *testing.M) {
-	if role := os.Getenv(helperEnv); role != "" {
-		runHelper(role)
-		return
-	}
-	dir, err := os.MkdirTemp("", "procscan-bin-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	binDir = dir
-	if err := copyBinaries(); err != nil {
-		os.RemoveAll(dir)
-		log.Fatal(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// runHelper plays one child-process role:
+// TestMain lets the test binary play one child-process role:
 //   - sleep: idle until killed, like a hub waiting for requests;
 //   - exit: exit at once, leaving a zombie until the parent waits;
 //   - scan: print Scan's result as JSON;
-//   - listen: listen on a loopback TCP port, start one sleeping child, print
-//     "<port> <child pid>" and idle.
-func runHelper(role string) {
-	switch role {
-	case "sleep":
-		time.Sleep(helperLife)
-	case "exit":
-		os.Exit(0)
-	case "scan":
-		procs, err := Scan()
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := json.NewEncoder(os.Stdout).Encode(procs); err != nil {
-			log.Fatal(err)
-		}
-	case "listen":
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			log.Fatal(err)
-		}
-		defer ln.Close()
-		exe, err := os.Executable()
-		if err != nil {
-			log.Fatal(err)
-		}
-		kid := exec.Command(exe)
-		kid.Env = append(os.Environ(), helperEnv+"=sleep")
-		if err := kid.Start(); err != nil {
-			log.Fatal(err)
-		}
-		fmt.Printf("%d %d\n", ln.Addr().(*net.TCPAddr).Port, kid.Process.Pid)
-		time.Sleep(helperLife)
-	default:
-		log.Fatalf("unknown helper role %q", role)
-	}
+//   - listen: listen on a loopback TCP port, start one sleeping child,
+//     report "ready <port> <child pid>" and idle.
+func TestMain(m *testing.M) {
+	hubtest.Main(m, map[string]func() int{
+		"sleep":  hubtest.Sleep,
+		"scan":   scan,
+		"listen": listen,
+	})
 }
 
-// helperNames are the names the test binary is copied under: the hub's
-// own and a decoy that merely ends in it.
-var helperNames = []string{"bones", "notbones"}
-
-// copyBinaries links (or, across file systems, copies) the test binary into
-// binDir under every helper name. It runs before any test starts a process:
-// a file still open for writing while another goroutine forks cannot be
-// executed (ETXTBSY).
-func copyBinaries() error {
-	self, err := os.Executable()
+func scan() int {
+	procs, err := Scan()
 	if err != nil {
-		return err
+		log.Fatal(err)
 	}
-	for _, name := range helperNames {
-		if err := os.Link(self, binaryPath(name)); err == nil {
-			continue
-		}
-		if err := copyFile(self, binaryPath(name)); err != nil {
-			return err
-		}
+	if err := json.NewEncoder(os.Stdout).Encode(procs); err != nil {
+		log.Fatal(err)
 	}
-	return nil
+	return 0
 }
 
-func copyFile(from, to string) error {
-	src, err := os.Open(from)
+func listen() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		log.Fatal(err)
 	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	defer ln.Close()
+	exe, err := os.Executable()
 	if err != nil {
-		return err
+		log.Fatal(err)
 	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return err
+	// Not waited for: once killed, it stays a zombie child of this process.
+	kid := hubtest.Command(exe, "sleep")
+	if err := kid.Start(); err != nil {
+		log.Fatal(err)
 	}
-	return dst.Close()
+	hubtest.Ready(fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), fmt.Sprint(kid.Process.Pid))
+	return hubtest.Linger()
 }
 
-// binaryPath is where the copy of the test binary called name lives.
-func binaryPath(name string) string {
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	return filepath.Join(binDir, name)
-}
+// binDir holds the links of the test binary.
+func binDir() string { return filepath.Dir(hubtest.Bin("bones")) }
+
+// binaryPath is where the test binary linked as name ("bones" or
+// "notbones") lives.
+func binaryPath(name string) string { return hubtest.Bin(name) }
 
 // helper is a started child process.
 type helper struct {
-	cmd    *exec.Cmd
-	stdout *bufio.Reader
+	*hubtest.Proc
 }
 
-// startHelper runs the binary copy called name with args in dir, playing
+// startHelper runs the binary linked as name with args in dir, playing
 // role. The child is killed and waited for when the test ends.
 func startHelper(t *testing.T, name, dir, role string, args ...string) *helper {
 	t.Helper()
@@ -152,37 +79,19 @@ func startHelper(t *testing.T, name, dir, role string, args ...string) *helper {
 }
 
 // startArgv runs the executable at path with argv (argv[0] included, which
-// need not be path) in dir, playing role.
+// need not be path) in dir, playing role. An exited child is left a zombie
+// until the test kills it.
 func startArgv(t *testing.T, path string, argv []string, dir, role string) *helper {
 	t.Helper()
-	cmd := &exec.Cmd{Path: path, Args: argv, Dir: dir}
-	cmd.Env = append(os.Environ(), helperEnv+"="+role)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return &helper{cmd: cmd, stdout: bufio.NewReader(out)}
+	return &helper{hubtest.Start(t, hubtest.Options{
+		Mode: role, Dir: dir, Path: path, Argv0: argv[0], Args: argv[1:], NoReap: true,
+	})}
 }
 
-func (h *helper) pid() int { return h.cmd.Process.Pid }
+func (h *helper) pid() int { return h.PID }
 
-// line reads one line the helper printed.
-func (h *helper) line(t *testing.T) string {
-	t.Helper()
-	s, err := h.stdout.ReadString('\n')
-	if err != nil {
-		t.Fatalf("read helper output: %v", err)
-	}
-	return strings.TrimSpace(s)
-}
+// line returns what the helper reported on its ready line.
+func (h *helper) line() string { return strings.Join(h.Ready, " ") }
 
 // eventually polls cond every 10 ms for up to 10 s.
 func eventually(t *testing.T, what string, cond func() bool) {

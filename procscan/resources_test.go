@@ -17,7 +17,7 @@ func TestResourcesOf(t *testing.T) {
 	}
 	h := startHelper(t, "bones", t.TempDir(), "listen", "hub", "start")
 	var port, kid int
-	if _, err := fmt.Sscan(h.line(t), &port, &kid); err != nil {
+	if _, err := fmt.Sscan(h.line(), &port, &kid); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { killPID(kid) })
@@ -46,8 +46,7 @@ func TestResourcesOf(t *testing.T) {
 		return err == nil && r.Children == 0
 	})
 
-	h.cmd.Process.Kill()
-	h.cmd.Wait()
+	h.Kill()
 	if _, err := ResourcesOf(h.pid()); !errors.Is(err, ErrGone) {
 		t.Errorf("ResourcesOf(dead pid) error = %v, want ErrGone", err)
 	}

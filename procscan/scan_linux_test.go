@@ -3,10 +3,11 @@ package procscan
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"slices"
 	"syscall"
 	"testing"
+
+	"boneyard/internal/hubtest"
 )
 
 // nobody is the conventional unprivileged uid and gid.
@@ -18,14 +19,13 @@ func TestScanKeepsUnreadableCwd(t *testing.T) {
 	}
 	hub := startHelper(t, "bones", t.TempDir(), "sleep", "hub", "start")
 	waitScanned(t, hub.pid())
-	if err := os.Chmod(binDir, 0o755); err != nil {
+	if err := os.Chmod(binDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	// The scan runs as nobody, which may read the root-owned hub's command
 	// line and stats but not its cwd.
-	scan := exec.Command(binaryPath("notbones"))
+	scan := hubtest.Command(binaryPath("notbones"), "scan")
 	scan.Dir = "/"
-	scan.Env = append(os.Environ(), helperEnv+"=scan")
 	scan.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := scan.Output()
 	if err != nil {

@@ -228,10 +228,7 @@ func TestAlive(t *testing.T) {
 			}
 		})
 	}
-	if err := h.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	h.cmd.Wait()
+	h.Kill()
 	if Alive(h.pid()) {
 		t.Error("Alive = true for a killed and reaped child")
 	}
