@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/net"
@@ -25,7 +26,60 @@ type Resources struct {
 // yields an error wrapping ErrGone. Ports and children that cannot be read
 // (another user's process, or no support on the platform) are left empty
 // rather than failing the whole measurement.
+//
+// To measure several processes, call ResourcesOfMany once: finding
+// listening ports reads the host's socket tables, which it does once for
+// all of them.
 func ResourcesOf(pid int) (Resources, error) {
+	res, errs := ResourcesOfMany([]int{pid})
+	if err, failed := errs[pid]; failed {
+		return Resources{}, err
+	}
+	return res[pid], nil
+}
+
+// ResourcesOfMany measures every pid in pids as ResourcesOf does. Each
+// distinct pid ends up in exactly one of the two maps: its resources, or
+// the error that kept it from being measured (wrapping ErrGone for a
+// process that has exited or is a zombie). The host's listening TCP sockets
+// are listed once per call, so measuring n processes costs one read of the
+// socket tables plus a few small reads per process rather than n reads of
+// the tables.
+//
+// On Linux the tables are /proc/net/tcp and /proc/net/tcp6 of the caller's
+// network namespace, so a process listening inside another network
+// namespace (a container) shows no ports. On Windows they are the system
+// TCP tables. On macOS and the BSDs ports are not reported: gopsutil lists
+// sockets there by running lsof, too heavy for every collection.
+func ResourcesOfMany(pids []int) (map[int]Resources, map[int]error) {
+	res := make(map[int]Resources, len(pids))
+	errs := make(map[int]error)
+	// Read on first need: a batch of dead processes does not pay for it.
+	table := sync.OnceValues(func() (listeners, error) {
+		l, err := readListeners()
+		if err != nil {
+			slog.Debug("listening ports unavailable", "err", err)
+		}
+		return l, err
+	})
+	for _, pid := range pids {
+		_, measured := res[pid]
+		_, failed := errs[pid]
+		if measured || failed {
+			continue
+		}
+		if r, err := resourcesOf(pid, table); err != nil {
+			errs[pid] = err
+		} else {
+			res[pid] = r
+		}
+	}
+	return res, errs
+}
+
+// resourcesOf measures one pid, taking its listening ports from the table
+// shared by the batch.
+func resourcesOf(pid int, table func() (listeners, error)) (Resources, error) {
 	if !validPID(pid) {
 		return Resources{}, fmt.Errorf("process resources: invalid pid %d", pid)
 	}
@@ -38,8 +92,10 @@ func ResourcesOf(pid int) (Resources, error) {
 		return Resources{}, fmt.Errorf("resources: %w", err)
 	}
 	r := Resources{CPUPercent: u.cpuPercent, RSS: u.rss, Uptime: u.elapsed.Truncate(time.Second)}
-	if r.Ports, err = listeningPorts(p.Pid); err != nil {
-		slog.Debug("listening ports unavailable", "pid", pid, "err", err)
+	if l, err := table(); err == nil {
+		if r.Ports, err = l.portsOf(p.Pid); err != nil {
+			slog.Debug("listening ports unavailable", "pid", pid, "err", err)
+		}
 	}
 	if r.Children, err = liveChildren(p); err != nil {
 		slog.Debug("child processes unavailable", "pid", pid, "err", err)
@@ -48,7 +104,7 @@ func ResourcesOf(pid int) (Resources, error) {
 }
 
 // portsFrom keeps the local ports of listening sockets, sorted and without
-// duplicates (a dual-stack listener shows up once per address family).
+// duplicates, from connections gopsutil listed.
 func portsFrom(conns []net.ConnectionStat) []int {
 	var ports []int
 	for _, c := range conns {
@@ -56,6 +112,12 @@ func portsFrom(conns []net.ConnectionStat) []int {
 			ports = append(ports, int(c.Laddr.Port))
 		}
 	}
+	return sortedPorts(ports)
+}
+
+// sortedPorts sorts ports and drops duplicates: a dual-stack listener shows
+// up once per address family.
+func sortedPorts(ports []int) []int {
 	slices.Sort(ports)
 	return slices.Compact(ports)
 }
