@@ -1,154 +1,61 @@
 package collector
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
+	"boneyard/internal/hubtest"
 	"boneyard/lock"
 	"boneyard/registry"
 )
 
-// The test binary doubles as a fake hub: re-executed as <tmp>/bones with
-// `hub start` and fakeHubEnv set, it serves HTTP on 127.0.0.1, prints its
-// port and lives until its stdin closes.
-const (
-	fakeHubEnv     = "COLLECTOR_TEST_FAKE_HUB"
-	fakeHubLockEnv = "COLLECTOR_TEST_FAKE_HUB_LOCK" // also hold the workspace lock
-)
-
-var (
-	bonesOnce sync.Once
-	bonesDir  string
-	bonesPath string
-	bonesErr  error
-)
-
+// TestMain lets the test binary play a fake hub answering 204 on
+// 127.0.0.1 ("serve"), also holding its workspace's lock ("locked"). The
+// tests write the registry entries themselves.
 func TestMain(m *testing.M) {
-	if os.Getenv(fakeHubEnv) != "" {
-		os.Exit(runFakeHub())
-	}
-	code := m.Run()
-	if bonesDir != "" {
-		os.RemoveAll(bonesDir)
-	}
-	os.Exit(code)
+	hubtest.Main(m, map[string]func() int{
+		"serve":  serveHub,
+		"locked": lockedHub,
+	})
 }
 
-func runFakeHub() int {
-	if os.Getenv(fakeHubLockEnv) != "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "fake hub:", err)
-			return 1
-		}
-		release, err := lock.Acquire(wd)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "fake hub:", err)
-			return 1
-		}
-		defer release()
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func serveHub() int {
+	return hubtest.Hub{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})}.Run()
+}
+
+func lockedHub() int {
+	wd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake hub:", err)
 		return 1
 	}
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
-	// Bounded, so a child the test failed to stop cannot linger.
-	done := make(chan struct{})
-	go func() {
-		io.Copy(io.Discard, os.Stdin)
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
+	release, err := lock.Acquire(wd)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake hub:", err)
+		return 1
 	}
-	return 0
-}
-
-// bonesBinary returns a copy of the test binary named `bones`, which the
-// process scan recognises as a hub when run with `hub start`.
-func bonesBinary(t testing.TB) string {
-	t.Helper()
-	bonesOnce.Do(func() {
-		var exe string
-		if exe, bonesErr = os.Executable(); bonesErr != nil {
-			return
-		}
-		if bonesDir, bonesErr = os.MkdirTemp("", "collector-bones-"); bonesErr != nil {
-			return
-		}
-		bonesPath = filepath.Join(bonesDir, "bones")
-		var data []byte
-		if data, bonesErr = os.ReadFile(exe); bonesErr != nil {
-			return
-		}
-		bonesErr = os.WriteFile(bonesPath, data, 0o755)
-	})
-	if bonesErr != nil {
-		t.Fatalf("prepare fake bones binary: %v", bonesErr)
-	}
-	return bonesPath
+	defer release()
+	return serveHub()
 }
 
 // startHub runs a fake `bones hub start` in cwd and returns its pid and URL.
 func startHub(t testing.TB, cwd string, holdLock bool) (int, string) {
 	t.Helper()
-	cmd := exec.Command(bonesBinary(t), "hub", "start", "--repo-port", "0")
-	cmd.Dir = cwd
-	cmd.Env = append(os.Environ(), fakeHubEnv+"=1")
+	mode := "serve"
 	if holdLock {
-		cmd.Env = append(cmd.Env, fakeHubLockEnv+"=1")
+		mode = "locked"
 	}
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start fake hub: %v", err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- s
-	}()
-	select {
-	case s := <-line:
-		port, err := strconv.Atoi(s[:max(len(s)-1, 0)])
-		if err != nil {
-			t.Fatalf("fake hub printed %q, want its port", s)
-		}
-		return cmd.Process.Pid, "http://127.0.0.1:" + strconv.Itoa(port)
-	case <-time.After(20 * time.Second):
-		t.Fatal("fake hub did not report its port within 20s")
-	}
-	return 0, ""
+	h := hubtest.Start(t, hubtest.Options{Mode: mode, Dir: cwd, Args: hubtest.HubArgs()})
+	return h.PID, h.URL
 }
 
 // setHome points HOME at a fresh temporary directory and returns it.
