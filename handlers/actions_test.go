@@ -219,7 +219,7 @@ func TestConfirmationPageWithoutJS(t *testing.T) {
 	h := startHub(t, "serve", e.workspace("r"), true)
 	rid := registry.WorkspaceID(e.home + "/src/r")
 	orphan := startHub(t, "serve", e.workspace("o"), false)
-	ct := e.createTime(orphan.pid)
+	ct := e.createTime(orphan.PID)
 	e.refresh()
 	before := e.registryFiles()
 	tests := []struct {
@@ -228,8 +228,8 @@ func TestConfirmationPageWithoutJS(t *testing.T) {
 		button string
 	}{
 		{"/workspaces/" + id + "/remove", url.Values{"back": {"/workspaces/" + id}}, "Yes, remove"},
-		{"/workspaces/" + rid + "/reap", url.Values{"pid": {strconv.Itoa(h.pid)}}, "Yes, reap"},
-		{"/processes/" + strconv.Itoa(orphan.pid) + "/reap", url.Values{"create_time": {ct}}, "Yes, reap"},
+		{"/workspaces/" + rid + "/reap", url.Values{"pid": {strconv.Itoa(h.PID)}}, "Yes, reap"},
+		{"/processes/" + strconv.Itoa(orphan.PID) + "/reap", url.Values{"create_time": {ct}}, "Yes, reap"},
 	}
 	for _, tt := range tests {
 		w := e.post(tt.target, tt.form, false)
@@ -245,7 +245,7 @@ func TestConfirmationPageWithoutJS(t *testing.T) {
 	if !maps.Equal(before, e.registryFiles()) {
 		t.Error("asking for confirmation changed the registry")
 	}
-	if h.exited(100*time.Millisecond) || orphan.exited(0) {
+	if h.Exited(100*time.Millisecond) || orphan.Exited(0) {
 		t.Error("asking for confirmation signalled a hub")
 	}
 }
@@ -257,9 +257,9 @@ func TestReapWorkspace(t *testing.T) {
 			dir := e.workspace("reapme")
 			h := startHub(t, "serve", dir, true)
 			id := registry.WorkspaceID(dir)
-			ct := e.createTime(h.pid)
+			ct := e.createTime(h.PID)
 			w := e.post("/workspaces/"+id+"/reap", url.Values{
-				"confirm": {"yes"}, "pid": {strconv.Itoa(h.pid)}, "create_time": {ct}, "back": {"/"},
+				"confirm": {"yes"}, "pid": {strconv.Itoa(h.PID)}, "create_time": {ct}, "back": {"/"},
 			}, htmx)
 			want := http.StatusSeeOther
 			if htmx {
@@ -268,13 +268,13 @@ func TestReapWorkspace(t *testing.T) {
 			if w.Code != want {
 				t.Fatalf("%d: %s", w.Code, w.Body.String())
 			}
-			if !h.exited(5 * time.Second) {
+			if !h.Exited(5 * time.Second) {
 				t.Fatal("the hub is still running")
 			}
 			if _, err := registry.Read(dir); !errors.Is(err, registry.ErrNotFound) {
 				t.Errorf("entry still there: %v", err)
 			}
-			msg := fmt.Sprintf("Reaped the hub of reapme (pid %d)", h.pid)
+			msg := fmt.Sprintf("Reaped the hub of reapme (pid %d)", h.PID)
 			if htmx {
 				mustContain(t, w.Body.String(), `role="status">`+msg)
 				mustNotContain(t, w.Body.String(), `id="ws-`+id+`"`)
@@ -293,21 +293,21 @@ func TestReapProcess(t *testing.T) {
 		t.Run(fmt.Sprintf("htmx=%v", htmx), func(t *testing.T) {
 			e := newEnv(t, false)
 			h := startHub(t, "serve", e.workspace("orphaned"), false)
-			ct := e.createTime(h.pid)
+			ct := e.createTime(h.PID)
 			body := e.get("/").Body.String()
-			mustContain(t, body, fmt.Sprintf(`id="proc-%d"`, h.pid), `name="create_time" value="`+ct+`"`)
-			w := e.post(fmt.Sprintf("/processes/%d/reap", h.pid), url.Values{"confirm": {"yes"}, "create_time": {ct}}, htmx)
+			mustContain(t, body, fmt.Sprintf(`id="proc-%d"`, h.PID), `name="create_time" value="`+ct+`"`)
+			w := e.post(fmt.Sprintf("/processes/%d/reap", h.PID), url.Values{"confirm": {"yes"}, "create_time": {ct}}, htmx)
 			if (htmx && w.Code != http.StatusOK) || (!htmx && w.Code != http.StatusSeeOther) {
 				t.Fatalf("%d: %s", w.Code, w.Body.String())
 			}
-			if !h.exited(5 * time.Second) {
+			if !h.Exited(5 * time.Second) {
 				t.Fatal("the orphan is still running")
 			}
 			if htmx {
 				mustContain(t, w.Body.String(), `role="status">Reaped hub process`, `<section id="orphans"`)
-				mustNotContain(t, w.Body.String(), fmt.Sprintf(`id="proc-%d"`, h.pid))
+				mustNotContain(t, w.Body.String(), fmt.Sprintf(`id="proc-%d"`, h.PID))
 			}
-			if rec := e.lastAudit(); rec.Action != "reap-process" || rec.Target != fmt.Sprintf("pid %d", h.pid) || rec.Result != "ok" {
+			if rec := e.lastAudit(); rec.Action != "reap-process" || rec.Target != fmt.Sprintf("pid %d", h.PID) || rec.Result != "ok" {
 				t.Errorf("audit %+v", rec)
 			}
 		})
@@ -319,9 +319,9 @@ func TestReapRejections(t *testing.T) {
 	dir := e.workspace("live")
 	h := startHub(t, "serve", dir, true)
 	id := registry.WorkspaceID(dir)
-	ct := e.createTime(h.pid)
+	ct := e.createTime(h.PID)
 	orphan := startHub(t, "serve", e.workspace("lost"), false)
-	oct := e.createTime(orphan.pid)
+	oct := e.createTime(orphan.PID)
 	idleID := e.idle(e.workspace("idle"), "idle")
 	other := exec.Command("sleep", "30")
 	if err := other.Start(); err != nil {
@@ -330,8 +330,8 @@ func TestReapRejections(t *testing.T) {
 	t.Cleanup(func() { other.Process.Kill(); other.Wait() })
 	e.refresh()
 	wrong := time.Now().Add(-time.Hour).Format(time.RFC3339Nano)
-	pid := strconv.Itoa(h.pid)
-	opid := strconv.Itoa(orphan.pid)
+	pid := strconv.Itoa(h.PID)
+	opid := strconv.Itoa(orphan.PID)
 	tests := []struct {
 		name   string
 		target string
@@ -371,7 +371,7 @@ func TestReapRejections(t *testing.T) {
 			})
 		}
 	}
-	if h.exited(0) || orphan.exited(0) || !procscan.Alive(other.Process.Pid) {
+	if h.Exited(0) || orphan.Exited(0) || !procscan.Alive(other.Process.Pid) {
 		t.Fatal("a rejected reap signalled a process")
 	}
 }

@@ -81,11 +81,11 @@ func TestAPIProcesses(t *testing.T) {
 	for _, p := range out.Processes {
 		byPID[p.PID] = p
 	}
-	if p, ok := byPID[h.pid]; !ok || p.Orphan || p.WorkspaceID != registry.WorkspaceID(dir) || p.CreateTime == "" {
-		t.Errorf("registered hub %d: %+v (present %v)", h.pid, p, ok)
+	if p, ok := byPID[h.PID]; !ok || p.Orphan || p.WorkspaceID != registry.WorkspaceID(dir) || p.CreateTime == "" {
+		t.Errorf("registered hub %d: %+v (present %v)", h.PID, p, ok)
 	}
-	if p, ok := byPID[orphan.pid]; !ok || !p.Orphan || p.Reason == "" || !strings.Contains(p.Cmd, "hub start") {
-		t.Errorf("orphan %d: %+v (present %v)", orphan.pid, p, ok)
+	if p, ok := byPID[orphan.PID]; !ok || !p.Orphan || p.Reason == "" || !strings.Contains(p.Cmd, "hub start") {
+		t.Errorf("orphan %d: %+v (present %v)", orphan.PID, p, ok)
 	}
 	if len(out.Processes) < 2 {
 		t.Errorf("processes: %s", w.Body.String())

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"boneyard/collector"
+	"boneyard/internal/hubtest"
 	"boneyard/procscan"
 	"boneyard/registry"
 	"boneyard/web/templates"
@@ -93,11 +94,13 @@ func newFixture() (*fixture, error) {
 		if i < benchHung {
 			// The hubs must outlive the longest benchmark, or their exit
 			// would skew the SSE benchmark's goroutine and file counts.
-			h, err := spawnHub("hang", dir, true, fakeHubLifetimeEnv+"=30m")
+			o := hubOptions("hang", dir, true)
+			o.Lifetime = 30 * time.Minute
+			h, err := hubtest.Spawn(o)
 			if err != nil {
 				return nil, err
 			}
-			fixtureStop = append(fixtureStop, h.stop)
+			fixtureStop = append(fixtureStop, h.Kill)
 			continue
 		}
 		if err := registry.Write(registry.Entry{Cwd: dir, Name: fmt.Sprintf("workspace-%04d", i), StartedAt: time.Now().UTC()}); err != nil {

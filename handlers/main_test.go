@@ -1,221 +1,79 @@
 package handlers
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"boneyard/collector"
+	"boneyard/internal/hubtest"
 	"boneyard/registry"
 )
 
-// fakeHubEnv switches the test binary into a fake bones hub (see fakeHub).
-const fakeHubEnv = "BONEYARD_TEST_HUB"
-
-// fakeHubLifetime bounds every child process in case a test leaks one;
-// fakeHubLifetimeEnv overrides it for benchmarks that outlast it.
-const (
-	fakeHubLifetime    = 60 * time.Second
-	fakeHubLifetimeEnv = "BONEYARD_TEST_HUB_LIFETIME"
-)
-
-// bonesBin is the test binary copied under the name bones, so the process
-// scan takes it for a hub when run as `bones hub start`.
-var bonesBin string
-
+// TestMain lets the test binary play a bones hub in its working directory:
+// "serve" answers HTTP 404s and removes its registry entry on SIGTERM as
+// bones does, "hang" accepts connections and never answers; both write
+// their entry, which the "-orphan" variants leave out.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(fakeHubEnv); mode != "" {
-		os.Exit(fakeHub(mode))
+	modes := map[string]func() int{}
+	for mode, h := range map[string]http.Handler{"serve": http.NotFoundHandler(), "hang": nil} {
+		modes[mode] = func() int { return fakeHub(h, true) }
+		modes[mode+"-orphan"] = func() int { return fakeHub(h, false) }
 	}
-	os.Exit(runTests(m))
+	code := hubtest.Run(m, modes)
+	closeFixtures()
+	os.Exit(code)
 }
 
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "handlers-test-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	exe, err := os.Executable()
-	if err == nil {
-		bonesBin = filepath.Join(dir, "bones")
-		err = copyFile(exe, bonesBin)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "prepare fake bones binary:", err)
-		return 1
-	}
-	defer closeFixtures()
-	return m.Run()
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// fakeHub plays a bones hub in the current directory: it listens on
-// 127.0.0.1:0, writes its registry entry, and either answers HTTP ("serve",
-// removing its entry on SIGTERM as bones does) or accepts connections and
-// never answers ("hang"). It prints "ready <url>" and exits after
-// fakeHubLifetime.
-func fakeHub(mode string) int {
+// fakeHub plays a hub answering with h (nil: hanging), with its registry
+// entry when registered.
+func fakeHub(h http.Handler, registered bool) int {
 	cwd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	hub := hubtest.Hub{Handler: h}
+	if h != nil {
+		hub.OnTerm = func() { registry.Remove(cwd) }
 	}
-	entry := registry.Entry{
-		Cwd: cwd, Name: filepath.Base(cwd), HubPID: os.Getpid(), StartedAt: time.Now().UTC(),
-		HubURL: "http://" + ln.Addr().String(), NATSURL: "nats://127.0.0.1:4222",
-	}
-	switch mode {
-	case "serve":
-		go http.Serve(ln, http.NotFoundHandler())
-		term := make(chan os.Signal, 1)
-		signal.Notify(term, syscall.SIGTERM)
-		go func() {
-			<-term
-			registry.Remove(cwd)
-			os.Exit(0)
-		}()
-	case "hang":
-		go func() {
-			var held []net.Conn
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				held = append(held, c)
-			}
-		}()
-	default:
-		fmt.Fprintln(os.Stderr, "unknown fake hub mode", mode)
-		return 2
-	}
-	if os.Getenv("BONEYARD_TEST_HUB_NOENTRY") == "" {
-		if err := registry.Write(entry); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+	if registered {
+		hub.OnReady = func(url string) error {
+			return registry.Write(registry.Entry{
+				Cwd: cwd, Name: filepath.Base(cwd), HubPID: os.Getpid(), StartedAt: time.Now().UTC(),
+				HubURL: url, NATSURL: "nats://127.0.0.1:4222",
+			})
 		}
 	}
-	fmt.Println("ready", entry.HubURL)
-	lifetime := fakeHubLifetime
-	if d, err := time.ParseDuration(os.Getenv(fakeHubLifetimeEnv)); err == nil {
-		lifetime = d
-	}
-	time.Sleep(lifetime)
-	return 0
+	return hub.Run()
 }
 
 // hub is a running fake hub child process.
-type hub struct {
-	cmd  *exec.Cmd
-	pid  int
-	done chan struct{}
-}
+type hub = hubtest.Proc
 
 // startHub runs `<tmp>/bones hub start ...` in dir and waits until it is
 // ready; the test's cleanup kills it. With entry false it writes no registry
 // entry (a process-only orphan).
 func startHub(t testing.TB, mode, dir string, entry bool) *hub {
 	t.Helper()
-	h, err := spawnHub(mode, dir, entry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.stop)
-	return h
+	return hubtest.Start(t, hubOptions(mode, dir, entry))
 }
 
-// spawnHub starts a fake hub with extra environment; the caller must stop
-// it.
-func spawnHub(mode, dir string, entry bool, env ...string) (*hub, error) {
-	cmd := exec.Command(bonesBin, "hub", "start", "--repo-port", "0", "--drain-timeout", "30s")
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), fakeHubEnv+"="+mode), env...)
+// hubOptions say how to run a fake hub in mode in dir.
+func hubOptions(mode, dir string, entry bool) hubtest.Options {
 	if !entry {
-		cmd.Env = append(cmd.Env, "BONEYARD_TEST_HUB_NOENTRY=1")
+		mode += "-orphan"
 	}
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start fake hub: %w", err)
-	}
-	h := &hub{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- line
-		io.Copy(io.Discard, out)
-	}()
-	go func() {
-		cmd.Wait()
-		close(h.done)
-	}()
-	select {
-	case line := <-ready:
-		if !strings.HasPrefix(line, "ready") {
-			h.stop()
-			return nil, fmt.Errorf("fake hub did not get ready: %q", line)
-		}
-	case <-time.After(20 * time.Second):
-		h.stop()
-		return nil, fmt.Errorf("fake hub did not get ready in time")
-	}
-	return h, nil
-}
-
-// stop kills the hub and collects it.
-func (h *hub) stop() {
-	h.cmd.Process.Kill()
-	<-h.done
-}
-
-// exited reports whether the hub exited within d.
-func (h *hub) exited(d time.Duration) bool {
-	select {
-	case <-h.done:
-		return true
-	case <-time.After(d):
-		return false
-	}
+	return hubtest.Options{Mode: mode, Dir: dir, Args: hubtest.HubArgs()}
 }
 
 const (

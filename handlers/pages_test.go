@@ -51,7 +51,7 @@ func TestEmptyStateStillShowsOrphanProcesses(t *testing.T) {
 	h := startHub(t, "serve", e.workspace("lost"), false)
 	e.refresh()
 	body := e.get("/").Body.String()
-	mustContain(t, body, `id="empty-state"`, fmt.Sprintf(`<tr id="proc-%d" data-status="orphan">`, h.pid),
+	mustContain(t, body, `id="empty-state"`, fmt.Sprintf(`<tr id="proc-%d" data-status="orphan">`, h.PID),
 		`name="create_time"`, "<title>(")
 }
 
@@ -73,7 +73,7 @@ func TestDashboard(t *testing.T) {
 		`<tr id="ws-`+idleID+`" data-status="idle">`,
 		`<tr id="ws-`+runID+`" data-status="running">`,
 		`<a href="/workspaces/`+runID+`">runner</a>`,
-		fmt.Sprintf(`name="pid" value="%d"`, h.pid),
+		fmt.Sprintf(`name="pid" value="%d"`, h.PID),
 		`>~/src/runner<`, `title="`+runDir+`"`,
 		"<title>"+title(e.col.Snapshot())+"</title>",
 		`hx-ext="sse"`, `sse-connect="/events?seq=`,
@@ -297,7 +297,7 @@ func TestDetailPage(t *testing.T) {
 	}
 	body := w.Body.String()
 	mustContain(t, body, "<h1>detailed</h1>", `id="lock-state"`, `<pre id="hub-log"`, "line 249 &lt;b&gt;", "line 50 &lt;b&gt;",
-		fmt.Sprintf(`name="pid" value="%d"`, h.pid), "agent-detailed", `name="back" value="/workspaces/`+id+`"`,
+		fmt.Sprintf(`name="pid" value="%d"`, h.PID), "agent-detailed", `name="back" value="/workspaces/`+id+`"`,
 		`sse-connect="/events?id=`+id)
 	mustNotContain(t, body, "line 49 &lt;b&gt;", `id="orphan-reason"`)
 

@@ -53,10 +53,16 @@ var binDir string
 // mode's result; otherwise it links the test binary under the names Bin
 // serves, runs the tests and exits with their result.
 func Main(m *testing.M, modes map[string]func() int) {
+	os.Exit(Run(m, modes))
+}
+
+// Run is Main for a TestMain with more to do before it exits: it returns
+// the exit code instead of exiting.
+func Run(m *testing.M, modes map[string]func() int) int {
 	if mode := os.Getenv(modeEnv); mode != "" {
-		os.Exit(play(mode, modes))
+		return play(mode, modes)
 	}
-	os.Exit(runTests(m))
+	return runTests(m)
 }
 
 func play(mode string, modes map[string]func() int) int {
