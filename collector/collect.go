@@ -15,9 +15,8 @@ import (
 	"boneyard/registry"
 )
 
-// probeWorkers bounds the per-workspace lock probes and resource reads that
-// run at once: each is a few syscalls, so more workers than cores only adds
-// contention.
+// probeWorkers bounds the per-workspace lock probes that run at once: each
+// is a few syscalls, so more workers than cores only adds contention.
 const probeWorkers = 4
 
 // collect gathers one snapshot (Seq unset). A part that fails is recorded in
@@ -136,10 +135,11 @@ func probeLocks(ws []Workspace) error {
 	return fails.err("probe workspace lock")
 }
 
-// resourceCache keeps each hub pid's last measurement. Measuring a hub
-// reads the host's whole TCP socket table for its listening ports, tens of
-// milliseconds on a busy host, so a collection prompted by a registry change
-// reuses what the periodic collection measured shortly before.
+// resourceCache keeps each hub pid's last measurement. Measuring reads the
+// host's TCP socket tables for listening ports, once for all hubs but still
+// milliseconds on a host whose kernel has a large connection table, so a
+// collection prompted by a registry change reuses what the periodic
+// collection measured shortly before.
 type resourceCache struct {
 	maxAge   time.Duration       // a measurement older than this is never reused
 	byPID    map[int]measurement // pids measured by the last collection
@@ -170,13 +170,13 @@ func (rc *resourceCache) measure(ws []Workspace, remeasure bool) error {
 		}
 	}
 	taken := make([]measurement, len(pids))
-	var todo []int // positions in pids to measure now
+	var todo []int // pids to measure now
 	for j, pid := range pids {
 		created, err := procscan.CreateTime(pid)
 		m, ok := rc.byPID[pid]
 		if err != nil || !ok || remeasure || now.Sub(m.at) >= rc.maxAge || !m.created.Equal(created) {
 			taken[j].created = created
-			todo = append(todo, j)
+			todo = append(todo, pid)
 			continue
 		}
 		// Ports is never modified after measuring, so the copy may share it.
@@ -184,20 +184,20 @@ func (rc *resourceCache) measure(ws []Workspace, remeasure bool) error {
 		r.Uptime = now.Sub(created).Truncate(time.Second)
 		taken[j] = measurement{res: &r, created: m.created, at: m.at}
 	}
+	// One call for all of them: the socket tables are read once.
+	res, errs := procscan.ResourcesOfMany(todo)
+	rc.measured.Add(int64(len(todo)))
 	var fails failures
-	parallel(len(todo), func(k int) {
-		j := todo[k]
-		r, err := procscan.ResourcesOf(pids[j])
-		rc.measured.Add(1)
-		switch {
-		case err == nil:
+	for _, pid := range todo {
+		j := index[pid]
+		if r, ok := res[pid]; ok {
 			r.Ports = slices.Clip(r.Ports)
 			taken[j].res, taken[j].at = &r, now
-		case procscan.Alive(pids[j]):
+		} else if procscan.Alive(pid) {
 			// A hub that exited meanwhile simply has no resources.
-			fails.add(fmt.Sprintf("pid %d", pids[j]), err)
+			fails.add(fmt.Sprintf("pid %d", pid), errs[pid])
 		}
-	})
+	}
 	rc.byPID = make(map[int]measurement, len(pids))
 	for j, pid := range pids {
 		if taken[j].res != nil {
