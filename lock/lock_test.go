@@ -1,102 +1,58 @@
 package lock
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"boneyard/internal/hubtest"
 )
 
-// The test binary doubles as a lock holder: started with helperEnv=root it
-// takes the lock on root, prints holderReady, and keeps the lock until its
+// TestMain lets the test binary hold a lock: in mode "hold" it takes the
+// lock on the root it is given, reports ready and keeps the lock until its
 // stdin closes.
-const (
-	helperEnv   = "BONEYARD_LOCK_TEST_HOLD"
-	holderReady = "held"
-)
-
 func TestMain(m *testing.M) {
-	if root := os.Getenv(helperEnv); root != "" {
-		os.Exit(holdLock(root))
-	}
-	os.Exit(m.Run())
+	hubtest.Main(m, map[string]func() int{"hold": holdLock})
 }
 
-func holdLock(root string) int {
-	release, err := Acquire(root)
+func holdLock() int {
+	release, err := Acquire(os.Args[1])
 	if err != nil {
 		fmt.Println("error:", err)
 		return 2
 	}
-	fmt.Println(holderReady)
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	hubtest.Ready()
+	hubtest.AwaitStdin()
 	release()
 	return 0
 }
 
 // holder is a child process holding the lock on a workspace.
 type holder struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
+	*hubtest.Proc
 }
 
 // startHolder runs the test binary as a lock holder for root and waits until
 // it holds the lock.
 func startHolder(t *testing.T, root string) *holder {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+root)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start holder: %v", err)
-	}
-	h := &holder{cmd: cmd, stdin: stdin}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- strings.TrimSpace(s)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case s := <-line:
-		if s != holderReady {
-			t.Fatalf("holder did not take the lock: %q", s)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("holder did not report within 30s")
-	}
-	return h
+	return &holder{hubtest.Start(t, hubtest.Options{Mode: "hold", Args: []string{root}})}
 }
 
-func (h *holder) pid() int { return h.cmd.Process.Pid }
+func (h *holder) pid() int { return h.PID }
 
 // stop lets the holder release the lock and exit cleanly.
 func (h *holder) stop(t *testing.T) {
 	t.Helper()
-	_ = h.stdin.Close()
-	if err := h.cmd.Wait(); err != nil {
+	if err := h.Stop(); err != nil {
 		t.Fatalf("holder exit: %v", err)
 	}
 }
@@ -104,20 +60,10 @@ func (h *holder) stop(t *testing.T) {
 // kill ends the holder without giving it a chance to release anything.
 func (h *holder) kill(t *testing.T) {
 	t.Helper()
-	if err := h.cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill holder: %v", err)
+	if h.Exited(0) {
+		t.Fatalf("kill holder: exited already: %v", h.Cmd.ProcessState)
 	}
-	_ = h.cmd.Wait()
-}
-
-// deadPID returns the pid of a child process that has exited and been reaped.
-func deadPID(t *testing.T) int {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("run short-lived child: %v", err)
-	}
-	return cmd.Process.Pid
+	h.Kill()
 }
 
 // syncBuffer is an io.Writer safe for concurrent log writes and reads.
@@ -308,7 +254,7 @@ func TestAcquireRecoversStaleHolder(t *testing.T) {
 		stale func(t *testing.T, root string) int // leaves a stale pid file, returns its pid
 	}{
 		{"pid file names a dead process", func(t *testing.T, root string) int {
-			pid := deadPID(t)
+			pid := hubtest.DeadPID(t)
 			if err := os.MkdirAll(StateDir(root), 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -432,7 +378,7 @@ func TestProbe(t *testing.T) {
 		}},
 		{"stale pid file without holder", func(t *testing.T, root string) State {
 			mustAcquire(t, root)()
-			if err := os.WriteFile(PidPath(root), []byte(strconv.Itoa(deadPID(t))+"\n"), 0o644); err != nil {
+			if err := os.WriteFile(PidPath(root), []byte(strconv.Itoa(hubtest.DeadPID(t))+"\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			return State{Path: Path(root)}
