@@ -143,6 +143,11 @@ func (p *Proc) Exited(d time.Duration) bool {
 	select {
 	case <-p.done:
 		return true
+	default:
+	}
+	select {
+	case <-p.done:
+		return true
 	case <-time.After(d):
 		return false
 	}
