@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"boneyard/internal/hubtest"
 	"boneyard/registry"
 )
 
@@ -66,7 +67,7 @@ func hungListeners(tb testing.TB, n int) []string {
 // prune-on-read, and measuring resources reads that small process rather
 // than this one with its hundreds of probe connections.
 func benchRegistry(b *testing.B) {
-	setHome(b)
+	hubtest.SetHome(b)
 	root := b.TempDir()
 	hubPID, _ := startHub(b, newWorkspace(b, root, fmt.Sprintf("ws%04d", 0), true), false)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -182,7 +183,7 @@ func BenchmarkWriteToSnapshot(b *testing.B) {
 		name  string
 		setup func(*testing.B)
 	}{
-		{"empty registry", func(b *testing.B) { setHome(b) }},
+		{"empty registry", func(b *testing.B) { hubtest.SetHome(b) }},
 		{"1000 entries 20 hung", benchRegistry},
 	} {
 		b.Run(bb.name, func(b *testing.B) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"boneyard/internal/hubtest"
 	"boneyard/registry"
 )
 
@@ -32,7 +33,7 @@ func TestSnapshotBeforeFirstCollection(t *testing.T) {
 }
 
 func TestCollectStatusesAndParts(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	root := t.TempDir()
 	self := os.Getpid()
 
@@ -52,8 +53,8 @@ func TestCollectStatusesAndParts(t *testing.T) {
 	}{
 		{name: "a-running", cwd: runningDir, entry: registry.Entry{HubPID: hubPID, HubURL: hubURL}, want: StatusRunning, resources: true, lockHolder: hubPID},
 		{name: "b-idle", cwd: newWorkspace(t, root, "idle", true), want: StatusIdle},
-		{name: "c-stopped", cwd: newWorkspace(t, root, "stopped", true), entry: registry.Entry{HubPID: self, HubURL: closedURL(t)}, want: StatusStopped, resources: true},
-		{name: "d-orphan", cwd: newWorkspace(t, root, "orphan", false), entry: registry.Entry{HubPID: self, HubURL: closedURL(t)}, want: StatusOrphan, reason: true, resources: true},
+		{name: "c-stopped", cwd: newWorkspace(t, root, "stopped", true), entry: registry.Entry{HubPID: self, HubURL: hubtest.ClosedURL(t)}, want: StatusStopped, resources: true},
+		{name: "d-orphan", cwd: newWorkspace(t, root, "orphan", false), entry: registry.Entry{HubPID: self, HubURL: hubtest.ClosedURL(t)}, want: StatusOrphan, reason: true, resources: true},
 		{name: "e-unknown", cwd: newWorkspace(t, root, "unknown", true), entry: registry.Entry{HubPID: self}, want: StatusUnknown, resources: true},
 	}
 	for _, tt := range tests {
@@ -128,7 +129,7 @@ func TestCollectStatusesAndParts(t *testing.T) {
 }
 
 func TestCollectKeepsOtherPartsOnError(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	// A file where the registry directory belongs makes listing it fail.
 	if err := os.MkdirAll(filepath.Join(home, ".bones"), 0o700); err != nil {
 		t.Fatal(err)
@@ -201,7 +202,7 @@ func TestWatchTriggersCollection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := setHome(t)
+			home := hubtest.SetHome(t)
 			root := t.TempDir()
 			first := newWorkspace(t, root, "first", true)
 			if err := registry.Register(first, "first"); err != nil {
@@ -231,7 +232,7 @@ func TestWatchTriggersCollection(t *testing.T) {
 }
 
 func TestBurstIsCoalesced(t *testing.T) {
-	setHome(t)
+	hubtest.SetHome(t)
 	root := t.TempDir()
 	const n = 1000
 	files := make(map[string][]byte, n)
@@ -276,7 +277,7 @@ func TestBurstIsCoalesced(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
-	setHome(t)
+	hubtest.SetHome(t)
 	root := t.TempDir()
 	c := New(Options{Interval: time.Hour})
 	startRun(t, c)
@@ -319,7 +320,7 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestSubscribe(t *testing.T) {
-	setHome(t)
+	hubtest.SetHome(t)
 	c := New(Options{Interval: time.Hour})
 
 	ch, cancel := c.Subscribe()
@@ -386,7 +387,7 @@ func TestSubscribe(t *testing.T) {
 }
 
 func TestRunStopsWithoutLeaks(t *testing.T) {
-	setHome(t)
+	hubtest.SetHome(t)
 	baseline := runtime.NumGoroutine()
 
 	c := New(Options{Interval: 50 * time.Millisecond})

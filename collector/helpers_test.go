@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -58,16 +57,6 @@ func startHub(t testing.TB, cwd string, holdLock bool) (int, string) {
 	return h.PID, h.URL
 }
 
-// setHome points HOME at a fresh temporary directory and returns it.
-func setHome(t testing.TB) string {
-	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("USERPROFILE", home)
-	t.Setenv("BONES_DIR", "")
-	return home
-}
-
 // newWorkspace creates a workspace directory under parent; with marker it
 // holds .bones/agent.id like one that `bones up` set up.
 func newWorkspace(t testing.TB, parent, name string, marker bool) string {
@@ -85,18 +74,6 @@ func newWorkspace(t testing.TB, parent, name string, marker bool) string {
 		}
 	}
 	return dir
-}
-
-// closedURL returns a loopback URL on which nothing listens.
-func closedURL(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
-	ln.Close()
-	return url
 }
 
 // writeEntry writes e through the registry, as a hub would.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"boneyard/internal/hubtest"
 	"boneyard/registry"
 )
 
@@ -62,7 +63,7 @@ func status(s *Snapshot, cwd string) Status {
 func TestKnownHungHubsDoNotDelayCollection(t *testing.T) {
 	const hungHubs = 5
 	healthTimeout(t, 300*time.Millisecond)
-	setHome(t)
+	hubtest.SetHome(t)
 	root := t.TempDir()
 	self := os.Getpid()
 	answering := newSwitchableHub(t)
@@ -113,7 +114,7 @@ func TestKnownHungHubsDoNotDelayCollection(t *testing.T) {
 // and running again once it recovers, without any collection waiting on it.
 func TestHubThatHangsIsReportedStopped(t *testing.T) {
 	healthTimeout(t, 200*time.Millisecond)
-	setHome(t)
+	hubtest.SetHome(t)
 	hub := newSwitchableHub(t)
 	cwd := newWorkspace(t, t.TempDir(), "ws", true)
 	writeEntry(t, registry.Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: hub.URL})
@@ -140,7 +141,7 @@ func TestHubThatHangsIsReportedStopped(t *testing.T) {
 // result is kept while its hub run is listed and dropped when the entry goes,
 // turns idle or names a new run, which is then probed afresh.
 func TestProbeCacheEviction(t *testing.T) {
-	setHome(t)
+	hubtest.SetHome(t)
 	root := t.TempDir()
 	self := os.Getpid()
 	hub := newSwitchableHub(t)
@@ -192,7 +193,7 @@ func TestProbeCacheEviction(t *testing.T) {
 // background probes, a stale result is re-probed while the collection
 // waits, so Refresh alone never leaves a goroutine behind.
 func TestStaleResultWithoutRun(t *testing.T) {
-	setHome(t)
+	hubtest.SetHome(t)
 	hub := newSwitchableHub(t)
 	cwd := newWorkspace(t, t.TempDir(), "ws", true)
 	writeEntry(t, registry.Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: hub.URL})
@@ -216,7 +217,7 @@ func TestRunCancelsBackgroundProbes(t *testing.T) {
 	// Far longer than the test waits for Run to return, so returning
 	// proves the probes were cancelled.
 	healthTimeout(t, 2*time.Minute)
-	setHome(t)
+	hubtest.SetHome(t)
 	root := t.TempDir()
 	hub := newSwitchableHub(t)
 	for _, name := range []string{"a", "b", "c"} {
@@ -248,7 +249,7 @@ func TestRunCancelsBackgroundProbes(t *testing.T) {
 // periodic collections always re-measure, others reuse a measurement younger
 // than the interval of the same process, with the uptime brought up to date.
 func TestResourcesReused(t *testing.T) {
-	setHome(t)
+	hubtest.SetHome(t)
 	root := t.TempDir()
 	cwd := newWorkspace(t, root, "ws", true)
 	pid, url := startHub(t, cwd, false)

@@ -95,10 +95,7 @@ type env struct {
 // too, for live updates).
 func newEnv(t testing.TB, run bool) *env {
 	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("BONES_DIR", "")
-	t.Setenv("XDG_DATA_HOME", "")
+	home := hubtest.SetHome(t)
 	t.Setenv(TokenEnv, "")
 	col := collector.New(collector.Options{Interval: time.Hour, Debounce: 5 * time.Millisecond})
 	if run {

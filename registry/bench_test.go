@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
+
+	"boneyard/internal/hubtest"
 )
 
 // benchRegistry fills a fresh registry with n entries that survive pruning;
@@ -13,7 +15,7 @@ import (
 // idle rows and half live hubs without a URL.
 func benchRegistry(b *testing.B, n int, url func(i int) string) {
 	b.Helper()
-	home := setHome(b)
+	home := hubtest.SetHome(b)
 	for i := range n {
 		e := Entry{Cwd: workspace(b, home, "ws"+strconv.Itoa(i), true), Name: "ws" + strconv.Itoa(i)}
 		if url != nil {

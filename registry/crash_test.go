@@ -21,7 +21,7 @@ func TestCrashSafety(t *testing.T) {
 		killsPerLane = 100
 		maxTime      = 40 * time.Second
 	)
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	mustWrite(t, Entry{Cwd: cwd, Name: "initial"})
 	deadline := time.Now().Add(maxTime)

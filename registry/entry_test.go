@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"boneyard/internal/hubtest"
 )
 
 func TestWorkspaceID(t *testing.T) {
@@ -31,7 +33,7 @@ func TestWorkspaceID(t *testing.T) {
 }
 
 func TestRegistryDirAndEntryPath(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	want := filepath.Join(home, ".bones", "workspaces")
 	if got := RegistryDir(); got != want {
 		t.Errorf("RegistryDir() = %q, want %q", got, want)
@@ -45,7 +47,7 @@ func TestRegistryDirAndEntryPath(t *testing.T) {
 // TestWriteFormat checks the file bones reads: exactly the six keys,
 // started_at in RFC 3339 UTC with nanoseconds, mode 0600.
 func TestWriteFormat(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	started := time.Date(2026, 3, 4, 5, 6, 7, 891011121, time.FixedZone("X", 3*3600))
 	e := Entry{Cwd: cwd, Name: "ws", HubURL: "http://127.0.0.1:4000", NATSURL: "nats://127.0.0.1:4001", HubPID: 42, StartedAt: started}

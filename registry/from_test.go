@@ -7,13 +7,14 @@ import (
 	"sync"
 	"testing"
 
+	"boneyard/internal/hubtest"
 	"boneyard/procscan"
 )
 
 // TestListInfoFunc checks that the caller's check decides the status of
 // every probeable entry and is never asked about anything else.
 func TestListInfoFunc(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	self := os.Getpid()
 	tests := []struct {
 		name   string
@@ -83,7 +84,7 @@ func TestListInfoFunc(t *testing.T) {
 // the caller already has match AllOrphanHubs, and what is found without a
 // process list.
 func TestOrphanHubsFrom(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	intact := startHub(t, "serve", workspace(t, home, "intact", true))
 	unmarkedDir := workspace(t, home, "unmarked", false)
 	unmarked := startHub(t, "serve", unmarkedDir)

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,7 +60,7 @@ func TestPruneOnRead(t *testing.T) {
 	for _, r := range readers {
 		for _, tt := range tests {
 			t.Run(r.name+"/"+tt.name, func(t *testing.T) {
-				home := setHome(t)
+				home := hubtest.SetHome(t)
 				cwd := filepath.Join(home, "ws")
 				if tt.cwdExists {
 					cwd = workspace(t, home, "ws", true)
@@ -82,7 +81,7 @@ func TestPruneOnRead(t *testing.T) {
 }
 
 func TestReadUnknownCwd(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	_, err := Read(filepath.Join(home, "nowhere"))
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
@@ -90,7 +89,7 @@ func TestReadUnknownCwd(t *testing.T) {
 }
 
 func TestZombieIsDead(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	cmd := hubtest.Command(hubtest.Bin("bones"), hubtest.ExitMode, "version")
 	if err := cmd.Start(); err != nil {
@@ -115,7 +114,7 @@ func TestZombieIsDead(t *testing.T) {
 }
 
 func TestListSkipsCorruptAndTemporaryFiles(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	good := workspace(t, home, "good", true)
 	mustWrite(t, Entry{Cwd: good, Name: "good"})
 	valid := `{"cwd":"` + filepath.ToSlash(good) + `-tmp","name":"tmp"}`
@@ -147,7 +146,7 @@ func TestListSkipsCorruptAndTemporaryFiles(t *testing.T) {
 }
 
 func TestNoRegistryDirectory(t *testing.T) {
-	setHome(t)
+	hubtest.SetHome(t)
 	entries, err := List()
 	if err != nil || len(entries) != 0 {
 		t.Errorf("List = %v, %v; want empty, nil", entries, err)
@@ -188,7 +187,7 @@ func TestLegacyMigration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := setHome(t)
+			home := hubtest.SetHome(t)
 			cwd := workspace(t, home, "ws", true)
 			id := WorkspaceID(cwd)
 			for _, f := range tt.files {
@@ -230,7 +229,7 @@ func TestLegacyMigration(t *testing.T) {
 // TestListInfoLegacyID checks that a workspace known only by a legacy file
 // is listed once, under its id without the -<pid> suffix.
 func TestListInfoLegacyID(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	id := WorkspaceID(cwd)
 	for _, pid := range []int{0, os.Getpid()} {
@@ -250,12 +249,12 @@ func TestListInfoLegacyID(t *testing.T) {
 }
 
 func TestListInfoFields(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	t.Setenv("BONES_DIR", "")
 	live := os.Getpid()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(srv.Close)
-	closed := closedPortURL(t)
+	closed := hubtest.ClosedURL(t)
 
 	type row struct {
 		dir, name string
@@ -314,7 +313,7 @@ func TestListInfoFields(t *testing.T) {
 }
 
 func TestAgentIDHonoursBonesDir(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", false)
 	state := filepath.Join(cwd, "state")
 	if err := os.MkdirAll(state, 0o755); err != nil {
@@ -334,20 +333,8 @@ func TestAgentIDHonoursBonesDir(t *testing.T) {
 	}
 }
 
-// closedPortURL returns a loopback URL on which nothing listens.
-func closedPortURL(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
-	ln.Close()
-	return url
-}
-
 func TestListRemovesAbandonedTemporaryWrites(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	mustWrite(t, Entry{Cwd: cwd, Name: "ws"})
 	old := time.Now().Add(-time.Hour)

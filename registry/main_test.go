@@ -119,16 +119,6 @@ func deadPID(t testing.TB) int {
 	return pid
 }
 
-// setHome points HOME at a fresh directory and returns it.
-func setHome(t testing.TB) string {
-	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("BONES_DIR", "")
-	t.Setenv("XDG_DATA_HOME", "")
-	return home
-}
-
 // workspace creates a workspace directory under parent, with its
 // .bones/agent.id marker when marked.
 func workspace(t testing.TB, parent, name string, marked bool) string {

@@ -13,7 +13,7 @@ import (
 )
 
 func TestIsOrphan(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	live, dead := os.Getpid(), deadPID(t)
 	marked := workspace(t, home, "marked", true)
 	unmarked := workspace(t, home, "unmarked", false)
@@ -51,7 +51,7 @@ func TestIsOrphan(t *testing.T) {
 }
 
 func TestOrphans(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	live := os.Getpid()
 	mustWrite(t, Entry{Cwd: workspace(t, home, "intact", true), Name: "intact", HubPID: live})
 	mustWrite(t, Entry{Cwd: workspace(t, home, "unmarked", false), Name: "unmarked", HubPID: live})
@@ -67,7 +67,7 @@ func TestOrphans(t *testing.T) {
 }
 
 func TestProcessReason(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	registered := workspace(t, home, "registered", true)
 	other := workspace(t, home, "other", true)
 	tests := []struct {
@@ -95,7 +95,7 @@ func TestProcessReason(t *testing.T) {
 // `bones hub start`) in workspaces in every state and checks which of them
 // come back as orphans, and why.
 func TestAllOrphanHubs(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	intact := startHub(t, "serve", workspace(t, home, "intact", true))
 	unmarked := startHub(t, "serve", workspace(t, home, "unmarked", false))
 

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"boneyard/internal/hubtest"
 )
 
 // shortHealthTimeout keeps tests that probe unresponsive hubs quick.
@@ -50,7 +52,7 @@ func TestIsAlive(t *testing.T) {
 		{"localhost", live, "http://localhost:" + port(notFound.URL), true, nil},
 		{"dead pid", dead, notFound.URL, false, nil},
 		{"pid 0", 0, notFound.URL, false, nil},
-		{"nothing listening", live, closedPortURL(t), false, nil},
+		{"nothing listening", live, hubtest.ClosedURL(t), false, nil},
 		{"listener never answers", live, hung.urls[0], false, nil},
 		{"empty url", live, "", false, nil},
 	}
@@ -74,7 +76,7 @@ func TestIsAlive(t *testing.T) {
 // on loopback is never dialled: the probe client's dial counter stays put,
 // while a loopback URL moves it (so the counter does count).
 func TestProbeNeverContactsNonLoopback(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	live := os.Getpid()
 	urls := []string{
 		"http://10.255.255.1/",
@@ -125,7 +127,7 @@ func TestProbeNeverContactsNonLoopback(t *testing.T) {
 func TestListInfoProbesConcurrently(t *testing.T) {
 	const hubs = 20
 	shortHealthTimeout(t, 2*time.Second)
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	hung := hungListeners(t, hubs)
 	for i, u := range hung.urls {
 		cwd := workspace(t, home, "ws"+itoa(i), true)
@@ -207,7 +209,7 @@ func port(url string) string {
 // that accepts connections and never answers, and one that dies.
 func TestListInfoWithHubProcesses(t *testing.T) {
 	shortHealthTimeout(t, 300*time.Millisecond)
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	serving := workspace(t, home, "serving", true)
 	hanging := workspace(t, home, "hanging", true)
 	dying := workspace(t, home, "dying", true)

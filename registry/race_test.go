@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"boneyard/internal/hubtest"
 )
 
 // noSync turns off fsync for tests that race live goroutines: atomicity
@@ -29,7 +31,7 @@ func hookDiscards(t testing.TB, fn func(Entry)) {
 // TestPruneSparesReplacedFile replays the prune race step by step: an entry
 // is read and judged stale, a writer replaces it, then the prune acts.
 func TestPruneSparesReplacedFile(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	dead := deadPID(t)
 
@@ -90,7 +92,7 @@ func TestSettle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := setHome(t)
+			home := hubtest.SetHome(t)
 			cwd := workspace(t, home, "ws", true)
 			path := EntryPath(cwd)
 			tt.parked.Cwd = cwd
@@ -144,7 +146,7 @@ const (
 // package's discard hook) of a writer's latest live entry.
 func TestPruneRaceStress(t *testing.T) {
 	const writers, listers = 8, 4
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	noSync(t)
 	live, dead := os.Getpid(), deadPID(t)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -263,7 +265,7 @@ func TestPruneRaceStress(t *testing.T) {
 // entry, starting from no entry and from an idle row in turns. The hub's
 // entry must always survive.
 func TestRegisterRaceStress(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	noSync(t)
 	cwd := workspace(t, home, "ws", true)
 	hub := Entry{Cwd: cwd, Name: "hub", HubURL: "http://127.0.0.1:9", HubPID: os.Getpid(), StartedAt: time.Now()}

@@ -119,7 +119,7 @@ func TestReap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := setHome(t)
+			home := hubtest.SetHome(t)
 			cwd := workspace(t, home, "ws", true)
 			e, c := tt.setup(t, cwd)
 			if !exists(EntryPath(cwd)) {
@@ -142,7 +142,7 @@ func TestReap(t *testing.T) {
 // TestReapKeepsNewerEntry reaps a dead hub's entry after a new hub took the
 // workspace over: the new hub's entry stays.
 func TestReapKeepsNewerEntry(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	old := Entry{Cwd: cwd, HubPID: deadPID(t), StartedAt: time.Now()}
 	mustWrite(t, Entry{Cwd: cwd, Name: "new", HubPID: os.Getpid(), StartedAt: time.Now()})
@@ -156,7 +156,7 @@ func TestReapKeepsNewerEntry(t *testing.T) {
 
 func TestReapPID(t *testing.T) {
 	shortGrace(t)
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	tests := []struct {
 		name       string
@@ -198,7 +198,7 @@ func TestReapPID(t *testing.T) {
 
 func TestReapProcess(t *testing.T) {
 	shortGrace(t)
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	exe, err := os.Executable()
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"boneyard/internal/hubtest"
 )
 
 // tempFiles lists the temporary files left in the registry directory.
@@ -39,7 +41,7 @@ func readRaw(t testing.TB, cwd string) (Entry, bool) {
 }
 
 func TestWriteCreatesDirLeavesNoTempLastWriterWins(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	for i, name := range []string{"first", "second", "third"} {
 		mustWrite(t, Entry{Cwd: cwd, Name: name, HubPID: i, StartedAt: time.Now()})
@@ -54,7 +56,7 @@ func TestWriteCreatesDirLeavesNoTempLastWriterWins(t *testing.T) {
 }
 
 func TestWriteErrorsLeaveNothing(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	// A directory in the entry's place makes the final rename fail.
 	if err := os.MkdirAll(filepath.Join(EntryPath(cwd), "x"), 0o700); err != nil {
@@ -127,7 +129,7 @@ func TestRegister(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := setHome(t)
+			home := hubtest.SetHome(t)
 			cwd := workspace(t, home, "ws", true)
 			var existing Entry
 			if tt.existing != nil {
@@ -171,7 +173,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterRefusesMissingCwd(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := filepath.Join(home, "missing")
 	if err := Register(cwd, "x"); err == nil {
 		t.Fatal("Register of a missing cwd succeeded")
@@ -182,7 +184,7 @@ func TestRegisterRefusesMissingCwd(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	other := workspace(t, home, "other", true)
 	id := WorkspaceID(cwd)
@@ -214,7 +216,7 @@ func TestRemove(t *testing.T) {
 }
 
 func TestRemoveEntry(t *testing.T) {
-	home := setHome(t)
+	home := hubtest.SetHome(t)
 	cwd := workspace(t, home, "ws", true)
 	id := WorkspaceID(cwd)
 	tests := []struct {
