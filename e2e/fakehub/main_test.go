@@ -16,53 +16,18 @@ import (
 	"testing"
 	"time"
 
+	"boneyard/internal/hubtest"
 	"boneyard/registry"
 )
 
-// runAsHub makes the test binary behave as the fake hub when re-executed by
-// startHub.
-const runAsHub = "FAKEHUB_TEST_RUN_AS_HUB"
-
-// hubBinary is a copy of the test binary named `bones`, so that the process
-// looks like a hub to a scan.
-var hubBinary string
+// hubMode is the hubtest mode in which the test binary runs this command.
+const hubMode = "fakehub"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(runAsHub) == "1" {
+	hubtest.Main(m, map[string]func() int{hubMode: func() int {
 		main()
-		return
-	}
-	dir, err := os.MkdirTemp("", "fakehub-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	hubBinary = filepath.Join(dir, "bones")
-	code := 1
-	if err := copyFile(os.Args[0], hubBinary); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	} else {
-		code = m.Run()
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+		return 0
+	}})
 }
 
 var readyLine = regexp.MustCompile(`^ready pid=(\d+) hub_url=(http://127\.0\.0\.1:\d+) nats_url=(nats://127\.0\.0\.1:\d+)$`)
@@ -80,10 +45,10 @@ func startHub(t *testing.T, mode string) (*hub, string) {
 	t.Helper()
 	t.Setenv("HOME", t.TempDir())
 	ws := t.TempDir()
-	cmd := exec.Command(hubBinary, "hub", "start", "--mode", mode, "--name", "ws-"+mode)
+	cmd := hubtest.Command(hubtest.Bin("bones"), hubMode, "hub", "start", "--mode", mode, "--name", "ws-"+mode)
 	cmd.Dir = ws
 	// The race detector sleeps a second before exit unless told not to.
-	cmd.Env = append(os.Environ(), runAsHub+"=1", "GORACE=atexit_sleep_ms=0")
+	cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
