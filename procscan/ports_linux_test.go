@@ -191,6 +191,16 @@ func TestResourcesOfManyListeningPorts(t *testing.T) {
 				t.Errorf("Ports = %v, want %v (connected from port %d, test listens on %d)",
 					got, want, conn.LocalAddr().(*net.TCPAddr).Port, server.Addr().(*net.TCPAddr).Port)
 			}
+			for _, src := range listenerSources {
+				l, err := src.read()
+				if err != nil {
+					t.Logf("%s unavailable: %v", src.name, err)
+					continue
+				}
+				if got, err := l.portsOf(int32(pid)); err != nil || !slices.Equal(got, want) {
+					t.Errorf("ports from %s = %v, %v; want %v", src.name, got, err, want)
+				}
+			}
 			single, err := ResourcesOf(pid)
 			if err != nil {
 				t.Fatal(err)
@@ -201,6 +211,12 @@ func TestResourcesOfManyListeningPorts(t *testing.T) {
 		})
 	}
 }
+
+// listenerSources are the two ways of listing listening sockets.
+var listenerSources = []struct {
+	name string
+	read func() (listeners, error)
+}{{"sock_diag", diagListeners}, {"proc_tables", procListeners}}
 
 // benchHubs is how many listening fake hubs the resource benchmarks measure.
 const benchHubs = 20
@@ -292,4 +308,19 @@ func BenchmarkResourcesInterleaved(b *testing.B) {
 	b.ReportMetric(float64(batch.Nanoseconds())/float64(n), "batch-ns/op")
 	b.ReportMetric(float64(each)/float64(batch), "each/batch")
 	b.ReportMetric(tcpSockets(), "sockets")
+}
+
+// BenchmarkListeners compares the two ways of listing the host's listening
+// sockets: sock_diag, and the /proc tables it falls back to.
+func BenchmarkListeners(b *testing.B) {
+	for _, src := range listenerSources {
+		b.Run(src.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := src.read(); err != nil {
+					b.Skipf("%s unavailable: %v", src.name, err)
+				}
+			}
+			b.ReportMetric(tcpSockets(), "sockets")
+		})
+	}
 }

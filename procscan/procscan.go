@@ -2,13 +2,15 @@
 // host's process table.
 //
 // It never runs ps, lsof, pgrep or any other program. Processes are listed,
-// and cwds, ports and children read, through gopsutil; on macOS and Windows
-// everything goes through it (sysctl and proc_pidinfo, the process APIs).
-// On Linux the files a scan touches for every process, or for every match,
-// are read from /proc directly with the fewest system calls, which are the
-// whole cost of a scan. A scan reads only the start of every process's
-// command line and the rest (cwd, times, memory) only for the few that
-// match, so a host with thousands of processes stays cheap to poll.
+// and cwds and children read, through gopsutil; on macOS and Windows
+// everything goes through it (sysctl and proc_pidinfo, the process APIs,
+// the TCP tables). On Linux the files a scan touches for every process, or
+// for every match, are read from /proc directly with the fewest system
+// calls, which are the whole cost of a scan, and listening ports come from
+// one sock_diag query per measurement batch. A scan reads only the start of
+// every process's command line and the rest (cwd, times, memory) only for
+// the few that match, so a host with thousands of processes stays cheap to
+// poll.
 package procscan
 
 import (

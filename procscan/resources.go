@@ -42,15 +42,15 @@ func ResourcesOf(pid int) (Resources, error) {
 // distinct pid ends up in exactly one of the two maps: its resources, or
 // the error that kept it from being measured (wrapping ErrGone for a
 // process that has exited or is a zombie). The host's listening TCP sockets
-// are listed once per call, so measuring n processes costs one read of the
-// socket tables plus a few small reads per process rather than n reads of
-// the tables.
+// are listed once per call, so measuring n processes costs one listing plus
+// a few small reads per process rather than n listings.
 //
-// On Linux the tables are /proc/net/tcp and /proc/net/tcp6 of the caller's
-// network namespace, so a process listening inside another network
-// namespace (a container) shows no ports. On Windows they are the system
-// TCP tables. On macOS and the BSDs ports are not reported: gopsutil lists
-// sockets there by running lsof, too heavy for every collection.
+// On Linux the listing comes from the kernel's sock_diag interface (or,
+// where that is refused, /proc/net/tcp and tcp6) for the caller's network
+// namespace, so a process listening inside another network namespace (a
+// container) shows no ports. On Windows it is the system TCP table. On
+// macOS and the BSDs ports are not reported: gopsutil lists sockets there
+// by running lsof, too heavy for every collection.
 func ResourcesOfMany(pids []int) (map[int]Resources, map[int]error) {
 	res := make(map[int]Resources, len(pids))
 	errs := make(map[int]error)
