@@ -135,11 +135,11 @@ func probeLocks(ws []Workspace) error {
 	return fails.err("probe workspace lock")
 }
 
-// resourceCache keeps each hub pid's last measurement. Measuring reads the
-// host's TCP socket tables for listening ports, once for all hubs but still
-// milliseconds on a host whose kernel has a large connection table, so a
-// collection prompted by a registry change reuses what the periodic
-// collection measured shortly before.
+// resourceCache keeps each hub pid's last measurement. Measuring lists the
+// host's listening sockets once and reads every hub's stat, descriptors and
+// children, so a collection prompted by a registry change reuses what the
+// periodic collection measured shortly before rather than repeat that for
+// every burst of changes.
 type resourceCache struct {
 	maxAge   time.Duration       // a measurement older than this is never reused
 	byPID    map[int]measurement // pids measured by the last collection
@@ -184,7 +184,7 @@ func (rc *resourceCache) measure(ws []Workspace, remeasure bool) error {
 		r.Uptime = now.Sub(created).Truncate(time.Second)
 		taken[j] = measurement{res: &r, created: m.created, at: m.at}
 	}
-	// One call for all of them: the socket tables are read once.
+	// One call for all of them: the listening sockets are listed once.
 	res, errs := procscan.ResourcesOfMany(todo)
 	rc.measured.Add(int64(len(todo)))
 	var fails failures
