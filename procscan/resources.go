@@ -28,8 +28,8 @@ type Resources struct {
 // rather than failing the whole measurement.
 //
 // To measure several processes, call ResourcesOfMany once: finding
-// listening ports reads the host's socket tables, which it does once for
-// all of them.
+// listening ports lists the host's listening sockets, which it does once
+// for all of them.
 func ResourcesOf(pid int) (Resources, error) {
 	res, errs := ResourcesOfMany([]int{pid})
 	if err, failed := errs[pid]; failed {
@@ -55,7 +55,7 @@ func ResourcesOfMany(pids []int) (map[int]Resources, map[int]error) {
 	res := make(map[int]Resources, len(pids))
 	errs := make(map[int]error)
 	// Read on first need: a batch of dead processes does not pay for it.
-	table := sync.OnceValues(func() (listeners, error) {
+	listing := sync.OnceValues(func() (listeners, error) {
 		l, err := readListeners()
 		if err != nil {
 			slog.Debug("listening ports unavailable", "err", err)
@@ -68,7 +68,7 @@ func ResourcesOfMany(pids []int) (map[int]Resources, map[int]error) {
 		if measured || failed {
 			continue
 		}
-		if r, err := resourcesOf(pid, table); err != nil {
+		if r, err := resourcesOf(pid, listing); err != nil {
 			errs[pid] = err
 		} else {
 			res[pid] = r
@@ -77,9 +77,9 @@ func ResourcesOfMany(pids []int) (map[int]Resources, map[int]error) {
 	return res, errs
 }
 
-// resourcesOf measures one pid, taking its listening ports from the table
-// shared by the batch.
-func resourcesOf(pid int, table func() (listeners, error)) (Resources, error) {
+// resourcesOf measures one pid, taking its listening ports from the
+// listing the batch shares.
+func resourcesOf(pid int, listing func() (listeners, error)) (Resources, error) {
 	if !validPID(pid) {
 		return Resources{}, fmt.Errorf("process resources: invalid pid %d", pid)
 	}
@@ -92,7 +92,7 @@ func resourcesOf(pid int, table func() (listeners, error)) (Resources, error) {
 		return Resources{}, fmt.Errorf("resources: %w", err)
 	}
 	r := Resources{CPUPercent: u.cpuPercent, RSS: u.rss, Uptime: u.elapsed.Truncate(time.Second)}
-	if l, err := table(); err == nil {
+	if l, err := listing(); err == nil {
 		if r.Ports, err = l.portsOf(p.Pid); err != nil {
 			slog.Debug("listening ports unavailable", "pid", pid, "err", err)
 		}
