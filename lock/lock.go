@@ -242,8 +242,14 @@ type State struct {
 // Probe reports whether the lock at root is held and by whom, without ever
 // taking it: it may run at any rate next to a concurrent Acquire without
 // making that Acquire fail. A missing lock file or state directory means
-// not held.
-func Probe(root string) (State, error) {
+// not held. To probe many workspaces, read the lock table once with
+// ReadTable and probe each through it.
+func Probe(root string) (State, error) { return ReadTable().Probe(root) }
+
+// Probe is the package-level Probe answered from the table t; t is only
+// read, so one table may serve concurrent probes. A holder that took or
+// dropped the lock after ReadTable is not seen until the next table.
+func (t *Table) Probe(root string) (State, error) {
 	path := Path(root)
 	st := State{Path: path}
 	if _, err := os.Stat(path); err != nil {
@@ -252,7 +258,7 @@ func Probe(root string) (State, error) {
 		}
 		return st, fmt.Errorf("workspace lock probe %s: %w", path, err)
 	}
-	held, pid, err := probe(path, PidPath(root))
+	held, pid, err := t.probe(path, PidPath(root))
 	if err != nil {
 		return st, fmt.Errorf("workspace lock probe %s: %w", path, err)
 	}

@@ -31,9 +31,26 @@ type fileID struct {
 	ino          uint64
 }
 
-// probe asks /proc/locks whether the file at path is locked. Without a
-// readable /proc/locks it falls back to the pid file.
-func probe(path, pidPath string) (held bool, pid int, err error) {
+// Table is the host's lock table as read at one moment: on Linux the held
+// locks of /proc/locks, parsed once so that probing a thousand workspaces
+// reads it once, not a thousand times.
+type Table struct {
+	entries []lockEntry
+	ok      bool // /proc/locks was readable; else probes fall back to the pid file
+}
+
+// ReadTable reads the host's lock table. It never fails: without a readable
+// /proc/locks, probes through the table rely on the pid file alone.
+func ReadTable() *Table {
+	data, err := os.ReadFile(procLocks)
+	if err != nil {
+		return &Table{}
+	}
+	return &Table{entries: parseProcLocks(data), ok: true}
+}
+
+// probe asks the table whether the file at path is locked.
+func (t *Table) probe(path, pidPath string) (held bool, pid int, err error) {
 	id, err := statID(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, 0, nil
@@ -41,18 +58,17 @@ func probe(path, pidPath string) (held bool, pid int, err error) {
 	if err != nil {
 		return false, 0, err
 	}
-	data, err := os.ReadFile(procLocks)
-	if err != nil {
+	if !t.ok {
 		pid := livePidFromFile(pidPath)
 		return pid > 0, pid, nil
 	}
-	held, pid = findHolder(parseProcLocks(data), id, livePidFromFile(pidPath))
+	held, pid = findHolder(t.entries, id, livePidFromFile(pidPath))
 	return held, pid, nil
 }
 
 // holderPID names the process holding the lock at path, 0 when unknown.
 func holderPID(path, pidPath string) int {
-	_, pid, err := probe(path, pidPath)
+	_, pid, err := ReadTable().probe(path, pidPath)
 	if err != nil {
 		return livePidFromFile(pidPath)
 	}

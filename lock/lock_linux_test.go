@@ -95,3 +95,31 @@ func TestProbeOFDLock(t *testing.T) {
 		})
 	}
 }
+
+// TestTableIsOneRead shows a table answers from the lock table as it was
+// read: a lock taken afterwards shows only in a new table.
+func TestTableIsOneRead(t *testing.T) {
+	root := t.TempDir()
+	mustAcquire(t, root)()
+	before := ReadTable()
+	mustAcquire(t, root)
+	tests := []struct {
+		name  string
+		table *Table
+		held  bool
+	}{
+		{"table read before Acquire", before, false},
+		{"table read after Acquire", ReadTable(), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.table.Probe(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Held != tc.held {
+				t.Fatalf("Held = %v, want %v", got.Held, tc.held)
+			}
+		})
+	}
+}

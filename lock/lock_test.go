@@ -445,3 +445,40 @@ func TestProbeNeverBreaksAcquire(t *testing.T) {
 	}
 	t.Logf("%d acquire/release cycles against %d probes", n, probes)
 }
+
+// TestTableProbe probes several workspaces through one table, as a
+// collection does, and expects what Probe reports for each.
+func TestTableProbe(t *testing.T) {
+	type ws struct {
+		root string
+		want State
+	}
+	var all []ws
+	add := func(root string, want State) { all = append(all, ws{root, want}) }
+
+	free := t.TempDir()
+	add(free, State{Path: Path(free)})
+	mine := t.TempDir()
+	mustAcquire(t, mine)
+	add(mine, State{Held: true, PID: os.Getpid(), Path: Path(mine)})
+	child := t.TempDir()
+	h := startHolder(t, child)
+	add(child, State{Held: true, PID: h.pid(), Path: Path(child)})
+	released := t.TempDir()
+	mustAcquire(t, released)()
+	add(released, State{Path: Path(released)})
+
+	table := ReadTable()
+	for _, w := range all {
+		got, err := table.Probe(w.root)
+		if err != nil {
+			t.Fatalf("Table.Probe(%s): %v", w.root, err)
+		}
+		if got != w.want {
+			t.Errorf("Table.Probe(%s) = %+v, want %+v", w.root, got, w.want)
+		}
+		if single, err := Probe(w.root); err != nil || single != got {
+			t.Errorf("Probe(%s) = %+v, %v; the table said %+v", w.root, single, err, got)
+		}
+	}
+}
