@@ -152,19 +152,6 @@ func BenchmarkCollect(b *testing.B) {
 	}
 }
 
-// BenchmarkDiff measures what a live-update stream pays per snapshot: a
-// Diff of two collected 1,000-row snapshots.
-func BenchmarkDiff(b *testing.B) {
-	benchRegistry(b)
-	c := New(Options{})
-	prev := c.Refresh(context.Background())
-	next := c.Refresh(context.Background())
-	b.ReportAllocs()
-	for b.Loop() {
-		Diff(prev, next)
-	}
-}
-
 // heapAlloc returns the live heap after a full collection.
 func heapAlloc() uint64 {
 	runtime.GC()

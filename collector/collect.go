@@ -45,12 +45,14 @@ func collect(probes *probeCache, resources *resourceCache, remeasure bool) *Snap
 	)
 	if infoErr != nil {
 		// Without the registry every hub process would look unregistered.
-		errs = append(errs, fmt.Errorf("list registry: %w", infoErr))
+		infoErr = fmt.Errorf("list registry: %w", infoErr)
+		errs = append(errs, infoErr)
 	} else {
 		orphans = registry.OrphanHubsFrom(infos, procs)
 	}
 	if procErr != nil {
-		errs = append(errs, fmt.Errorf("scan hub processes: %w", procErr))
+		procErr = fmt.Errorf("scan hub processes: %w", procErr)
+		errs = append(errs, procErr)
 	}
 
 	// OrphanHubsFrom sorts by pid and gives each orphan its own Entry.
@@ -96,14 +98,13 @@ func collect(probes *probeCache, resources *resourceCache, remeasure bool) *Snap
 		Orphans:    processOnly[:len(processOnly):len(processOnly)],
 		Processes:  procs[:len(procs):len(procs)],
 		Err:        errors.Join(errs...),
+		ListErr:    infoErr,
+		ScanErr:    procErr,
 	}
 	if s.Processes == nil {
 		s.Processes = []procscan.Process{}
 	}
-	s.keys = make([]rowKeys, len(ws))
-	for i := range ws {
-		s.keys[i] = ws[i].keys()
-	}
+	s.hubs = markProcesses(s)
 	s.Took = time.Since(start)
 	return s
 }
@@ -112,7 +113,7 @@ func collect(probes *probeCache, resources *resourceCache, remeasure bool) *Snap
 // cwd and id.
 func compareWorkspaces(a, b Workspace) int {
 	return cmp.Or(
-		cmp.Compare(a.Status.rank(), b.Status.rank()),
+		cmp.Compare(a.Status.Rank(), b.Status.Rank()),
 		cmp.Compare(a.Name, b.Name),
 		cmp.Compare(a.Cwd, b.Cwd),
 		cmp.Compare(a.ID, b.ID),
@@ -124,8 +125,10 @@ func compareWorkspaces(a, b Workspace) int {
 // message.
 func probeLocks(ws []Workspace) error {
 	var fails failures
+	// One read of the host's lock table serves every workspace.
+	table := lock.ReadTable()
 	parallel(len(ws), func(i int) {
-		st, err := lock.Probe(ws[i].Cwd)
+		st, err := table.Probe(ws[i].Cwd)
 		// No lock file means nobody holds the lock: an idle workspace.
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			fails.add(ws[i].Cwd, err)

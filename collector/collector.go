@@ -19,12 +19,15 @@
 //	for {
 //		select {
 //		case s := <-ch:
-//			if d := collector.Diff(last, s); d.Any() { ... } // re-render what changed
-//			last = s
+//			... // re-render from s; the caller decides what changed
 //		case <-req.Context().Done():
 //			return
 //		}
 //	}
+//
+// A snapshot with Seq 0 has not been collected yet: show "collecting", not
+// "nothing registered". ListErr set means the same for a failed registry
+// listing.
 package collector
 
 import (
@@ -61,8 +64,9 @@ func Statuses() []Status {
 // attention: an orphan or a stopped hub.
 func (s Status) Problem() bool { return s == StatusOrphan || s == StatusStopped }
 
-// rank orders statuses for sorting; unknown strings sort last.
-func (s Status) rank() int {
+// Rank is the status's position in Statuses, for sorting problems first;
+// unknown strings sort last.
+func (s Status) Rank() int {
 	for i, st := range Statuses() {
 		if st == s {
 			return i
@@ -93,10 +97,12 @@ type Snapshot struct {
 	Orphans    []registry.OrphanHub // process-only orphans, sorted by pid
 	Processes  []procscan.Process   // every live hub process, sorted by pid
 	Err        error                // errors of this collection's parts, if any (the other parts are still filled)
+	ListErr    error                // the registry listing failed: Workspaces and Orphans are empty for want of it (also in Err)
+	ScanErr    error                // the process scan failed: Processes and Orphans are incomplete (also in Err)
 
-	// keys caches Workspace.Key and Workspace.ResourceKey per row, computed
-	// once at collection so that many SSE streams can diff cheaply.
-	keys []rowKeys
+	// hubs is Processes with what the registry says of each, built once at
+	// collection; see HubProcesses.
+	hubs []HubProcess
 }
 
 // Options configure a Collector. The zero value is ready to use.
@@ -310,9 +316,6 @@ func (c *Collector) Refresh(ctx context.Context) *Snapshot {
 	return c.collectHeld(false)
 }
 
-// Collections returns how many collections have run since New.
-func (c *Collector) Collections() uint64 { return c.collections.Load() }
-
 // Subscribe returns a channel that receives each newly published snapshot
 // (latest wins: a slow reader skips intermediate ones) and a cancel func.
 // The channel starts out holding the current snapshot if one was collected,
@@ -335,13 +338,6 @@ func (c *Collector) Subscribe() (<-chan *Snapshot, func()) {
 		c.subsMu.Unlock()
 	})
 	return ch, cancel
-}
-
-// Subscribers returns the number of active subscriptions.
-func (c *Collector) Subscribers() int {
-	c.subsMu.Lock()
-	defer c.subsMu.Unlock()
-	return len(c.subs)
 }
 
 // collectLocked takes the collection lock, collects and publishes; it

@@ -119,6 +119,16 @@ func TestCollectStatusesAndParts(t *testing.T) {
 	if _, ok := s.Orphan(hubPID); ok {
 		t.Errorf("registered hub %d listed as a process-only orphan", hubPID)
 	}
+	hubs := map[int]HubProcess{}
+	for _, h := range s.HubProcesses() {
+		hubs[h.PID] = h
+	}
+	if h := hubs[hubPID]; h.Orphan || h.WorkspaceID != registry.WorkspaceID(runningDir) {
+		t.Errorf("HubProcesses: running hub %+v, want not orphan, workspace %s", h, registry.WorkspaceID(runningDir))
+	}
+	if h := hubs[strayPID]; !h.Orphan || h.OrphanReason == "" || h.WorkspaceID != "" {
+		t.Errorf("HubProcesses: stray hub %+v, want an orphan with a reason and no workspace", h)
+	}
 	if n := s.Counts(); n.Running != 1 || n.Stopped != 1 || n.Orphan != 1 || n.Idle != 1 || n.Unknown != 1 || n.ProcessOrphans < 1 {
 		t.Errorf("Counts = %+v", n)
 	}
@@ -146,6 +156,12 @@ func TestCollectKeepsOtherPartsOnError(t *testing.T) {
 		if s.Err == nil {
 			t.Error("Err = nil, want the registry listing error")
 		}
+		if s.ListErr == nil || s.ScanErr != nil {
+			t.Errorf("ListErr = %v, ScanErr = %v; want only the listing error", s.ListErr, s.ScanErr)
+		}
+		if h := s.HubProcesses(); !slices.ContainsFunc(h, func(p HubProcess) bool { return p.PID == pid && !p.Orphan }) {
+			t.Errorf("HubProcesses = %+v: want pid %d, not called an orphan without the registry", h, pid)
+		}
 		if _, ok := s.Process(pid); !ok {
 			t.Errorf("hub process %d missing although only the registry failed", pid)
 		}
@@ -157,8 +173,8 @@ func TestCollectKeepsOtherPartsOnError(t *testing.T) {
 	if err := os.Remove(registry.RegistryDir()); err != nil {
 		t.Fatal(err)
 	}
-	if s := c.Refresh(context.Background()); s.Err != nil {
-		t.Errorf("Err = %v after the registry was repaired", s.Err)
+	if s := c.Refresh(context.Background()); s.Err != nil || s.ListErr != nil {
+		t.Errorf("Err = %v, ListErr = %v after the registry was repaired", s.Err, s.ListErr)
 	}
 	if !strings.Contains(logged.String(), "collection succeeds again") {
 		t.Errorf("recovery not logged:\n%s", logged.String())
