@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
 
 	"boneyard/procscan"
 )
@@ -30,116 +33,205 @@ const recycleSlack = 2 * time.Second
 // reads (clock ticks on Linux, microseconds elsewhere).
 const createTimeTolerance = 10 * time.Millisecond
 
-// Reap stops e's hub and removes its entry. The hub gets a polite stop
-// (SIGTERM; on Windows there is none and it is killed at once), up to 2 s
-// to exit, then SIGKILL; the entry is removed afterwards, also
-// after a SIGKILL. A dead pid, or an idle row, only has its entry removed.
-//
-// Reap never signals pid <= 1 or the calling process, and never a recycled
-// pid: if the live process under e.HubPID was created after e.StartedAt
-// (plus 2 s of slack for clock rounding), it is not e's hub, so the entry is removed and
-// nothing is signalled. Only the entry that still names e.HubPID is
-// removed, so a hub that restarted meanwhile keeps its new entry.
+// ReapOutcome says what ReapEntry did.
+type ReapOutcome int
+
+const (
+	// ReapStopped: the hub was signalled and is gone; its entry was removed.
+	ReapStopped ReapOutcome = iota + 1
+	// ReapExited: the pid was already dead (or a zombie), or the entry was
+	// an idle row: only the entry was removed.
+	ReapExited
+	// ReapRecycled: the pid names a bones hub born after the entry, not the
+	// hub that wrote it: nothing was signalled, the stale entry was removed.
+	ReapRecycled
+)
+
+// Reap stops e's hub and removes its entry: ReapEntry without a create time
+// seen by the caller.
 func Reap(e Entry) error {
-	if e.HubPID == 0 {
-		return RemoveEntry(e)
-	}
-	if err := guardPID(e.HubPID); err != nil {
-		return err
-	}
-	// The handle pins the process (a pidfd on Linux, a process handle on
-	// Windows): the checks below and the signals go to one process.
-	p, err := os.FindProcess(e.HubPID)
-	if err != nil {
-		return RemoveEntry(e)
-	}
-	defer p.Release()
-	if !pidAlive(e.HubPID) {
-		return RemoveEntry(e)
-	}
-	created, err := procscan.CreateTime(e.HubPID)
-	if err != nil {
-		if !pidAlive(e.HubPID) {
-			return RemoveEntry(e)
-		}
-		return fmt.Errorf("registry reap pid %d: cannot read its start time, so it is left alone: %w", e.HubPID, err)
-	}
-	if e.StartedAt.IsZero() {
-		return fmt.Errorf("registry reap pid %d: the entry for %s has no started_at, so a recycled pid cannot be ruled out; remove the entry instead", e.HubPID, e.Cwd)
-	}
-	if recycled(e, created) {
-		slog.Warn("registry: pid was recycled; removing the entry without signalling",
-			"pid", e.HubPID, "cwd", e.Cwd, "entry_started", e.StartedAt, "process_created", created)
-		return RemoveEntry(e)
-	}
-	if err := stop(p); err != nil {
-		return err
-	}
-	return RemoveEntry(e)
+	_, err := ReapEntry(e, time.Time{})
+	return err
 }
 
-// ReapPID stops the process pid as Reap does (polite stop, grace, kill)
-// without touching the registry. A dead pid is a no-op. pid <= 1 and the
-// calling process are refused.
+// ReapEntry stops e's hub and removes e's entry, and holds every rule about
+// which process may be signalled for an entry read from an untrusted file.
+//
+// An idle row (hub_pid 0) or a dead pid only has its entry removed
+// (ReapExited). Otherwise the process under e.HubPID is signalled only if
+// all of these hold, checked through a handle that pins the process (a
+// pidfd on Linux, a process handle on Windows), so a pid recycled meanwhile
+// is not signalled either:
+//
+//   - it is neither pid <= 1 nor the calling process;
+//   - it is a `bones hub start` process (else ErrNotHub);
+//   - when seen is non-zero, its create time is seen, as an earlier scan
+//     reported it (else ErrProcessChanged);
+//   - e.StartedAt is set and not in the future, so the file can vouch for
+//     the pid (else ErrUnverified);
+//   - it was created no later than e.StartedAt, plus 2 s of slack for clock
+//     rounding; a younger hub is another process that got the pid, so the
+//     stale entry is removed and nothing is signalled (ReapRecycled).
+//
+// The hub gets a polite stop (SIGTERM; on Windows there is none and it is
+// killed at once), up to 2 s to exit, then SIGKILL; the entry is removed
+// afterwards, also after a SIGKILL (ReapStopped). On every refusal nothing
+// is signalled and the entry stays. Only the entry that still names
+// e.HubPID is removed, so a hub that restarted meanwhile keeps its new
+// entry.
+func ReapEntry(e Entry, seen time.Time) (ReapOutcome, error) {
+	if e.HubPID == 0 {
+		return ReapExited, RemoveEntry(e)
+	}
+	h, err := pinHub(e.HubPID)
+	if err != nil {
+		return 0, err
+	}
+	if h == nil {
+		return ReapExited, RemoveEntry(e)
+	}
+	defer h.p.Release()
+	if err := h.matches(seen); err != nil {
+		return 0, err
+	}
+	if err := vouches(e, time.Now()); err != nil {
+		return 0, err
+	}
+	if recycled(e, h.created) {
+		slog.Warn("registry: pid was recycled; removing the entry without signalling",
+			"pid", e.HubPID, "cwd", e.Cwd, "entry_started", e.StartedAt, "process_created", h.created)
+		return ReapRecycled, RemoveEntry(e)
+	}
+	if err := stop(h.p); err != nil {
+		return 0, err
+	}
+	return ReapStopped, RemoveEntry(e)
+}
+
+// ReapPID stops the `bones hub start` process pid as Reap does (polite
+// stop, grace, kill) without touching the registry. A dead pid is a no-op.
+// pid <= 1, the calling process and any process that is not a bones hub
+// (ErrNotHub) are refused.
 func ReapPID(pid int) error {
-	if err := guardPID(pid); err != nil {
+	h, err := pinHub(pid)
+	if h == nil || err != nil {
 		return err
 	}
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return nil
-	}
-	defer p.Release()
-	if !pidAlive(pid) {
-		return nil
-	}
-	return stop(p)
+	defer h.p.Release()
+	return stop(h.p)
 }
 
 // ReapProcess is ReapPID guarded against pid reuse, for hubs that no entry
 // describes: pid must be a live `bones hub start` process (else ErrNotHub)
 // whose create time equals seen, as an earlier scan reported it (else
-// ErrProcessChanged).
+// ErrProcessChanged; a zero seen never matches).
 func ReapProcess(pid int, seen time.Time) error {
-	if err := guardPID(pid); err != nil {
+	h, err := pinHub(pid)
+	if err != nil {
 		return err
+	}
+	if h == nil {
+		return fmt.Errorf("registry reap pid %d: it has exited: %w", pid, ErrNotHub)
+	}
+	defer h.p.Release()
+	if seen.IsZero() {
+		return fmt.Errorf("registry reap pid %d: no create time to compare with: %w", pid, ErrProcessChanged)
+	}
+	if err := h.matches(seen); err != nil {
+		return err
+	}
+	return stop(h.p)
+}
+
+// pinnedHub is a live `bones hub start` process held by a handle, so the
+// checks made on it and the signals sent to it concern one process.
+type pinnedHub struct {
+	p       *os.Process
+	created time.Time
+}
+
+// pinHub opens a handle on pid and checks, after the handle exists, that it
+// is a live `bones hub start` process; reads made before the handle could
+// describe a process that the handle does not hold. It returns nil, nil for
+// a dead pid or a zombie, and ErrNotHub for pid <= 1, the calling process,
+// and any process that is not a bones hub. The caller releases the handle.
+func pinHub(pid int) (*pinnedHub, error) {
+	switch {
+	case pid <= 1:
+		return nil, fmt.Errorf("registry reap: refusing to signal pid %d: %w", pid, ErrNotHub)
+	case pid == os.Getpid():
+		return nil, fmt.Errorf("registry reap: refusing to signal pid %d, this process: %w", pid, ErrNotHub)
 	}
 	p, err := os.FindProcess(pid)
 	if err != nil {
-		return fmt.Errorf("registry reap pid %d: %w", pid, ErrNotHub)
+		if pidAlive(pid) {
+			return nil, fmt.Errorf("registry reap pid %d: open the process: %w", pid, err)
+		}
+		return nil, nil
 	}
-	defer p.Release()
-	procs, err := procscan.Scan()
+	h, err := inspectHub(p)
+	if h == nil {
+		p.Release()
+	}
+	return h, err
+}
+
+// inspectHub reads what pinHub judges about the process p holds.
+func inspectHub(p *os.Process) (*pinnedHub, error) {
+	pid := p.Pid
+	if !pidAlive(pid) {
+		return nil, nil
+	}
+	argv, err := (&process.Process{Pid: int32(pid)}).CmdlineSlice()
 	if err != nil {
-		return fmt.Errorf("registry reap pid %d: scan hub processes: %w", pid, err)
-	}
-	for _, hub := range procs {
-		if hub.PID != pid {
-			continue
+		if !pidAlive(pid) {
+			return nil, nil
 		}
-		if d := hub.CreateTime.Sub(seen).Abs(); d > createTimeTolerance {
-			return fmt.Errorf("registry reap pid %d: started %v, not %v as seen: %w", pid, hub.CreateTime, seen, ErrProcessChanged)
-		}
-		return stop(p)
+		return nil, fmt.Errorf("registry reap pid %d: cannot read its command line, so it is left alone: %w", pid, err)
 	}
-	return fmt.Errorf("registry reap pid %d: %w", pid, ErrNotHub)
+	if !procscan.IsHubCommand(argv) {
+		if !pidAlive(pid) {
+			return nil, nil // a zombie's command line is empty
+		}
+		return nil, fmt.Errorf("registry reap pid %d (%.80s): %w", pid, strings.Join(argv, " "), ErrNotHub)
+	}
+	created, err := procscan.CreateTime(pid)
+	if err != nil {
+		if !pidAlive(pid) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("registry reap pid %d: cannot read its start time, so it is left alone: %w", pid, err)
+	}
+	return &pinnedHub{p: p, created: created}, nil
+}
+
+// matches checks h's create time against seen, the one an earlier scan
+// reported; a zero seen means the caller saw none and matches anything.
+func (h *pinnedHub) matches(seen time.Time) error {
+	if seen.IsZero() || h.created.Sub(seen).Abs() <= createTimeTolerance {
+		return nil
+	}
+	return fmt.Errorf("registry reap pid %d: started %v, not %v as seen: %w", h.p.Pid, h.created, seen, ErrProcessChanged)
+}
+
+// vouches checks that e's StartedAt, as of now, can tell whether the
+// process under its pid is the hub that wrote it: a missing started_at
+// cannot, and one in the future (beyond the slack) would pass any process
+// as old enough, so the file is not trusted.
+func vouches(e Entry, now time.Time) error {
+	switch {
+	case e.StartedAt.IsZero():
+		return fmt.Errorf("registry reap pid %d: the entry for %s has no started_at, so a recycled pid cannot be ruled out: %w", e.HubPID, e.Cwd, ErrUnverified)
+	case e.StartedAt.After(now.Add(recycleSlack)):
+		return fmt.Errorf("registry reap pid %d: the entry for %s has started_at %v, in the future: %w", e.HubPID, e.Cwd, e.StartedAt, ErrUnverified)
+	}
+	return nil
 }
 
 // recycled reports whether a process created at created is too young to be
 // the hub that wrote e.
 func recycled(e Entry, created time.Time) bool {
 	return !e.StartedAt.IsZero() && created.After(e.StartedAt.Add(recycleSlack))
-}
-
-// guardPID refuses pids that must never be signalled.
-func guardPID(pid int) error {
-	switch {
-	case pid <= 1:
-		return fmt.Errorf("registry reap: refusing to signal pid %d", pid)
-	case pid == os.Getpid():
-		return fmt.Errorf("registry reap: refusing to signal pid %d, this process", pid)
-	}
-	return nil
 }
 
 // stop asks p to exit, waits up to reapGrace, then kills it and waits for

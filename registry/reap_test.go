@@ -43,14 +43,24 @@ func checkExited(t *testing.T, c *child, want bool) {
 
 func TestReap(t *testing.T) {
 	shortGrace(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// hubEntryOf describes a child as its own hub entry, started now.
+	hubEntryOf := func(cwd string, c *child) Entry { return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: time.Now()} }
 	tests := []struct {
 		name string
 		// setup starts what the entry describes and returns the entry and the
 		// child, if any.
-		setup      func(t *testing.T, cwd string) (Entry, *child)
+		setup func(t *testing.T, cwd string) (Entry, *child)
+		// seen returns the create time the caller saw; nil for none.
+		seen       func(t *testing.T, c *child) time.Time
 		wantErr    bool
-		wantKilled bool // the child must have exited
-		wantEntry  bool // the entry must still exist
+		want       error       // with wantErr: the error it must wrap, if any
+		outcome    ReapOutcome // without wantErr
+		wantKilled bool        // the child must have exited
+		wantEntry  bool        // the entry must still exist
 	}{
 		{
 			name: "hub exits on SIGTERM and removes its entry",
@@ -62,14 +72,26 @@ func TestReap(t *testing.T) {
 				}
 				return e, c
 			},
+			outcome:    ReapStopped,
 			wantKilled: true,
 		},
 		{
 			name: "hub ignoring SIGTERM is killed, entry removed",
 			setup: func(t *testing.T, cwd string) (Entry, *child) {
 				c := startHub(t, "stubborn", cwd)
-				return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: time.Now()}, c
+				return hubEntryOf(cwd, c), c
 			},
+			outcome:    ReapStopped,
+			wantKilled: true,
+		},
+		{
+			name: "create time as seen",
+			setup: func(t *testing.T, cwd string) (Entry, *child) {
+				c := startHub(t, "sleep", cwd)
+				return hubEntryOf(cwd, c), c
+			},
+			seen:       func(t *testing.T, c *child) time.Time { return createTime(t, c.PID) },
+			outcome:    ReapStopped,
 			wantKilled: true,
 		},
 		{
@@ -77,12 +99,31 @@ func TestReap(t *testing.T) {
 			setup: func(t *testing.T, cwd string) (Entry, *child) {
 				return Entry{Cwd: cwd, HubPID: deadPID(t), StartedAt: time.Now()}, nil
 			},
+			outcome: ReapExited,
+		},
+		{
+			name: "dead pid with a create time seen: entry removed",
+			setup: func(t *testing.T, cwd string) (Entry, *child) {
+				return Entry{Cwd: cwd, HubPID: deadPID(t), StartedAt: time.Now()}, nil
+			},
+			seen:    func(*testing.T, *child) time.Time { return time.Now().Add(-time.Minute) },
+			outcome: ReapExited,
+		},
+		{
+			name: "zombie hub: entry removed",
+			setup: func(t *testing.T, cwd string) (Entry, *child) {
+				c := hubtest.Start(t, hubtest.Options{Mode: hubtest.ExitMode, Dir: cwd, Args: hubtest.HubArgs(), NoReap: true})
+				awaitZombie(t, c.PID)
+				return hubEntryOf(cwd, c), nil
+			},
+			outcome: ReapExited,
 		},
 		{
 			name: "idle row: entry removed",
 			setup: func(t *testing.T, cwd string) (Entry, *child) {
 				return Entry{Cwd: cwd, Name: "idle"}, nil
 			},
+			outcome: ReapExited,
 		},
 		{
 			name: "recycled pid: entry removed, process spared",
@@ -90,6 +131,7 @@ func TestReap(t *testing.T) {
 				c := startHub(t, "sleep", cwd)
 				return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: createTime(t, c.PID).Add(-time.Hour)}, c
 			},
+			outcome: ReapRecycled,
 		},
 		{
 			name: "pid 1 refused",
@@ -97,6 +139,7 @@ func TestReap(t *testing.T) {
 				return Entry{Cwd: cwd, HubPID: 1, StartedAt: time.Now()}, nil
 			},
 			wantErr:   true,
+			want:      ErrNotHub,
 			wantEntry: true,
 		},
 		{
@@ -105,6 +148,7 @@ func TestReap(t *testing.T) {
 				return Entry{Cwd: cwd, HubPID: os.Getpid(), StartedAt: time.Now()}, nil
 			},
 			wantErr:   true,
+			want:      ErrNotHub,
 			wantEntry: true,
 		},
 		{
@@ -114,6 +158,58 @@ func TestReap(t *testing.T) {
 				return Entry{Cwd: cwd, HubPID: c.PID}, c
 			},
 			wantErr:   true,
+			want:      ErrUnverified,
+			wantEntry: true,
+		},
+		{
+			name: "started_at in the future: nothing signalled",
+			setup: func(t *testing.T, cwd string) (Entry, *child) {
+				c := startHub(t, "sleep", cwd)
+				return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: time.Now().Add(time.Hour)}, c
+			},
+			wantErr:   true,
+			want:      ErrUnverified,
+			wantEntry: true,
+		},
+		{
+			name: "not a bones hub: nothing signalled",
+			setup: func(t *testing.T, cwd string) (Entry, *child) {
+				c := startChild(t, "sleep", cwd, exe, "hub", "start")
+				return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: time.Now().Add(time.Hour)}, c
+			},
+			wantErr:   true,
+			want:      ErrNotHub,
+			wantEntry: true,
+		},
+		{
+			name: "a name merely ending in bones: nothing signalled",
+			setup: func(t *testing.T, cwd string) (Entry, *child) {
+				c := startChild(t, "sleep", cwd, hubtest.Bin("notbones"), hubtest.HubArgs()...)
+				return hubEntryOf(cwd, c), c
+			},
+			wantErr:   true,
+			want:      ErrNotHub,
+			wantEntry: true,
+		},
+		{
+			name: "bones, but not hub start: nothing signalled",
+			setup: func(t *testing.T, cwd string) (Entry, *child) {
+				c := startChild(t, "sleep", cwd, hubtest.Bin("bones"), "hub", "status")
+				return hubEntryOf(cwd, c), c
+			},
+			wantErr:   true,
+			want:      ErrNotHub,
+			wantEntry: true,
+		},
+		{
+			name: "create time other than seen: nothing signalled",
+			setup: func(t *testing.T, cwd string) (Entry, *child) {
+				c := startHub(t, "sleep", cwd)
+				return hubEntryOf(cwd, c), c
+			},
+			seen:      func(t *testing.T, c *child) time.Time { return createTime(t, c.PID).Add(-time.Second) },
+			wantErr:   true,
+			want:      ErrProcessChanged,
 			wantEntry: true,
 		},
 	}
@@ -125,9 +221,16 @@ func TestReap(t *testing.T) {
 			if !exists(EntryPath(cwd)) {
 				mustWrite(t, e)
 			}
-			err := Reap(e)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("Reap: err = %v, wantErr %v", err, tt.wantErr)
+			var seen time.Time
+			if tt.seen != nil {
+				seen = tt.seen(t, c)
+			}
+			outcome, err := ReapEntry(e, seen)
+			if (err != nil) != tt.wantErr || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Fatalf("ReapEntry: err = %v, wantErr %v (%v)", err, tt.wantErr, tt.want)
+			}
+			if !tt.wantErr && outcome != tt.outcome {
+				t.Errorf("outcome = %v, want %v", outcome, tt.outcome)
 			}
 			if got := exists(EntryPath(cwd)); got != tt.wantEntry {
 				t.Errorf("entry exists = %v, want %v", got, tt.wantEntry)
@@ -136,6 +239,18 @@ func TestReap(t *testing.T) {
 				checkExited(t, c, tt.wantKilled)
 			}
 		})
+	}
+}
+
+// awaitZombie waits until pid, an uncollected child, has exited.
+func awaitZombie(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for procscan.Alive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d did not exit", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -161,6 +276,7 @@ func TestReapPID(t *testing.T) {
 	tests := []struct {
 		name       string
 		mode       string // child to start, "" for none
+		path       string // the child's executable, "" for a hub
 		pid        int
 		wantErr    bool
 		wantKilled bool
@@ -172,22 +288,27 @@ func TestReapPID(t *testing.T) {
 		{name: "pid 0 refused", pid: 0, wantErr: true},
 		{name: "negative pid refused", pid: -1, wantErr: true},
 		{name: "own pid refused", pid: os.Getpid(), wantErr: true},
+		{name: "not a bones hub refused", mode: "sleep", path: hubtest.Bin("notbones"), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c *child
 			pid := tt.pid
 			if tt.mode != "" {
-				c = startHub(t, tt.mode, cwd)
+				if tt.path != "" {
+					c = startChild(t, tt.mode, cwd, tt.path, hubtest.HubArgs()...)
+				} else {
+					c = startHub(t, tt.mode, cwd)
+				}
 				pid = c.PID
 				mustWrite(t, Entry{Cwd: cwd, HubPID: pid, StartedAt: time.Now()})
 			}
 			err := ReapPID(pid)
-			if (err != nil) != tt.wantErr {
+			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrNotHub)) {
 				t.Fatalf("ReapPID(%d): err = %v, wantErr %v", pid, err, tt.wantErr)
 			}
 			if c != nil {
-				checkExited(t, c, true)
+				checkExited(t, c, !tt.wantErr)
 				if !exists(EntryPath(cwd)) {
 					t.Error("ReapPID touched the registry")
 				}
@@ -261,5 +382,12 @@ func TestReapProcess(t *testing.T) {
 		if err := ReapProcess(1, time.Now()); err == nil {
 			t.Error("pid 1 was not refused")
 		}
+	})
+	t.Run("no create time seen", func(t *testing.T) {
+		c := startHub(t, "sleep", cwd)
+		if err := ReapProcess(c.PID, time.Time{}); !errors.Is(err, ErrProcessChanged) {
+			t.Errorf("err = %v, want ErrProcessChanged", err)
+		}
+		checkExited(t, c, false)
 	})
 }

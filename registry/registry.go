@@ -93,11 +93,16 @@ type OrphanHub struct {
 }
 
 var (
-	// ErrNotHub is returned by ReapProcess when the pid is not a live
-	// `bones hub start` process.
+	// ErrNotHub is returned by the reap functions when the pid is not a
+	// live `bones hub start` process that may be signalled: another
+	// program, an exited process (ReapProcess), pid <= 1 or the caller.
 	ErrNotHub = errors.New("registry: pid is not a live bones hub")
-	// ErrProcessChanged is returned by ReapProcess when the pid's create
-	// time differs from what the caller saw: the pid now names another
-	// process.
+	// ErrProcessChanged is returned by ReapProcess and ReapEntry when the
+	// pid's create time differs from what the caller saw: the pid now names
+	// another process.
 	ErrProcessChanged = errors.New("registry: process changed since it was observed")
+	// ErrUnverified is returned by ReapEntry when the entry's started_at is
+	// missing or in the future, so the file cannot show that the live
+	// process under its pid is the hub that wrote it.
+	ErrUnverified = errors.New("registry: the entry cannot vouch for its hub pid")
 )

@@ -103,29 +103,39 @@ func syncDir(dir string) error {
 }
 
 // Register records an idle row (hub_pid 0, no URLs) named name for cwd, so
-// the workspace is listed before its first hub starts.
+// the workspace is listed before its first hub starts. It is RegisterIdle
+// for callers that need not know whether a live hub's entry was kept: that
+// case is a no-op, as in bones.
+func Register(cwd, name string) error {
+	_, err := RegisterIdle(cwd, name)
+	return err
+}
+
+// RegisterIdle records an idle row as Register does and returns the entry
+// of the live hub it left in place instead, or nil when the idle row was
+// written or refreshed.
 //
 // An entry of a live hub is left alone, also when the hub's Write races this
 // call: a new row is only ever created with a hard link, which fails if any
 // file appeared at the name meanwhile, and an existing idle row is replaced
 // only after it has been moved aside and proven to be the very row that was
-// judged. An entry of a dead hub is pruned first, as Read
-// would.
-func Register(cwd, name string) error {
+// judged. An entry of a dead hub is pruned first, as Read would. When a
+// hub's Write wins such a race the hub's entry is returned.
+func RegisterIdle(cwd, name string) (*Entry, error) {
 	if cwd == "" {
-		return errors.New("registry register: empty cwd; pass the workspace root")
+		return nil, errors.New("registry register: empty cwd; pass the workspace root")
 	}
 	if cwdGone(cwd) {
-		return fmt.Errorf("registry register: %s does not exist; create the workspace first", cwd)
+		return nil, fmt.Errorf("registry register: %s does not exist; create the workspace first", cwd)
 	}
 	path := EntryPath(cwd)
 	tmp, err := writeTemp(Entry{Cwd: cwd, Name: name, StartedAt: nowUTC()})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.Remove(tmp)
 	if err := migrateLegacy(cwd); err != nil {
-		return err
+		return nil, err
 	}
 	for range maxSettle {
 		cur, err := readEntryFile(path)
@@ -133,37 +143,37 @@ func Register(cwd, name string) error {
 		case errors.Is(err, fs.ErrNotExist):
 			err := os.Link(tmp, path)
 			if err == nil {
-				return syncDir(filepath.Dir(path))
+				return nil, syncDir(filepath.Dir(path))
 			}
 			if !errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("registry register %s: %w", path, err)
+				return nil, fmt.Errorf("registry register %s: %w", path, err)
 			}
 		case err != nil:
-			return fmt.Errorf("registry register: %w; remove the file or run Remove first", err)
+			return nil, fmt.Errorf("registry register: %w; remove the file or run Remove first", err)
 		case cur.entry.HubPID > 0:
 			if !stale(cur.entry) {
-				return nil
+				return &cur.entry, nil
 			}
 			if err := pruneFile(cur); err != nil {
-				return err
+				return nil, err
 			}
 		default:
 			done, err := replaceIdle(cur, tmp)
 			if done || err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return fmt.Errorf("registry register %s: the entry kept changing under concurrent writers; try again", path)
+	return nil, fmt.Errorf("registry register %s: the entry kept changing under concurrent writers; try again", path)
 }
 
 // replaceIdle replaces the idle row judged in cur with the file at tmp,
 // unless the row was replaced meanwhile. The row is moved aside first; only
 // if the moved file is the judged one does tmp take its place, and then
 // only by a link that fails if a writer has filled the name in between (that
-// writer's file is newer than the judged row and stays). A moved file that
-// is not the judged one is settled back. done is false when the caller
-// should look again.
+// writer's file is newer than the judged row and stays, and the caller
+// looks again to learn what it is). A moved file that is not the judged one
+// is settled back. done is false when the caller should look again.
 func replaceIdle(cur entryFile, tmp string) (done bool, err error) {
 	aside, err := moveAside(cur.path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -182,7 +192,7 @@ func replaceIdle(cur entryFile, tmp string) (done bool, err error) {
 		return true, syncDir(filepath.Dir(cur.path))
 	case errors.Is(err, fs.ErrExist):
 		os.Remove(aside)
-		return true, nil
+		return false, nil
 	default:
 		return false, errors.Join(fmt.Errorf("registry register %s: %w", cur.path, err), settle(cur.path, aside))
 	}

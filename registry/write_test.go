@@ -145,7 +145,8 @@ func TestRegister(t *testing.T) {
 				}
 			}
 			before := time.Now()
-			if err := Register(cwd, "fresh"); err != nil {
+			kept, err := RegisterIdle(cwd, "fresh")
+			if err != nil {
 				t.Fatal(err)
 			}
 			got, ok := readRaw(t, cwd)
@@ -155,6 +156,9 @@ func TestRegister(t *testing.T) {
 			wantPID := 0
 			if tt.wantPID != nil {
 				wantPID = tt.wantPID(existing)
+			}
+			if (kept != nil) != (wantPID != 0) || (kept != nil && (kept.HubPID != wantPID || kept.Name != tt.wantName)) {
+				t.Errorf("RegisterIdle reported kept entry %+v, want one with pid %d", kept, wantPID)
 			}
 			if got.Name != tt.wantName || got.HubPID != wantPID {
 				t.Errorf("entry = %+v, want name %q pid %d", got, tt.wantName, wantPID)
