@@ -60,6 +60,9 @@ func writeJSON(c echo.Context, v any) error {
 // snapshot.
 func (s *Server) apiWorkspaces(c echo.Context) error {
 	snap := s.src.Snapshot()
+	if err := apiUnavailable(c, snap, false); err != nil {
+		return err
+	}
 	body := s.cache.get(snap.Seq, "api/workspaces", func() any {
 		b, err := encodeJSON(workspaceListOf(snap))
 		if err != nil {
@@ -111,38 +114,43 @@ type processRow struct {
 	WorkspaceID string  `json:"workspace_id,omitempty"`
 }
 
+// apiUnavailable answers 503 when the snapshot cannot speak for the
+// registry (before the first collection, or when listing it failed) or,
+// with scan, for the hub processes: a script must never read "nothing
+// registered" or "no hubs" into a failure.
+func apiUnavailable(c echo.Context, snap *collector.Snapshot, scan bool) error {
+	var msg string
+	switch {
+	case snap.Seq == 0:
+		msg = "boneyard is still collecting its first snapshot; retry in a second."
+	case snap.ListErr != nil:
+		msg = "boneyard cannot list the registry (" + snap.ListErr.Error() + "); fix that and retry: boneyard re-collects on its own."
+	case scan && snap.ScanErr != nil:
+		msg = "boneyard cannot list hub processes (" + snap.ScanErr.Error() + "); retry later: boneyard re-collects on its own."
+	default:
+		return nil
+	}
+	c.Response().Header().Set("Retry-After", "2")
+	return echo.NewHTTPError(http.StatusServiceUnavailable, msg)
+}
+
 // apiProcesses is GET /api/processes: every live hub process, with the
-// orphan flag and reason under the same definition the dashboard uses.
+// orphan flag and reason the collector decided, under the same definition
+// the dashboard uses.
 func (s *Server) apiProcesses(c echo.Context) error {
 	snap := s.src.Snapshot()
-	orphanReason := map[int]string{}
-	for _, o := range snap.Orphans {
-		orphanReason[o.PID] = o.Reason
+	if err := apiUnavailable(c, snap, true); err != nil {
+		return err
 	}
-	byPID := map[int]*collector.Workspace{}
-	for i := range snap.Workspaces {
-		w := &snap.Workspaces[i]
-		if w.HubPID > 0 {
-			byPID[w.HubPID] = w
-		}
-	}
-	rows := make([]processRow, 0, len(snap.Processes))
-	for _, p := range snap.Processes {
-		r := processRow{
+	hubs := snap.HubProcesses()
+	rows := make([]processRow, 0, len(hubs))
+	for _, p := range hubs {
+		rows = append(rows, processRow{
 			PID: p.PID, Cmd: p.Cmd, Cwd: p.Cwd, ETime: p.ETime,
 			CreateTime: p.CreateTime.UTC().Format(time.RFC3339Nano),
 			RSS:        p.RSS, CPUPercent: p.CPUPercent,
-		}
-		if reason, ok := orphanReason[p.PID]; ok {
-			r.Orphan, r.Reason = true, reason
-		}
-		if w := byPID[p.PID]; w != nil {
-			r.WorkspaceID = w.ID
-			if w.Status == collector.StatusOrphan {
-				r.Orphan, r.Reason = true, w.OrphanReason
-			}
-		}
-		rows = append(rows, r)
+			Orphan: p.Orphan, Reason: p.OrphanReason, WorkspaceID: p.WorkspaceID,
+		})
 	}
 	return writeJSON(c, map[string]any{"processes": rows})
 }

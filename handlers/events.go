@@ -42,6 +42,7 @@ type dashFragments struct {
 	seq     uint64
 	model   templates.Dashboard
 	title   string
+	health  []byte
 	counts  []byte
 	orphans []byte
 	ids     []string
@@ -57,6 +58,7 @@ func buildDashFragments(snap *collector.Snapshot, v view) *dashFragments {
 		seq:     snap.Seq,
 		model:   d,
 		title:   d.Title,
+		health:  renderBytes(templates.HealthBanner(d.Health, true)),
 		counts:  renderBytes(templates.Counts(d.Counts, true)),
 		orphans: renderBytes(templates.OrphanSection(d.Orphans, d.Back, true)),
 		rows:    make(map[string]rowFragment, len(d.Rows)),
@@ -80,6 +82,7 @@ func writeTitle(buf *bytes.Buffer, title string) {
 // writeFull writes every live fragment of the view.
 func (fr *dashFragments) writeFull(buf *bytes.Buffer) {
 	writeTitle(buf, fr.title)
+	buf.Write(fr.health)
 	buf.Write(fr.counts)
 	buf.Write(fr.sectionHTML())
 	buf.Write(fr.orphans)
@@ -93,13 +96,22 @@ func writeRow(buf *bytes.Buffer, row []byte) {
 	buf.WriteString("</template>")
 }
 
-// writeDiff writes only what changed from prev to fr: the title, counts and
-// orphan section when they differ; changed rows, highlighted when their
-// status changed; deleted rows; or the whole table when rows were added or
-// reordered.
+// sectionState tells which of its forms the workspace section takes: rows
+// (or "no match"), the empty state, collecting or unlisted.
+func (fr *dashFragments) sectionState() [3]bool {
+	return [3]bool{fr.model.Empty, fr.model.Collecting, fr.model.Unlisted}
+}
+
+// writeDiff writes only what changed from prev to fr: the title, health
+// banner, counts and orphan section when they differ; changed rows,
+// highlighted when their status changed; deleted rows; or the whole section
+// when rows were added or reordered or it changed form.
 func (fr *dashFragments) writeDiff(buf *bytes.Buffer, prev *dashFragments) {
 	if fr.title != prev.title {
 		writeTitle(buf, fr.title)
+	}
+	if !bytes.Equal(fr.health, prev.health) {
+		buf.Write(fr.health)
 	}
 	if !bytes.Equal(fr.counts, prev.counts) {
 		buf.Write(fr.counts)
@@ -107,8 +119,9 @@ func (fr *dashFragments) writeDiff(buf *bytes.Buffer, prev *dashFragments) {
 	if !bytes.Equal(fr.orphans, prev.orphans) {
 		buf.Write(fr.orphans)
 	}
-	sameSet := slices.Equal(fr.ids, prev.ids)
-	onlyRemoved := !sameSet && len(fr.ids) > 0 && isSubsequence(fr.ids, prev.ids) && fr.model.Empty == prev.model.Empty
+	sameForm := fr.sectionState() == prev.sectionState()
+	sameSet := slices.Equal(fr.ids, prev.ids) && sameForm
+	onlyRemoved := !sameSet && sameForm && len(fr.ids) > 0 && isSubsequence(fr.ids, prev.ids)
 	if !sameSet && !onlyRemoved {
 		buf.Write(fr.sectionHTML())
 	}
@@ -147,20 +160,28 @@ func isSubsequence(sub, seq []string) bool {
 // detailFragments are the live parts of one workspace's page.
 type detailFragments struct {
 	title   string
+	health  []byte
 	section []byte // nil when the workspace is gone
 }
 
 func (s *Server) detailFragments(snap *collector.Snapshot, id string) *detailFragments {
+	f := newFormatter(snap)
+	health := renderBytes(templates.HealthBanner(f.health(snap), true))
 	w := findWorkspace(snap, id)
 	if w == nil {
-		return &detailFragments{title: title(snap, "gone")}
+		// Without a listing, absence proves nothing: keep the page as it is.
+		if !listed(snap) {
+			return &detailFragments{title: title(snap), health: health, section: []byte{}}
+		}
+		return &detailFragments{title: title(snap, "gone"), health: health}
 	}
-	d := detailModel(snap, w, newFormatter(snap))
-	return &detailFragments{title: d.Title, section: renderBytes(templates.DetailSection(d, true))}
+	d := detailModel(snap, w, f)
+	return &detailFragments{title: d.Title, health: health, section: renderBytes(templates.DetailSection(d, true))}
 }
 
 func (fr *detailFragments) writeFull(buf *bytes.Buffer) {
 	writeTitle(buf, fr.title)
+	buf.Write(fr.health)
 	if fr.section == nil {
 		buf.Write(renderBytes(templates.FlashBox(&templates.Flash{Error: true,
 			Message: "This workspace is no longer in the registry: there is no workspace with this id."}, true)))
@@ -170,7 +191,7 @@ func (fr *detailFragments) writeFull(buf *bytes.Buffer) {
 }
 
 func (fr *detailFragments) writeDiff(buf *bytes.Buffer, prev *detailFragments) {
-	if fr.title != prev.title || !bytes.Equal(fr.section, prev.section) {
+	if fr.title != prev.title || !bytes.Equal(fr.health, prev.health) || !bytes.Equal(fr.section, prev.section) {
 		fr.writeFull(buf)
 	}
 }

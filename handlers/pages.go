@@ -80,6 +80,9 @@ const logLines = 200
 func (s *Server) renderDetail(c echo.Context, status int, id string, f *templates.Flash) error {
 	snap := s.src.Snapshot()
 	w := findWorkspace(snap, id)
+	if w == nil && !listed(snap) {
+		return s.unlistedWorkspace(c, snap, f)
+	}
 	if w == nil {
 		return s.notFoundWorkspace(c, id, f)
 	}
@@ -106,10 +109,31 @@ func detailModel(snap *collector.Snapshot, w *collector.Workspace, f formatter) 
 		Page: templates.Page{
 			Title:     title(snap, row.Name),
 			EventsURL: eventsURL(map[string][]string{"id": {w.ID}}, snap.Seq),
+			Health:    f.health(snap),
 		},
 		Row:  row,
 		Back: "/workspaces/" + w.ID,
 	}
+}
+
+// listed reports whether the snapshot knows the registry: collected, and
+// the listing succeeded. Otherwise a missing workspace proves nothing.
+func listed(snap *collector.Snapshot) bool { return snap.Seq > 0 && snap.ListErr == nil }
+
+// unlistedWorkspace answers a workspace page while the registry is not
+// known: 503, with the reason and a page that reloads itself once it is.
+func (s *Server) unlistedWorkspace(c echo.Context, snap *collector.Snapshot, f *templates.Flash) error {
+	c.Response().Header().Set("Retry-After", "2")
+	text := "boneyard has not finished its first look at the registry."
+	if snap.ListErr != nil {
+		text = "boneyard cannot read the registry right now, so it cannot tell whether this workspace exists."
+	}
+	return render(c, http.StatusServiceUnavailable, templates.MessagePage(templates.Message{
+		Page:    templates.Page{Title: "Unavailable · boneyard", Flash: f, Health: newFormatter(snap).health(snap)},
+		Heading: "Workspace not known yet",
+		Text:    text,
+		Hint:    "Reload this page in a moment.",
+	}))
 }
 
 func (s *Server) notFoundWorkspace(c echo.Context, id string, f *templates.Flash) error {

@@ -120,7 +120,7 @@ func TestProblemsInTitleAndFirst(t *testing.T) {
 	}
 	e.refresh()
 	body := e.get("/").Body.String()
-	if n := problems(e.col.Snapshot()); n < 2 {
+	if n := e.col.Snapshot().Problems(); n < 2 {
 		t.Errorf("%d problems, want at least the stopped and the orphaned workspace", n)
 	}
 	mustContain(t, body, "<title>"+title(e.col.Snapshot())+"</title>", `data-status="stopped"`, `data-status="orphan"`, `class="reason"`)

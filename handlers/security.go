@@ -44,7 +44,7 @@ func (s *Server) hostCheck(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !s.hosts[strings.ToLower(c.Request().Host)] {
 			return echo.NewHTTPError(http.StatusForbidden,
-				"Host "+strconv.Quote(c.Request().Host)+" is not allowed: open boneyard as http://127.0.0.1:"+strconv.Itoa(s.port)+"/")
+				"Host "+strconv.Quote(c.Request().Host)+" is not allowed: open boneyard as http://"+s.home+"/")
 		}
 		return next(c)
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -131,6 +132,7 @@ func TestHostAllowList(t *testing.T) {
 		{"evil.example:2663", http.StatusForbidden},
 		{"localhost.evil.example:2663", http.StatusForbidden},
 		{"192.168.1.10:2663", http.StatusForbidden},
+		{"127.0.0.5:2663", http.StatusForbidden}, // not the bound address
 	}
 	for _, tt := range tests {
 		for _, target := range []string{"/", "/healthz", "/api/workspaces"} {
@@ -140,6 +142,53 @@ func TestHostAllowList(t *testing.T) {
 				t.Errorf("Host %s GET %s: %d, want %d", tt.host, target, w.Code, tt.code)
 			}
 		}
+	}
+}
+
+// TestHostAllowListBoundIP serves on another loopback address, as
+// --addr 127.0.0.5:0 does: the URL it prints must work.
+func TestHostAllowListBoundIP(t *testing.T) {
+	e := newEnv(t, false)
+	tests := []struct {
+		bound string
+		host  string
+		code  int
+	}{
+		{"127.0.0.5", "127.0.0.5:2663", http.StatusOK},
+		{"127.0.0.5", "127.0.0.1:2663", http.StatusOK},
+		{"127.0.0.5", "127.0.0.6:2663", http.StatusForbidden},
+		{"127.0.0.5", "127.0.0.5:2664", http.StatusForbidden},
+		{"::1", "[::1]:2663", http.StatusOK},
+		{"::ffff:127.0.0.7", "127.0.0.7:2663", http.StatusOK},
+		{"192.168.1.10", "192.168.1.10:2663", http.StatusForbidden}, // never allowed, even if configured
+	}
+	for _, tt := range tests {
+		srv, err := New(Config{Source: e.col, Token: testToken, Host: tt.bound, Port: testPort})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, target := range []string{"/", "/healthz"} {
+			r := request(http.MethodGet, target, nil)
+			r.Host = tt.host
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, r)
+			if w.Code != tt.code {
+				t.Errorf("bound %s, Host %s GET %s: %d, want %d", tt.bound, tt.host, target, w.Code, tt.code)
+			}
+		}
+	}
+
+	// The refusal names the address to use.
+	srv, err := New(Config{Source: e.col, Token: testToken, Host: "127.0.0.5", Port: testPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request(http.MethodGet, "/", nil)
+	r.Host = "evil.example:2663"
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, r)
+	if !strings.Contains(w.Body.String(), "http://127.0.0.5:2663/") {
+		t.Errorf("403 page does not name the bound address: %s", w.Body.String())
 	}
 }
 

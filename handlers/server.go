@@ -6,9 +6,9 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,6 +31,7 @@ type Source interface {
 type Config struct {
 	Source    Source
 	Token     string       // required on every route but /healthz and /static
+	Host      string       // the bound IP, e.g. "127.0.0.5", allowed in the Host header besides the usual loopback names
 	Port      int          // the bound port, for the Host allow-list
 	AuditPath string       // audit log; "" means <StateDir>/audit.log
 	Logger    *slog.Logger // nil means slog.Default()
@@ -45,6 +46,7 @@ type Server struct {
 	token     string
 	port      int
 	hosts     map[string]bool
+	home      string // host:port the printed URL names, for messages
 	log       *slog.Logger
 	audit     *auditLog
 	heartbeat time.Duration
@@ -83,8 +85,7 @@ func New(cfg Config) (*Server, error) {
 		auditPath = dir + "/audit.log"
 	}
 	s.audit = &auditLog{path: auditPath}
-	p := strconv.Itoa(cfg.Port)
-	s.hosts = map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true, "[::1]:" + p: true}
+	s.hosts, s.home = allowedHosts(cfg.Host, cfg.Port)
 
 	e := echo.New()
 	e.HideBanner = true
@@ -118,19 +119,17 @@ func (s *Server) CloseStreams() {
 	s.closeOnce.Do(func() { close(s.closing) })
 }
 
-// Streams returns how many SSE streams are open.
-func (s *Server) Streams() int { return int(s.streams.Load()) }
-
-// WaitStreams blocks until every SSE handler has returned or ctx is done.
-func (s *Server) WaitStreams(ctx context.Context) error {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for s.streams.Load() > 0 {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return fmt.Errorf("%d event streams still open: %w", s.streams.Load(), ctx.Err())
-		}
+// allowedHosts are the Host header values that name this server: the
+// loopback names with the bound port, plus the bound IP itself (any of
+// 127.0.0.0/8 may be bound, and the printed URL names it). home is the one
+// the printed URL uses.
+func allowedHosts(boundIP string, port int) (hosts map[string]bool, home string) {
+	p := strconv.Itoa(port)
+	home = "127.0.0.1:" + p
+	hosts = map[string]bool{home: true, "localhost:" + p: true, "[::1]:" + p: true}
+	if ip, err := netip.ParseAddr(boundIP); err == nil && ip.IsLoopback() {
+		home = netip.AddrPortFrom(ip.Unmap(), uint16(port)).String()
+		hosts[home] = true
 	}
-	return nil
+	return hosts, home
 }

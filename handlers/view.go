@@ -14,22 +14,9 @@ import (
 
 	"boneyard/collector"
 	"boneyard/procscan"
+	"boneyard/registry"
 	"boneyard/web/templates"
 )
-
-// statuses in the order the counts show them.
-var statuses = []collector.Status{
-	collector.StatusRunning, collector.StatusStopped, collector.StatusIdle,
-	collector.StatusUnknown, collector.StatusOrphan,
-}
-
-// problemRank orders statuses problems first, as the collector does.
-func problemRank(s collector.Status) int {
-	if i := slices.Index(collector.Statuses(), s); i >= 0 {
-		return i
-	}
-	return len(statuses)
-}
 
 // column is one sortable column of the workspaces table.
 type column struct {
@@ -51,7 +38,7 @@ func byResource(f func(r *procscan.Resources) float64) func(a, b *collector.Work
 }
 
 var columns = []column{
-	{"status", "Status", func(a, b *collector.Workspace) int { return cmp.Compare(problemRank(a.Status), problemRank(b.Status)) }},
+	{"status", "Status", func(a, b *collector.Workspace) int { return cmp.Compare(a.Status.Rank(), b.Status.Rank()) }},
 	{"name", "Name", func(a, b *collector.Workspace) int {
 		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 	}},
@@ -93,7 +80,7 @@ const maxQuery = 200
 // stale bookmark still opens.
 func parseView(q url.Values) view {
 	var v view
-	if st := q.Get("status"); slices.Contains(statuses, collector.Status(st)) {
+	if st := q.Get("status"); slices.Contains(collector.Statuses(), collector.Status(st)) {
 		v.status = st
 	}
 	v.q = strings.TrimSpace(q.Get("q"))
@@ -123,6 +110,12 @@ func (v view) query() url.Values {
 		q.Set("dir", "desc")
 	}
 	return q
+}
+
+// unfiltered is the view with its filters dropped and its sort kept.
+func (v view) unfiltered() view {
+	v.status, v.q = "", ""
+	return v
 }
 
 // href is the dashboard URL of the view.
@@ -169,7 +162,7 @@ func (v view) apply(ws []collector.Workspace) []*collector.Workspace {
 func (v view) model() templates.View {
 	m := templates.View{Q: v.q, Filtered: v.status != "" || v.q != ""}
 	m.Statuses = append(m.Statuses, templates.Option{Value: "", Label: "any", Selected: v.status == ""})
-	for _, st := range statuses {
+	for _, st := range collector.Statuses() {
 		m.Statuses = append(m.Statuses, templates.Option{Value: string(st), Label: string(st), Selected: v.status == string(st)})
 	}
 	m.Sorts = append(m.Sorts, templates.Option{Value: "", Label: "problems first", Selected: v.sort == ""})
@@ -203,36 +196,22 @@ func (v view) headers() []templates.Column {
 	return out
 }
 
-// problems counts what needs attention: stopped and orphaned workspaces
-// plus process-only orphans.
-func problems(snap *collector.Snapshot) int {
-	n := len(snap.Orphans)
-	for i := range snap.Workspaces {
-		if st := snap.Workspaces[i].Status; st == collector.StatusStopped || st == collector.StatusOrphan {
-			n++
-		}
-	}
-	return n
-}
-
 // title is a page title with the problem count in front, so a background
 // tab shows trouble: "(2) boneyard".
 func title(snap *collector.Snapshot, page ...string) string {
 	t := strings.Join(append(page, "boneyard"), " · ")
-	if n := problems(snap); n > 0 {
+	if n := snap.Problems(); n > 0 {
 		return "(" + strconv.Itoa(n) + ") " + t
 	}
 	return t
 }
 
+// counts are the per-status totals, problems first.
 func counts(snap *collector.Snapshot) []templates.Count {
-	n := map[collector.Status]int{}
-	for i := range snap.Workspaces {
-		n[snap.Workspaces[i].Status]++
-	}
-	out := make([]templates.Count, 0, len(statuses))
-	for _, st := range statuses {
-		out = append(out, templates.Count{Status: string(st), N: n[st]})
+	n := snap.Counts()
+	out := make([]templates.Count, 0, len(collector.Statuses()))
+	for _, st := range collector.Statuses() {
+		out = append(out, templates.Count{Status: string(st), N: n.Of(st)})
 	}
 	return out
 }
@@ -387,14 +366,38 @@ func (f formatter) row(w *collector.Workspace) templates.Row {
 	return r
 }
 
-func (f formatter) orphans(snap *collector.Snapshot) []templates.OrphanRow {
-	out := make([]templates.OrphanRow, 0, len(snap.Orphans))
-	for _, o := range snap.Orphans {
+// orphanMatches applies the view to a process-only orphan: it is an orphan,
+// so any other status filter hides it, and q matches its cwd or command.
+func (v view) orphanMatches(o *registry.OrphanHub) bool {
+	if v.status != "" && v.status != string(collector.StatusOrphan) {
+		return false
+	}
+	if v.q == "" {
+		return true
+	}
+	q := strings.ToLower(v.q)
+	return strings.Contains(strings.ToLower(o.Cwd), q) || strings.Contains(strings.ToLower(o.Cmd), q)
+}
+
+// orphans is the orphan section of a view: the orphans it matches, and how
+// many it hides.
+func (f formatter) orphans(snap *collector.Snapshot, v view) templates.Orphans {
+	out := templates.Orphans{
+		Rows:    make([]templates.OrphanRow, 0, len(snap.Orphans)),
+		Unknown: snap.Seq == 0 || snap.ListErr != nil || snap.ScanErr != nil,
+		Clear:   v.unfiltered().href(),
+	}
+	for i := range snap.Orphans {
+		o := &snap.Orphans[i]
+		if !v.orphanMatches(o) {
+			out.Hidden++
+			continue
+		}
 		cwd := templates.Path{Short: "unknown", Full: "unknown"}
 		if o.Cwd != "" {
 			cwd = f.path(o.Cwd)
 		}
-		out = append(out, templates.OrphanRow{
+		out.Rows = append(out.Rows, templates.OrphanRow{
 			PID:        o.PID,
 			Elapsed:    o.ETime,
 			Cwd:        cwd,
@@ -406,16 +409,39 @@ func (f formatter) orphans(snap *collector.Snapshot) []templates.OrphanRow {
 	return out
 }
 
+// health tells the page how far to trust the snapshot: collecting before
+// the first collection, else the latest collection's error with what to do.
+func (f formatter) health(snap *collector.Snapshot) templates.Health {
+	switch {
+	case snap.Seq == 0:
+		return templates.Health{Collecting: true}
+	case snap.ListErr != nil:
+		return templates.Health{Error: snap.Err.Error(), Hint: "The workspace list is unknown, not empty. " +
+			"Make sure " + f.path(registry.RegistryDir()).Short + " is a directory you can read and write; " +
+			"boneyard retries on its own and this page updates when it succeeds."}
+	case snap.Err != nil:
+		return templates.Health{Error: snap.Err.Error(), Hint: "The rest of the page is current. " +
+			"boneyard retries on its own; its log has the details."}
+	}
+	return templates.Health{}
+}
+
 // dashboardModel is everything GET / renders for one view of one snapshot.
 func dashboardModel(snap *collector.Snapshot, v view, f formatter) templates.Dashboard {
 	d := templates.Dashboard{
-		Page:    templates.Page{Title: title(snap), EventsURL: eventsURL(v.query(), snap.Seq)},
-		Counts:  counts(snap),
-		Columns: v.headers(),
-		Orphans: f.orphans(snap),
-		Empty:   len(snap.Workspaces) == 0,
-		View:    v.model(),
-		Back:    v.href(),
+		Page: templates.Page{
+			Title:     title(snap),
+			EventsURL: eventsURL(v.query(), snap.Seq),
+			Health:    f.health(snap),
+		},
+		Counts:     counts(snap),
+		Columns:    v.headers(),
+		Orphans:    f.orphans(snap, v),
+		Collecting: snap.Seq == 0,
+		Unlisted:   snap.Seq > 0 && snap.ListErr != nil,
+		Empty:      snap.Seq > 0 && snap.ListErr == nil && len(snap.Workspaces) == 0,
+		View:       v.model(),
+		Back:       v.href(),
 	}
 	for _, w := range v.apply(snap.Workspaces) {
 		d.Rows = append(d.Rows, f.row(w))
@@ -430,11 +456,11 @@ func eventsURL(q url.Values, seq uint64) string {
 	return "/events?" + q.Encode()
 }
 
+// findWorkspace is snap.Workspace as a pointer, nil when absent.
 func findWorkspace(snap *collector.Snapshot, id string) *collector.Workspace {
-	for i := range snap.Workspaces {
-		if snap.Workspaces[i].ID == id {
-			return &snap.Workspaces[i]
-		}
+	w, ok := snap.Workspace(id)
+	if !ok {
+		return nil
 	}
-	return nil
+	return &w
 }

@@ -15,6 +15,16 @@ type Page struct {
 	Title     string // document title, e.g. "(2) boneyard"
 	EventsURL string // SSE stream for live updates; "" for none
 	Flash     *Flash
+	Health    Health
+}
+
+// Health says that the data shown is not the whole truth: nothing has been
+// collected yet, or the latest collection failed in part. The zero value
+// shows nothing.
+type Health struct {
+	Collecting bool   // no collection has finished yet
+	Error      string // what failed in the latest collection
+	Hint       string // what the user can do about it
 }
 
 // Stamp is a formatted point in time: "3m ago" with the exact UTC time on
@@ -101,14 +111,24 @@ type View struct {
 	Filtered bool // a filter hides some rows
 }
 
+// Orphans is the process-only orphan section.
+type Orphans struct {
+	Rows    []OrphanRow
+	Hidden  int  // orphans the view's filter hides
+	Unknown bool // not collected yet, or the registry or process table could not be read
+	Clear   string // the dashboard URL without the filter
+}
+
 // Dashboard is the data of GET /.
 type Dashboard struct {
 	Page
-	Counts   []Count
-	Columns  []Column
-	Rows     []Row
-	Orphans  []OrphanRow
-	Empty    bool // the registry has no entries at all
+	Counts     []Count
+	Columns    []Column
+	Rows       []Row
+	Orphans    Orphans
+	Empty      bool // the registry has no entries at all
+	Collecting bool // no collection has finished yet: show neither rows nor the empty state
+	Unlisted   bool // the registry could not be listed: Health says why
 	View     View
 	Back     string // this view's URL, for actions to return to
 	Register RegisterForm
