@@ -13,7 +13,7 @@ E2E_ARGS ?=
 
 export CHROMIUM_PATH
 
-.PHONY: run build generate check-generate vet unit crossbuild fuzz e2e-deps chromium e2e test bench clean
+.PHONY: run build generate check-generate check-tidy vet unit crossbuild fuzz e2e-deps chromium e2e test bench clean
 
 run: build
 	./$(BIN)
@@ -29,6 +29,10 @@ check-generate:
 	$(GO) tool templ generate
 	@git diff --exit-code -- '*_templ.go' || { echo "generated templ files are stale: run 'make generate' and commit" >&2; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- '*_templ.go')" || { echo "uncommitted generated templ files: run 'make generate' and commit" >&2; exit 1; }
+
+# Fails when go.mod or go.sum do not match the imports.
+check-tidy:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit" >&2; exit 1; }
 
 vet:
 	$(GO) vet ./...
@@ -71,7 +75,7 @@ e2e: e2e-deps
 	cd e2e && GO='$(GO)' npx playwright test $(E2E_ARGS)
 
 # e2e-deps first: a missing browser fails in seconds, not after the unit tests.
-test: e2e-deps check-generate vet unit crossbuild fuzz e2e
+test: e2e-deps check-generate check-tidy vet unit crossbuild fuzz e2e
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
