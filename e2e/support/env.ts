@@ -1,9 +1,12 @@
 // Settings shared by the Playwright config, the global setup and the tests.
 //
 // The config file is evaluated in the runner and again in every worker. The
-// first evaluation (in the runner) picks a temporary root and a free port and
-// exports them through the environment, so that the workers, which inherit
-// it, agree on them.
+// first evaluation (in the runner) picks a temporary root and a free port,
+// creates the directories the server needs before it starts, and exports
+// them through the environment, so that the workers, which inherit it, agree
+// on them. The same evaluation removes the root when the runner exits: that
+// is after Playwright has stopped the web server, which a global teardown
+// is not.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,7 +23,6 @@ export const RESULTS_DIR = path.join(E2E_DIR, 'test-results');
 export const SCREENSHOTS_DIR = path.join(E2E_DIR, 'screenshots');
 /** Where the server's output goes, for the start-line test and for post-mortems. */
 export const SERVER_STDOUT = path.join(RESULTS_DIR, 'boneyard.stdout.log');
-export const SERVER_STDERR = path.join(RESULTS_DIR, 'boneyard.stderr.log');
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const ROOT_VAR = 'BONEYARD_E2E_ROOT';
@@ -35,8 +37,13 @@ function freePort(): number {
 }
 
 if (!process.env[ROOT_VAR]) {
-  process.env[ROOT_VAR] = fs.mkdtempSync(path.join(os.tmpdir(), 'boneyard-e2e-'));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'boneyard-e2e-'));
+  for (const dir of ['home', 'workspaces']) fs.mkdirSync(path.join(root, dir));
+  process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+  process.env[ROOT_VAR] = root;
   process.env[PORT_VAR] = String(freePort());
+  // The server and every fake hub keep their .bones inside the workspace.
+  delete process.env.BONES_DIR;
 }
 
 /** Everything the suite creates on disk lives under ROOT. */
@@ -48,9 +55,7 @@ export const REGISTRY_DIR = path.join(HOME, '.bones', 'workspaces');
 export const PORT = Number(process.env[PORT_VAR]);
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
 
-/** The environment of processes the suite starts: our HOME, no BONES_DIR. */
+/** The environment of processes the suite starts: our HOME. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME, ...extra };
-  delete env.BONES_DIR;
-  return env;
+  return { ...process.env, HOME, ...extra };
 }
