@@ -29,7 +29,10 @@ const usage = `boneyard serves a dashboard of this host's bones workspaces on lo
 
 Usage:
   boneyard [flags]       serve the dashboard and print its bookmarkable URL
-  boneyard url [--addr]  print the bookmarkable URL (with the access token)
+  boneyard url [--addr]  print the bookmarkable URL (with the access token): that
+                         of the boneyard running for this user (recorded in
+                         ~/.bones/boneyard/addr while it serves), else the one
+                         for --addr; an explicit --addr always wins
   boneyard version       print the version
 
 Flags:
@@ -40,7 +43,8 @@ Environment:
   BONEYARD_TOKEN  access token to use instead of the one persisted in
                   ~/.bones/boneyard/token (created with mode 0600 on first start)
   HOME            decides ~/.bones: the registry (~/.bones/workspaces), the
-                  token and the audit log (~/.bones/boneyard/audit.log)
+                  token, the running server's address (~/.bones/boneyard/addr)
+                  and the audit log (~/.bones/boneyard/audit.log)
   BONES_DIR       relocates each workspace's .bones state directory (lock, hub.log),
                   as it does for bones
 `
@@ -94,10 +98,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		var token string
 		if token, err = handlers.LoadToken(dir); err == nil {
 			if cmd == "url" {
-				fmt.Fprintln(stdout, handlers.URL(listen, token))
+				fmt.Fprintln(stdout, handlers.URL(urlAddr(fs, dir, listen), token))
 				return 0
 			}
-			err = serve(listen, token, *interval, *open, stdout)
+			err = serve(dir, listen, token, *interval, *open, stdout)
 		}
 	}
 	if err != nil {
@@ -107,8 +111,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// urlAddr is the address `boneyard url` prints: an explicit --addr, else
+// the running server's recorded one, else the default.
+func urlAddr(fs *flag.FlagSet, dir, listen string) string {
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "addr" })
+	if !explicit {
+		if addr, ok := handlers.RunningAddr(dir, time.Second); ok {
+			return addr
+		}
+	}
+	return listen
+}
+
 // serve runs the collector and the HTTP server until SIGINT or SIGTERM.
-func serve(listen, token string, interval time.Duration, open bool, stdout io.Writer) error {
+// While it serves, the bound address is recorded in dir for `boneyard url`.
+func serve(dir, listen, token string, interval time.Duration, open bool, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -124,11 +142,17 @@ func serve(listen, token string, interval time.Duration, open bool, stdout io.Wr
 	defer stopCollector()
 	go func() { colDone <- col.Run(colCtx) }()
 
-	srv, err := handlers.New(handlers.Config{Source: col, Token: token, Port: bound.Port})
+	srv, err := handlers.New(handlers.Config{Source: col, Token: token, Host: bound.IP.String(), Port: bound.Port})
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	forget, err := handlers.RecordAddr(dir, bound.String())
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer forget()
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 5 * time.Second,

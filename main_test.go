@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -58,45 +60,86 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestServeAndShutdown starts the real server as a child process, checks its
-// start line, and stops it with SIGTERM while an event stream is open.
-func TestServeAndShutdown(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "--addr", "127.0.0.1:0", "--interval", "1s")
-	cmd.Env = append(os.Environ(), mainEnv+"=1", "HOME="+t.TempDir(), "BONEYARD_TOKEN=")
-	out, err := cmd.StdoutPipe()
+// server is boneyard's main running in a child process.
+type server struct {
+	cmd    *exec.Cmd
+	home   string
+	line   string // the start line
+	base   string // http://host:port
+	token  string
+	stderr *bytes.Buffer
+	done   chan error  // the exit status, once
+	rest   chan string // stdout after the start line, at exit
+}
+
+// startServer runs boneyard with --addr addr in a fresh HOME and waits for
+// its start line; the test's cleanup kills it.
+func startServer(t *testing.T, addr string) *server {
+	t.Helper()
+	s := &server{home: t.TempDir(), stderr: &bytes.Buffer{}, done: make(chan error, 1), rest: make(chan string, 1)}
+	s.cmd = exec.Command(os.Args[0], "--addr", addr, "--interval", "1s")
+	s.cmd.Env = append(os.Environ(), mainEnv+"=1", "HOME="+s.home, "BONEYARD_TOKEN=")
+	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	t.Cleanup(func() { s.cmd.Process.Kill(); err := <-s.done; s.done <- err })
 	lines := make(chan string, 1)
-	rest := make(chan string, 1)
 	go func() {
 		r := bufio.NewReader(out)
 		line, _ := r.ReadString('\n')
 		lines <- line
 		b, _ := io.ReadAll(r)
-		rest <- string(b)
-		done <- cmd.Wait()
+		s.rest <- string(b)
+		s.done <- s.cmd.Wait()
 	}()
-	var line string
 	select {
-	case line = <-lines:
+	case s.line = <-lines:
 	case <-time.After(20 * time.Second):
 		t.Fatal("no start line")
 	}
-	m := regexp.MustCompile(`^boneyard listening on (http://127\.0\.0\.1:\d+)/\?token=([0-9a-f]{64})\n$`).FindStringSubmatch(line)
+	m := regexp.MustCompile(`^boneyard listening on (http://[0-9.]+:\d+)/\?token=([0-9a-f]{64})\n$`).FindStringSubmatch(s.line)
 	if m == nil {
-		t.Fatalf("start line %q", line)
+		t.Fatalf("start line %q; stderr: %s", s.line, s.stderr.String())
 	}
-	base, token := m[1], m[2]
+	s.base, s.token = m[1], m[2]
+	return s
+}
+
+// url runs `boneyard url args...` in this process with the server's HOME.
+func (s *server) url(t *testing.T, args ...string) string {
+	t.Helper()
+	t.Setenv("HOME", s.home)
+	t.Setenv("BONEYARD_TOKEN", "")
+	var stdout, stderr bytes.Buffer
+	if code := run(append([]string{"url"}, args...), &stdout, &stderr); code != 0 {
+		t.Fatalf("boneyard url: exit %d: %s", code, stderr.String())
+	}
+	return stdout.String()
+}
+
+// TestServeAndShutdown starts the real server as a child process, checks its
+// start line, and stops it with SIGTERM while an event stream is open.
+func TestServeAndShutdown(t *testing.T) {
+	s := startServer(t, "127.0.0.1:0")
+	if !strings.HasPrefix(s.line, "boneyard listening on http://127.0.0.1:") {
+		t.Fatalf("start line %q", s.line)
+	}
+	base, token := s.base, s.token
 	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	// `boneyard url` finds the server on its port, not the default one.
+	if got, want := s.url(t), strings.TrimPrefix(s.line, "boneyard listening on "); got != want {
+		t.Errorf("boneyard url = %q, want the running server's %q", got, want)
+	}
+	addrFile := filepath.Join(s.home, ".bones", "boneyard", "addr")
+	if fi, err := os.Stat(addrFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("addr file: %v, %v; want mode 0600", fi, err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, base+"/events", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -109,7 +152,7 @@ func TestServeAndShutdown(t *testing.T) {
 	go func() { io.Copy(io.Discard, resp.Body); close(streamClosed) }()
 
 	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -118,10 +161,10 @@ func TestServeAndShutdown(t *testing.T) {
 		t.Fatal("the event stream is still open 5 s after SIGTERM")
 	}
 	select {
-	case err := <-done:
-		done <- err
+	case err := <-s.done:
+		s.done <- err
 		if err != nil {
-			t.Fatalf("exit: %v; stderr: %s", err, stderr.String())
+			t.Fatalf("exit: %v; stderr: %s", err, s.stderr.String())
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("still running 5 s after SIGTERM")
@@ -129,7 +172,47 @@ func TestServeAndShutdown(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("shutdown took %v", d)
 	}
-	if extra := <-rest; extra != "" {
+	if extra := <-s.rest; extra != "" {
 		t.Errorf("more than one line on stdout: %q", extra)
+	}
+	if _, err := os.Stat(addrFile); !os.IsNotExist(err) {
+		t.Errorf("addr file left after a clean shutdown: %v", err)
+	}
+	// With nothing running, the URL is the default one again.
+	if got := s.url(t); !strings.HasPrefix(got, "http://127.0.0.1:2663/?token="+token) {
+		t.Errorf("boneyard url after shutdown = %q, want the default address", got)
+	}
+}
+
+// TestServeOtherLoopbackAddress: bound to 127.0.0.5, the printed URL works
+// (the Host allow-list knows the bound address) and `boneyard url` prints
+// it; an explicit --addr still wins.
+func TestServeOtherLoopbackAddress(t *testing.T) {
+	if ln, err := net.Listen("tcp", "127.0.0.5:0"); err != nil {
+		t.Skipf("this host cannot bind 127.0.0.5: %v", err)
+	} else {
+		ln.Close()
+	}
+	s := startServer(t, "127.0.0.5:0")
+	if !strings.HasPrefix(s.base, "http://127.0.0.5:") {
+		t.Fatalf("start line %q", s.line)
+	}
+	for _, target := range []string{"/", "/api/workspaces", "/healthz"} {
+		req, _ := http.NewRequest(http.MethodGet, s.base+target, nil)
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && !(target == "/api/workspaces" && resp.StatusCode == http.StatusServiceUnavailable) {
+			t.Errorf("GET %s: %d", target, resp.StatusCode)
+		}
+	}
+	if got, want := s.url(t), strings.TrimPrefix(s.line, "boneyard listening on "); got != want {
+		t.Errorf("boneyard url = %q, want %q", got, want)
+	}
+	if got := s.url(t, "--addr", "127.0.0.1:9000"); got != "http://127.0.0.1:9000/?token="+s.token+"\n" {
+		t.Errorf("boneyard url --addr = %q, want the explicit address", got)
 	}
 }

@@ -50,20 +50,14 @@ func LoadToken(dir string) (string, error) {
 		return "", fmt.Errorf("generate token: %w", err)
 	}
 	token := hex.EncodeToString(buf)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Created complete or not at all: a boneyard starting alongside never
+	// reads a half-written token, and the first one to link its file wins.
+	err := createFile(path, []byte(token+"\n"))
 	if errors.Is(err, fs.ErrExist) {
-		// Another boneyard created it first: use theirs.
 		return readToken(path)
 	}
 	if err != nil {
 		return "", fmt.Errorf("create token file %s: %w", path, err)
-	}
-	if _, err := f.WriteString(token + "\n"); err != nil {
-		f.Close()
-		return "", fmt.Errorf("write token file %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("write token file %s: %w", path, err)
 	}
 	return token, nil
 }

@@ -146,9 +146,17 @@ func (s *Server) notFoundWorkspace(c echo.Context, id string, f *templates.Flash
 }
 
 // tailFile returns the last n lines of the file, reading at most its last
-// 256 KiB so a huge log cannot stall the request.
+// 256 KiB so a huge log cannot stall the request. Only a regular file is
+// read: opening a FIFO would wait for a writer forever, so the type is
+// checked before opening, and the open does not block where the platform
+// allows, in case the file is swapped in between.
 func tailFile(path string, n int) (string, error) {
-	f, err := os.Open(path)
+	if fi, err := os.Stat(path); err != nil {
+		return "", err
+	} else if !fi.Mode().IsRegular() {
+		return "", errors.New("not a regular file")
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
 		return "", err
 	}

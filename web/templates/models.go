@@ -114,8 +114,8 @@ type View struct {
 // Orphans is the process-only orphan section.
 type Orphans struct {
 	Rows    []OrphanRow
-	Hidden  int  // orphans the view's filter hides
-	Unknown bool // not collected yet, or the registry or process table could not be read
+	Hidden  int    // orphans the view's filter hides
+	Unknown bool   // not collected yet, or the registry or process table could not be read
 	Clear   string // the dashboard URL without the filter
 }
 
@@ -129,9 +129,9 @@ type Dashboard struct {
 	Empty      bool // the registry has no entries at all
 	Collecting bool // no collection has finished yet: show neither rows nor the empty state
 	Unlisted   bool // the registry could not be listed: Health says why
-	View     View
-	Back     string // this view's URL, for actions to return to
-	Register RegisterForm
+	View       View
+	Back       string // this view's URL, for actions to return to
+	Register   RegisterForm
 }
 
 // RegisterForm keeps what the user typed when registration failed.

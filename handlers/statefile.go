@@ -1,0 +1,112 @@
+package handlers
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// writeTemp writes data to a new temporary file (mode 0600) next to path,
+// synced to disk, and returns its name; the caller moves it into place.
+func writeTemp(path string, data []byte) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp.*")
+	if err != nil {
+		return "", err
+	}
+	name := tmp.Name()
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return "", err
+	}
+	return name, nil
+}
+
+// createFile creates path holding data with mode 0600, atomically: a reader
+// sees no file or the whole content. It fails with fs.ErrExist when path
+// exists (a hard link never replaces a file).
+func createFile(path string, data []byte) error {
+	tmp, err := writeTemp(path, data)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	return os.Link(tmp, path)
+}
+
+// replaceFile replaces path with data, mode 0600, atomically.
+func replaceFile(path string, data []byte) error {
+	tmp, err := writeTemp(path, data)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// addrFile names the file in the state directory where a running server
+// records the address it listens on, for `boneyard url`.
+const addrFile = "addr"
+
+// RecordAddr writes addr (host:port) to the state directory's addr file,
+// atomically and with mode 0600, and returns a func that removes the file
+// again unless another server has recorded itself since.
+func RecordAddr(dir, addr string) (remove func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, addrFile)
+	if err := replaceFile(path, []byte(addr+"\n")); err != nil {
+		return nil, fmt.Errorf("record address in %s: %w", path, err)
+	}
+	return func() {
+		if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == addr {
+			os.Remove(path)
+		}
+	}, nil
+}
+
+// RunningAddr returns the address a boneyard recorded in the state
+// directory, if a boneyard answers its health check there within timeout.
+// A leftover file of a server that died is ignored.
+func RunningAddr(dir string, timeout time.Duration) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, addrFile))
+	if err != nil {
+		return "", false
+	}
+	addr := strings.TrimSpace(string(b))
+	if _, err := ListenAddr(addr); err != nil {
+		return "", false
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "0" {
+		return "", false
+	}
+	client := &http.Client{Timeout: timeout}
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+	if err != nil || resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
+		return "", false
+	}
+	return addr, true
+}
