@@ -87,6 +87,14 @@ func (s *Server) newAction(c echo.Context, name string) (*action, error) {
 	return &action{s: s, c: c, name: name, form: form, back: parseBack(form.Get("back"))}, nil
 }
 
+// verb names the action in messages.
+func (a *action) verb() string {
+	if a.name == "reap-process" {
+		return "reap"
+	}
+	return a.name
+}
+
 func (a *action) audit(result string) {
 	err := a.s.audit.append(auditRecord{
 		Time: time.Now().UTC(), Action: a.name, Target: a.target, Result: result,
@@ -119,7 +127,8 @@ func (a *action) fail(err error) error { return a.failForm(err, templates.Regist
 
 // failForm is fail that keeps what the user typed into the register form.
 func (a *action) failForm(err error, form templates.RegisterForm) error {
-	code, msg := http.StatusInternalServerError, "The action failed: "+err.Error()
+	code := http.StatusInternalServerError
+	msg := fmt.Sprintf("The %s could not be completed because of a problem on this host, not with what you entered; reload the page to see what changed, then try again (details: %v)", a.verb(), err)
 	var rj *rejection
 	if errors.As(err, &rj) {
 		code, msg = rj.code, rj.msg
@@ -188,12 +197,13 @@ func (s *Server) register(c echo.Context) error {
 	}
 	cwd = filepath.Clean(cwd)
 	a.target = cwd
-	if w := findWorkspace(s.src.Snapshot(), registry.WorkspaceID(cwd)); w != nil && w.HubPID > 0 {
-		return a.failForm(reject(http.StatusConflict,
-			"%s already has a hub entry (pid %d); registering would replace it, so nothing was changed", cwd, w.HubPID), form)
-	}
-	if err := registry.Register(cwd, name); err != nil {
+	kept, err := registry.RegisterIdle(cwd, name)
+	if err != nil {
 		return a.failForm(err, form)
+	}
+	if kept != nil {
+		return a.failForm(reject(http.StatusConflict,
+			"%s already has a live hub entry (pid %d); nothing was changed: the workspace is listed while its hub runs", cwd, kept.HubPID), form)
 	}
 	return a.succeed(fmt.Sprintf("Registered %s as %q.", cwd, name), true)
 }
@@ -205,26 +215,26 @@ func validateRegistration(cwd, name string) error {
 	case cwd == "":
 		return reject(http.StatusBadRequest, "enter the workspace directory as an absolute path")
 	case hasControl(cwd):
-		return reject(http.StatusBadRequest, "the directory contains a control character")
+		return reject(http.StatusBadRequest, "the directory contains a control character (a tab, newline or escape); enter the path without it")
 	case !filepath.IsAbs(cwd):
 		return reject(http.StatusBadRequest, "the directory %q is not absolute: enter its full path, e.g. /home/you/project", cwd)
 	}
 	fi, err := os.Stat(cwd)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return reject(http.StatusBadRequest, "the directory %s does not exist", cwd)
+		return reject(http.StatusBadRequest, "the directory %s does not exist: check the path, or create the workspace first", cwd)
 	case err != nil:
-		return reject(http.StatusBadRequest, "the directory %s cannot be read: %v", cwd, err)
+		return reject(http.StatusBadRequest, "the directory %s cannot be read (%v): check the path and its permissions", cwd, err)
 	case !fi.IsDir():
-		return reject(http.StatusBadRequest, "%s is not a directory", cwd)
+		return reject(http.StatusBadRequest, "%s is not a directory: enter the workspace directory itself, not a file in it", cwd)
 	}
 	switch {
 	case strings.TrimSpace(name) == "":
 		return reject(http.StatusBadRequest, "a name is required: enter a short name for the workspace")
 	case !utf8.ValidString(name):
-		return reject(http.StatusBadRequest, "the name is not valid UTF-8")
+		return reject(http.StatusBadRequest, "the name is not valid UTF-8: retype it")
 	case utf8.RuneCountInString(name) > maxName:
-		return reject(http.StatusBadRequest, "the name is too long (%d characters; at most %d)", utf8.RuneCountInString(name), maxName)
+		return reject(http.StatusBadRequest, "the name is too long (%d characters; at most %d): shorten it", utf8.RuneCountInString(name), maxName)
 	case hasControl(name):
 		return reject(http.StatusBadRequest, "the name contains a control character; use printable characters only")
 	}
@@ -286,20 +296,21 @@ func seenCreateTime(raw string) (time.Time, bool, error) {
 	return t, true, nil
 }
 
-// reapable refuses pids that must never be signalled.
-func reapable(pid int) error {
-	if pid <= 1 || pid == os.Getpid() {
-		return reject(http.StatusBadRequest, "pid %d is not a live bones hub", pid)
-	}
-	return nil
+// notHub refuses a pid that names no live bones hub.
+func notHub(pid int) error {
+	return reject(http.StatusBadRequest, "pid %d is not a live bones hub (it may have exited already); nothing was signalled: reload the page to see the current processes", pid)
 }
 
+// reapError turns a refusal of the registry's reap into a message that
+// says what was wrong and what to do; other errors pass through.
 func reapError(pid int, err error) error {
 	switch {
 	case errors.Is(err, registry.ErrNotHub):
-		return reject(http.StatusBadRequest, "pid %d is not a live bones hub (it may have exited already); nothing was signalled", pid)
+		return notHub(pid)
 	case errors.Is(err, registry.ErrProcessChanged):
 		return reject(http.StatusConflict, "process %d changed since the page was shown (the pid was reused); nothing was signalled: reload and check again", pid)
+	case errors.Is(err, registry.ErrUnverified):
+		return reject(http.StatusConflict, "the entry's started_at is missing or in the future, so pid %d cannot be shown to be its hub; nothing was signalled: use Remove to drop the entry, and stop the process yourself if it is a hub", pid)
 	}
 	return err
 }
@@ -320,9 +331,12 @@ func (s *Server) reapWorkspace(c echo.Context) error {
 		}
 		return a.askConfirmation("reap", "the hub of "+displayName(w)+" (pid "+strconv.Itoa(w.HubPID)+")", fields...)
 	}
+	// Read prunes an entry whose hub has exited or whose directory is gone;
+	// the entry the page showed then still says which process was meant,
+	// and ReapEntry signals it only if it is that hub, alive.
 	entry, err := registry.Read(w.Cwd)
 	if errors.Is(err, registry.ErrNotFound) {
-		return a.fail(reject(http.StatusNotFound, "there is no workspace at %s any more: its entry is gone", w.Cwd))
+		entry, err = w.Entry, nil
 	}
 	if err != nil {
 		return a.fail(err)
@@ -330,24 +344,21 @@ func (s *Server) reapWorkspace(c echo.Context) error {
 	if entry.HubPID == 0 {
 		return a.fail(reject(http.StatusBadRequest, "%s has no hub process (pid 0), so it is not a live bones hub; use Remove to drop the entry", w.Cwd))
 	}
-	if err := reapable(entry.HubPID); err != nil {
-		return a.fail(err)
-	}
 	if p := a.form.Get("pid"); p != "" && p != strconv.Itoa(entry.HubPID) {
 		return a.fail(reject(http.StatusConflict, "the hub of %s changed since the page was shown (pid %s, now %d); nothing was signalled: reload and try again", w.Cwd, p, entry.HubPID))
 	}
-	if haveSeen {
-		if err := registry.ReapProcess(entry.HubPID, seen); err != nil {
-			return a.fail(reapError(entry.HubPID, err))
-		}
-		err = registry.Remove(entry.Cwd)
-	} else {
-		err = registry.Reap(entry)
-	}
+	outcome, err := registry.ReapEntry(entry, seen)
 	if err != nil {
-		return a.fail(err)
+		return a.fail(reapError(entry.HubPID, err))
 	}
-	return a.succeed(fmt.Sprintf("Reaped the hub of %s (pid %d) and removed its entry.", displayName(w), entry.HubPID), false)
+	name := displayName(w)
+	switch outcome {
+	case registry.ReapExited:
+		return a.succeed(fmt.Sprintf("The hub of %s (pid %d) had already exited; its entry is removed.", name, entry.HubPID), false)
+	case registry.ReapRecycled:
+		return a.succeed(fmt.Sprintf("Pid %d now belongs to a newer hub than the one that registered %s, so nothing was signalled; the stale entry is removed.", entry.HubPID, name), false)
+	}
+	return a.succeed(fmt.Sprintf("Reaped the hub of %s (pid %d) and removed its entry.", name, entry.HubPID), false)
 }
 
 func (s *Server) reapProcess(c echo.Context) error {
@@ -358,16 +369,16 @@ func (s *Server) reapProcess(c echo.Context) error {
 	a.target = "pid " + c.Param("pid")
 	pid, err := strconv.Atoi(c.Param("pid"))
 	if err != nil {
-		return a.fail(reject(http.StatusBadRequest, "%q is not a pid, so not a live bones hub", c.Param("pid")))
-	}
-	if err := reapable(pid); err != nil {
-		return a.fail(err)
+		return a.fail(reject(http.StatusBadRequest, "%q is not a pid, so not a live bones hub: reap a hub from the page's list of hub processes", c.Param("pid")))
 	}
 	seen, haveSeen, err := seenCreateTime(a.form.Get("create_time"))
 	if err == nil && !haveSeen {
 		err = reject(http.StatusBadRequest, "the form has no create_time, so a reused pid could not be told apart: reload the page and try again")
 	}
 	if err != nil {
+		return a.fail(err)
+	}
+	if err := processOnlyOrphan(s.src.Snapshot(), pid); err != nil {
 		return a.fail(err)
 	}
 	if !a.confirmed() {
@@ -378,4 +389,22 @@ func (s *Server) reapProcess(c echo.Context) error {
 		return a.fail(reapError(pid, err))
 	}
 	return a.succeed(fmt.Sprintf("Reaped hub process %d.", pid), false)
+}
+
+// processOnlyOrphan refuses a process reap unless snap lists pid as a hub
+// process that no registry entry accounts for: a registered hub is reaped
+// through its workspace, which also removes its entry.
+func processOnlyOrphan(snap *collector.Snapshot, pid int) error {
+	if _, ok := snap.Orphan(pid); ok {
+		return nil
+	}
+	for _, w := range snap.Workspaces {
+		if w.HubPID == pid {
+			return reject(http.StatusConflict, "hub process %d is the registered hub of %s (%s), so nothing was signalled: use Reap on that workspace, which also removes its entry", pid, displayName(&w), w.Cwd)
+		}
+	}
+	if p, ok := snap.Process(pid); ok {
+		return reject(http.StatusConflict, "hub process %d runs in %s, a registered workspace, so it is not a process-only orphan and nothing was signalled: use Reap on that workspace, or Remove its entry first", pid, p.Cwd)
+	}
+	return notHub(pid)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -118,7 +119,7 @@ func TestRegisterRejections(t *testing.T) {
 		{"long name", dir, strings.Repeat("n", maxName+1), http.StatusBadRequest, "too long"},
 		{"control char", dir, "evil\x1b[31m", http.StatusBadRequest, "control character"},
 		{"newline", dir, "two\nlines", http.StatusBadRequest, "control character"},
-		{"live hub entry", busy, "take over", http.StatusConflict, "already has a hub entry"},
+		{"live hub entry", busy, "take over", http.StatusConflict, "already has a live hub entry"},
 	}
 	for _, tt := range tests {
 		for _, htmx := range []bool{false, true} {
@@ -373,5 +374,200 @@ func TestReapRejections(t *testing.T) {
 	}
 	if h.Exited(0) || orphan.Exited(0) || !procscan.Alive(other.Process.Pid) {
 		t.Fatal("a rejected reap signalled a process")
+	}
+}
+
+// TestRegisterConflictFromRegistry shows that the register action asks the
+// registry, not the possibly stale snapshot, whether a hub entry is kept.
+func TestRegisterConflictFromRegistry(t *testing.T) {
+	e := newEnv(t, false)
+	busy := e.workspace("busy")
+	e.refresh()
+	h := startHub(t, "serve", busy, true) // after the snapshot: it shows no entry
+	before := e.registryFiles()
+	w := e.post("/workspaces", url.Values{"cwd": {busy}, "name": {"take over"}}, true)
+	if w.Code != http.StatusConflict {
+		t.Fatalf("%d, want 409: %s", w.Code, w.Body.String())
+	}
+	mustContain(t, w.Body.String(), fmt.Sprintf("already has a live hub entry (pid %d); nothing was changed", h.PID))
+	if !maps.Equal(before, e.registryFiles()) {
+		t.Error("the refused register changed the registry")
+	}
+
+	// The snapshot still shows the hub after it died; the registry knows
+	// better and the idle row is written.
+	e.refresh()
+	h.Kill()
+	w = e.post("/workspaces", url.Values{"cwd": {busy}, "name": {"after the hub"}}, true)
+	if w.Code != http.StatusOK {
+		t.Fatalf("register after the hub died: %d: %s", w.Code, w.Body.String())
+	}
+	if entry, err := registry.Read(busy); err != nil || entry.HubPID != 0 || entry.Name != "after the hub" {
+		t.Errorf("entry %+v, %v; want the idle row", entry, err)
+	}
+}
+
+// TestReapRefusesNonHubs reaps workspaces whose entries name processes that
+// are not bones hubs, or cannot vouch for their hub: nothing is signalled,
+// the answer says why and the entry stays. The entries answer probes on a
+// loopback server, so their rows show a running hub.
+func TestReapRefusesNonHubs(t *testing.T) {
+	answering := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(answering.Close)
+	e := newEnv(t, false)
+	tests := []struct {
+		name  string
+		start func(t *testing.T, dir string) int // returns the pid the entry names
+		// startedAt is the entry's started_at relative to now.
+		startedAt time.Duration
+		seen      bool // the form carries the create time
+		code      int
+		msg       string
+	}{
+		{"sleep, started_at in the future", startSleep, time.Hour, false, http.StatusBadRequest, "not a live bones hub"},
+		{"sleep, started_at in the past", startSleep, -time.Hour, false, http.StatusBadRequest, "not a live bones hub"},
+		{"sleep, create time seen", startSleep, 0, true, http.StatusBadRequest, "not a live bones hub"},
+		{"hub, started_at in the future", startUnregisteredHub, time.Hour, false, http.StatusConflict, "started_at"},
+		{"hub, started_at in the future, create time seen", startUnregisteredHub, time.Hour, true, http.StatusConflict, "started_at"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := e.workspace(fmt.Sprintf("nonhub%d", i))
+			pid := tt.start(t, dir)
+			if err := registry.Write(registry.Entry{
+				Cwd: dir, Name: "nonhub", HubURL: answering.URL, HubPID: pid, StartedAt: time.Now().Add(tt.startedAt).UTC(),
+			}); err != nil {
+				t.Fatal(err)
+			}
+			id := registry.WorkspaceID(dir)
+			if w := findWorkspace(e.refresh(), id); w == nil || w.Status != "running" {
+				t.Fatalf("workspace row %+v, want a running hub", w)
+			}
+			form := url.Values{"confirm": {"yes"}, "pid": {strconv.Itoa(pid)}}
+			if tt.seen {
+				ct, err := procscan.CreateTime(pid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				form.Set("create_time", ct.Format(time.RFC3339Nano))
+			}
+			before := e.registryFiles()
+			w := e.post("/workspaces/"+id+"/reap", form, true)
+			if w.Code != tt.code {
+				t.Fatalf("%d, want %d: %s", w.Code, tt.code, w.Body.String())
+			}
+			mustContain(t, w.Body.String(), `role="alert"`, tt.msg, "nothing was signalled")
+			if !maps.Equal(before, e.registryFiles()) {
+				t.Error("the refused reap changed the registry")
+			}
+			time.Sleep(100 * time.Millisecond)
+			if !procscan.Alive(pid) {
+				t.Errorf("pid %d was signalled", pid)
+			}
+		})
+	}
+}
+
+// startSleep runs a plain sleep, no bones hub, until the test ends.
+func startSleep(t *testing.T, dir string) int {
+	t.Helper()
+	cmd := exec.Command("sleep", "30")
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd.Process.Pid
+}
+
+// startUnregisteredHub runs a hub that writes no entry of its own.
+func startUnregisteredHub(t *testing.T, dir string) int {
+	t.Helper()
+	return startHub(t, "hang", dir, false).PID
+}
+
+// TestReapProcessRefusesRegisteredHub shows that /processes/{pid}/reap only
+// reaps process-only orphans: a registered hub is reaped through its
+// workspace.
+func TestReapProcessRefusesRegisteredHub(t *testing.T) {
+	e := newEnv(t, false)
+	dir := e.workspace("registered")
+	h := startHub(t, "serve", dir, true)
+	ct := e.createTime(h.PID)
+	// A second hub in the same workspace is named by no entry but still
+	// belongs to a registered workspace.
+	second := startHub(t, "serve", dir, false)
+	sct := e.createTime(second.PID)
+	tests := []struct {
+		name string
+		pid  int
+		ct   string
+		msg  string
+	}{
+		{"the entry's hub", h.PID, ct, "registered hub of registered"},
+		{"another hub in the workspace", second.PID, sct, "registered workspace"},
+	}
+	for _, tt := range tests {
+		for _, confirm := range []string{"yes", ""} {
+			t.Run(fmt.Sprintf("%s/confirm=%q", tt.name, confirm), func(t *testing.T) {
+				before := e.registryFiles()
+				w := e.post(fmt.Sprintf("/processes/%d/reap", tt.pid), url.Values{"confirm": {confirm}, "create_time": {tt.ct}}, false)
+				if w.Code != http.StatusConflict {
+					t.Fatalf("%d, want 409: %s", w.Code, w.Body.String())
+				}
+				mustContain(t, w.Body.String(), `role="alert"`, tt.msg, "nothing was signalled", "use Reap on that workspace")
+				if !maps.Equal(before, e.registryFiles()) {
+					t.Error("the refused reap changed the registry")
+				}
+				if rec := e.lastAudit(); !strings.HasPrefix(rec.Result, "rejected") {
+					t.Errorf("audit result %q", rec.Result)
+				}
+			})
+		}
+	}
+	if h.Exited(100*time.Millisecond) || second.Exited(0) {
+		t.Fatal("a refused reap signalled a hub")
+	}
+}
+
+// TestReapExitedHub reaps a workspace whose hub died after the page showed
+// it: the action succeeds, says so, and the entry is gone.
+func TestReapExitedHub(t *testing.T) {
+	for _, htmx := range []bool{false, true} {
+		for _, withSeen := range []bool{false, true} {
+			t.Run(fmt.Sprintf("htmx=%v/create_time=%v", htmx, withSeen), func(t *testing.T) {
+				e := newEnv(t, false)
+				dir := e.workspace("gone")
+				h := startHub(t, "serve", dir, true)
+				id := registry.WorkspaceID(dir)
+				form := url.Values{"confirm": {"yes"}, "pid": {strconv.Itoa(h.PID)}, "back": {"/"}}
+				if withSeen {
+					form.Set("create_time", e.createTime(h.PID))
+				} else {
+					e.refresh()
+				}
+				h.Kill() // SIGKILL: the hub cannot remove its own entry
+				w := e.post("/workspaces/"+id+"/reap", form, htmx)
+				want := http.StatusSeeOther
+				if htmx {
+					want = http.StatusOK
+				}
+				if w.Code != want {
+					t.Fatalf("%d, want %d: %s", w.Code, want, w.Body.String())
+				}
+				msg := fmt.Sprintf("The hub of gone (pid %d) had already exited", h.PID)
+				if htmx {
+					mustContain(t, w.Body.String(), `role="status">`+msg)
+				} else {
+					mustContain(t, e.followFlash(w.Result()), msg)
+				}
+				if _, err := os.Stat(registry.EntryPath(dir)); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("entry file still there: %v", err)
+				}
+				if rec := e.lastAudit(); rec.Action != "reap" || rec.Target != dir || rec.Result != "ok" {
+					t.Errorf("audit %+v", rec)
+				}
+			})
+		}
 	}
 }
