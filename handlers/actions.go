@@ -348,6 +348,9 @@ func (s *Server) reapWorkspace(c echo.Context) error {
 		return a.fail(reject(http.StatusConflict, "the hub of %s changed since the page was shown (pid %s, now %d); nothing was signalled: reload and try again", w.Cwd, p, entry.HubPID))
 	}
 	outcome, err := registry.ReapEntry(entry, seen)
+	if errors.Is(err, registry.ErrNotHub) {
+		return a.fail(reject(http.StatusBadRequest, "pid %d, which the entry of %s names, is not a live bones hub but another program; nothing was signalled: use Remove to drop the entry", entry.HubPID, w.Cwd))
+	}
 	if err != nil {
 		return a.fail(reapError(entry.HubPID, err))
 	}

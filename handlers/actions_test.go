@@ -456,7 +456,7 @@ func TestReapRefusesNonHubs(t *testing.T) {
 			if w.Code != tt.code {
 				t.Fatalf("%d, want %d: %s", w.Code, tt.code, w.Body.String())
 			}
-			mustContain(t, w.Body.String(), `role="alert"`, tt.msg, "nothing was signalled")
+			mustContain(t, w.Body.String(), `role="alert"`, tt.msg, "nothing was signalled", "use Remove")
 			if !maps.Equal(before, e.registryFiles()) {
 				t.Error("the refused reap changed the registry")
 			}

@@ -202,6 +202,9 @@ func inspectHub(p *os.Process) (*pinnedHub, error) {
 		}
 		return nil, fmt.Errorf("registry reap pid %d: cannot read its start time, so it is left alone: %w", pid, err)
 	}
+	if gone(p) {
+		return nil, nil // the pinned process exited; the reads above may describe a successor
+	}
 	return &pinnedHub{p: p, created: created}, nil
 }
 
