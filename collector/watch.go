@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/fsnotify/fsnotify"
+
+	"boneyard/registry"
 )
 
 // dirWatch watches the registry directory and its parent. The parent watch
@@ -103,7 +104,7 @@ func (d *dirWatch) handle(ev fsnotify.Event) bool {
 	case filepath.Dir(ev.Name) == d.dir:
 		// Atomic writes rename a temporary file into place: the rename is
 		// the change. Permission changes alone do not alter entries.
-		return !strings.Contains(filepath.Base(ev.Name), ".tmp.") && ev.Op != fsnotify.Chmod
+		return !registry.IsTempFile(ev.Name) && ev.Op != fsnotify.Chmod
 	default:
 		// Other files next to the registry directory.
 		return false

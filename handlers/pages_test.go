@@ -196,8 +196,8 @@ func TestLoopbackHTTP(t *testing.T) {
 		{"http://127.0.0.1.evil.example", false},
 	}
 	for _, tt := range tests {
-		if ok := loopbackHTTP(tt.url); ok != tt.ok {
-			t.Errorf("loopbackHTTP(%q) = %v", tt.url, ok)
+		if ok := registry.IsLoopbackHTTP(tt.url); ok != tt.ok {
+			t.Errorf("registry.IsLoopbackHTTP(%q) = %v", tt.url, ok)
 		}
 	}
 }

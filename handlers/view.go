@@ -3,7 +3,6 @@ package handlers
 import (
 	"cmp"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -287,21 +286,6 @@ func bytesIEC(n uint64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// loopbackHTTP reports whether raw is an http(s) URL on a loopback host, the
-// only hub URLs the page turns into links.
-func loopbackHTTP(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Opaque != "" {
-		return false
-	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 func lockText(w *collector.Workspace) string {
 	switch {
 	case !w.Lock.Held:
@@ -332,7 +316,7 @@ func (f formatter) row(w *collector.Workspace) templates.Row {
 		Status:       string(w.Status),
 		OrphanReason: w.OrphanReason,
 		HubURL:       w.HubURL,
-		HubLink:      loopbackHTTP(w.HubURL),
+		HubLink:      registry.IsLoopbackHTTP(w.HubURL),
 		NATSURL:      w.NATSURL,
 		PID:          w.HubPID,
 		AgentID:      w.AgentID,

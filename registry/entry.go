@@ -43,10 +43,16 @@ func EntryPath(cwd string) string {
 	return filepath.Join(RegistryDir(), WorkspaceID(cwd)+".json")
 }
 
+// IsTempFile reports whether name (a path or a base name) is a temporary
+// file of an atomic write, by this package or by bones, rather than an entry.
+func IsTempFile(name string) bool {
+	return strings.Contains(filepath.Base(name), tmpMarker)
+}
+
 // isEntryName reports whether a directory entry name may hold an entry:
 // any *.json that is not a temporary file.
 func isEntryName(name string) bool {
-	return strings.HasSuffix(name, ".json") && !strings.Contains(name, tmpMarker)
+	return strings.HasSuffix(name, ".json") && !IsTempFile(name)
 }
 
 // legacyPID parses the pid out of a legacy `<id>-<pid>.json` name for id.

@@ -88,7 +88,7 @@ func ListInfoFunc(alive func(Entry) bool) ([]Info, error) {
 // probeWorthy reports whether e names a hub that may be probed: a pid and
 // an http(s) loopback hub_url. Anything else has status unknown.
 func probeWorthy(e Entry) bool {
-	return e.HubPID > 0 && probeable(e.HubURL)
+	return e.HubPID > 0 && IsLoopbackHTTP(e.HubURL)
 }
 
 // agentID returns the trimmed workspace marker of cwd, "" if missing.

@@ -27,7 +27,7 @@ func IsAlive(e Entry) bool { return IsAliveContext(context.Background(), e) }
 // IsAliveContext is IsAlive that also gives up, reporting false, as soon as
 // ctx is done, so a caller that probes in the background can stop at once.
 func IsAliveContext(ctx context.Context, e Entry) bool {
-	if !pidAlive(e.HubPID) || !probeable(e.HubURL) {
+	if !pidAlive(e.HubPID) || !IsLoopbackHTTP(e.HubURL) {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, HealthTimeout)
@@ -45,8 +45,10 @@ func IsAliveContext(ctx context.Context, e Entry) bool {
 	return true
 }
 
-// probeable reports whether raw is an http(s) URL on a loopback host.
-func probeable(raw string) bool {
+// IsLoopbackHTTP reports whether raw is an http(s) URL without credentials
+// on a loopback host: the only hub URLs this package ever probes, and the
+// only ones a page may show as links.
+func IsLoopbackHTTP(raw string) bool {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
 		return false
