@@ -175,6 +175,18 @@ export async function noReload(page: Page): Promise<boolean> {
   return page.evaluate(() => (window as unknown as { e2eMark?: boolean }).e2eMark === true);
 }
 
+/**
+ * The problems the page shows: stopped and orphan workspaces plus
+ * process-only orphans. Hub processes of other programs on the host count
+ * too, so the page, not the test's own count, is the reference.
+ */
+export async function problemsShown(page: Page): Promise<number> {
+  return (
+    (await page.locator('table#workspaces tr[data-status="stopped"], table#workspaces tr[data-status="orphan"]').count()) +
+    (await page.locator('section#orphans tr[id^="proc-"]').count())
+  );
+}
+
 /** The flash message after an action: role=status on success, role=alert on error. */
 export function flash(page: Page, role: 'status' | 'alert'): Locator {
   return page.locator(`#flash [role=${role}], #flash[role=${role}]`);

@@ -4,12 +4,16 @@ import {
   gotoStatus,
   gotoUntil,
   idleWorkspace,
+  markDocument,
+  noReload,
+  problemsShown,
   Processes,
   row,
   test,
   Workspace,
   Workspaces,
 } from '../support/fixtures';
+import { idleEntry, writeEntry } from '../support/registry';
 
 // Three workspaces of this suite with distinct names and states.
 async function threeWorkspaces(
@@ -61,6 +65,51 @@ test('filtering by status and by text lives in the URL', async ({ page, workspac
   expect(stream, 'the live stream follows the view').toContain('status=idle');
 });
 
+test('a bookmarked view loads as it was saved and stays that view as it updates', async ({ page, workspaces, procs }) => {
+  // Two running hubs started a second apart, so their uptimes order them.
+  const older = workspaces.create('views-mark-older');
+  await procs.hub(older, 'normal');
+  await page.waitForTimeout(1100);
+  const newer = workspaces.create('views-mark-newer');
+  await procs.hub(newer, 'normal');
+  const idle = workspaces.create('views-mark-idle');
+  const other = workspaces.create('views-other');
+  await procs.hub(other, 'normal');
+  await gotoStatus(page, newer, 'running');
+  await gotoStatus(page, other, 'running');
+
+  const bookmark = '/?status=running&q=views-mark&sort=uptime&dir=desc';
+  const order = () =>
+    page.locator('table#workspaces tbody tr[id^="ws-"]').evaluateAll((rows) => rows.map((r) => r.id));
+  await gotoUntil(page, bookmark, async () => {
+    expect(await order()).toEqual([`ws-${older.id}`, `ws-${newer.id}`]);
+  });
+  const form = page.locator('form#filter-form');
+  await expect(form.locator('select[name=status]')).toHaveValue('running');
+  await expect(form.locator('input[name=q]')).toHaveValue('views-mark');
+  await expect(form.locator('select[name=sort]')).toHaveValue('uptime');
+  await expect(form.locator('select[name=dir]')).toHaveValue('desc');
+  await expect(page.locator('table#workspaces thead th[aria-sort="descending"]')).toHaveText('Uptime');
+  const stream = new URLSearchParams((await page.locator('body').getAttribute('sse-connect'))!.split('?')[1]);
+  expect(Object.fromEntries(stream), 'the live stream follows the view').toMatchObject({
+    status: 'running',
+    q: 'views-mark',
+    sort: 'uptime',
+    dir: 'desc',
+  });
+
+  // Live updates keep to the view: the youngest hub comes last, an idle
+  // match and a running non-match never show.
+  await markDocument(page);
+  writeEntry(idleEntry(idle.cwd, idle.name));
+  const youngest = workspaces.create('views-mark-youngest');
+  await procs.hub(youngest, 'normal');
+  await expect.poll(order, { timeout: 10_000 }).toEqual([`ws-${older.id}`, `ws-${newer.id}`, `ws-${youngest.id}`]);
+  await expect(row(page, idle)).toHaveCount(0);
+  await expect(row(page, other)).toHaveCount(0);
+  expect(await noReload(page), 'the page was never reloaded').toBe(true);
+});
+
 test('sorting by name follows sort and dir', async ({ page, workspaces, procs }) => {
   const { api, web, docs } = await threeWorkspaces(page, workspaces, procs);
   const order = async (): Promise<string[]> => {
@@ -82,12 +131,8 @@ test('the title counts the problems', async ({ page, workspaces, procs }) => {
   await procs.hub(orphan, 'no-marker');
   await procs.hub(workspaces.create('views-loose'), 'unregistered');
   await gotoStatus(page, orphan, 'orphan');
-  // Problems are stopped and orphan workspaces plus process-only orphans;
-  // other hub processes on the host count too, so the page is the reference.
   await gotoUntil(page, '/', async () => {
-    const problems =
-      (await page.locator('table#workspaces tr[data-status="stopped"], table#workspaces tr[data-status="orphan"]').count()) +
-      (await page.locator('section#orphans tr[id^="proc-"]').count());
+    const problems = await problemsShown(page);
     expect(problems).toBeGreaterThanOrEqual(3);
     await expect(page).toHaveTitle(`(${problems}) boneyard`, { timeout: 1000 });
   });
