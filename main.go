@@ -131,6 +131,9 @@ func serve(dir, listen, token string, interval time.Duration, open bool, stdout 
 	defer stop()
 
 	ln, err := net.Listen("tcp", listen)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("listen on %s: %w: another boneyard may already serve there ('boneyard url' prints its URL), or pick a free port with --addr 127.0.0.1:0", listen, err)
+	}
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", listen, err)
 	}
