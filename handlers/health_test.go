@@ -152,8 +152,11 @@ func TestOrphanSectionFiltered(t *testing.T) {
 	e.idle(e.workspace("registered"), "registered")
 	lost := e.workspace("lost-one")
 	h := startHub(t, "serve", lost, false)
-	e.refresh()
+	snap := e.refresh()
 	row := fmt.Sprintf(`<tr id="proc-%d"`, h.PID)
+	// Hub processes of anything else running on this host are orphans here
+	// too; a query that keeps only ours then hides them, which is right.
+	others := len(snap.Orphans) > 1
 	tests := []struct {
 		query  string
 		shown  bool
@@ -174,7 +177,7 @@ func TestOrphanSectionFiltered(t *testing.T) {
 		if got := strings.Contains(body, row); got != tt.shown {
 			t.Errorf("GET /%s: orphan row shown %v, want %v", tt.query, got, tt.shown)
 		}
-		if got := strings.Contains(body, `id="orphans-hidden"`); got != tt.hidden {
+		if got := strings.Contains(body, `id="orphans-hidden"`); got != tt.hidden && !(got && others) {
 			t.Errorf("GET /%s: hidden note %v, want %v", tt.query, got, tt.hidden)
 		}
 		if tt.hidden {
