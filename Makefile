@@ -70,7 +70,8 @@ chromium:
 
 e2e-deps: e2e/node_modules/.package-lock.json chromium
 
-# The suite's global setup builds boneyard and the fake hub (e2e/bin/) itself.
+# Playwright's webServer builds and runs boneyard; the suite's global setup
+# builds the fake hub (both into e2e/bin/).
 e2e: e2e-deps
 	cd e2e && GO='$(GO)' npx playwright test $(E2E_ARGS)
 
