@@ -454,7 +454,7 @@ func WorkspaceSection(d Dashboard, oob bool) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<th scope=\"col\">Actions</th></tr></thead> <tbody id=\"ws-body\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<th scope=\"col\" class=\"actions\">Actions</th></tr></thead> <tbody id=\"ws-body\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1103,7 +1103,7 @@ func OrphanSection(o Orphans, back string, oob bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else if len(o.Rows) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 104, "<p>These <code>bones hub start</code> processes belong to no registered workspace.</p><div class=\"scroll\" role=\"region\" aria-label=\"Orphan processes table\" tabindex=\"0\"><table id=\"orphan-table\"><thead><tr><th scope=\"col\">Status</th><th scope=\"col\">PID</th><th scope=\"col\">Elapsed</th><th scope=\"col\">Directory</th><th scope=\"col\">Reason</th><th scope=\"col\">Actions</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 104, "<p>These <code>bones hub start</code> processes belong to no registered workspace.</p><div class=\"scroll\" role=\"region\" aria-label=\"Orphan processes table\" tabindex=\"0\"><table id=\"orphan-table\"><thead><tr><th scope=\"col\">Status</th><th scope=\"col\">PID</th><th scope=\"col\">Elapsed</th><th scope=\"col\">Directory</th><th scope=\"col\">Reason</th><th scope=\"col\" class=\"actions\">Actions</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
