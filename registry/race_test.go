@@ -133,7 +133,7 @@ func TestSettle(t *testing.T) {
 // stressTime bounds each stress test; stressRounds and maxRaces bound
 // their loops.
 const (
-	stressTime   = 5 * time.Second
+	stressTime   = 10 * time.Second
 	stressRounds = 20000
 	maxRaces     = 3000
 )
