@@ -16,7 +16,10 @@ package procscan
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/host"
@@ -81,6 +84,29 @@ func Scan() ([]Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
+	// Reading command lines is all kernel time spent per process, so on a
+	// busy host the pid list is split over the cores; each part keeps pid
+	// order, and so does their concatenation.
+	workers := min(runtime.GOMAXPROCS(0), len(pids)/minPidsPerWorker)
+	if workers <= 1 {
+		return scanPIDs(pids), nil
+	}
+	parts := make([][]Process, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := len(pids)*w/workers, len(pids)*(w+1)/workers
+		wg.Go(func() { parts[w] = scanPIDs(pids[lo:hi]) })
+	}
+	wg.Wait()
+	return slices.Concat(parts...), nil
+}
+
+// minPidsPerWorker keeps small hosts on one goroutine, where starting more
+// costs more than it saves.
+const minPidsPerWorker = 256
+
+// scanPIDs returns the hub processes among pids, in their order.
+func scanPIDs(pids []int32) []Process {
 	var hubs []Process
 	buf := newPeekBuffer()
 	for _, pid := range pids {
@@ -95,7 +121,7 @@ func Scan() ([]Process, error) {
 		}
 		hubs = append(hubs, hub)
 	}
-	return hubs, nil
+	return hubs
 }
 
 // describe reads everything but the command line of a matched process.
