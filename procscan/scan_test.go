@@ -273,3 +273,37 @@ func TestCreateTime(t *testing.T) {
 		}
 	}
 }
+
+// TestScanParallelMatchesSequential splits even a small process table over
+// several goroutines and checks that the result is the sequential scan's:
+// the same hubs, in pid order.
+func TestScanParallelMatchesSequential(t *testing.T) {
+	var want []int
+	for range 3 {
+		h := startHelper(t, "bones", t.TempDir(), "sleep", "hub", "start")
+		want = append(want, h.pid())
+		waitScanned(t, h.pid())
+	}
+	defer func(old int) { minPidsPerWorker = old }(minPidsPerWorker)
+	minPidsPerWorker = 1
+	got, err := Scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.IsSortedFunc(got, func(a, b Process) int { return a.PID - b.PID }) {
+		t.Errorf("Scan is not ordered by pid: %v", pidsOf(got))
+	}
+	for _, pid := range want {
+		if !slices.Contains(pidsOf(got), pid) {
+			t.Errorf("parallel Scan missed hub %d: got %v", pid, pidsOf(got))
+		}
+	}
+}
+
+func pidsOf(ps []Process) []int {
+	pids := make([]int, len(ps))
+	for i, p := range ps {
+		pids[i] = p.PID
+	}
+	return pids
+}
