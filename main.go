@@ -98,8 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		var token string
 		if token, err = handlers.LoadToken(dir); err == nil {
 			if cmd == "url" {
-				fmt.Fprintln(stdout, handlers.URL(urlAddr(fs, dir, listen), token))
-				return 0
+				return printURL(stdout, stderr, urlAddr(fs, dir, listen), token)
 			}
 			err = serve(dir, listen, token, *interval, *open, stdout)
 		}
@@ -108,6 +107,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		slog.Error("boneyard stopped", "err", err)
 		return 1
 	}
+	return 0
+}
+
+// printURL prints the bookmarkable URL, unless the boneyard serving there
+// refuses the token: then the URL would only lead to its 401 page.
+func printURL(stdout, stderr io.Writer, addr, token string) int {
+	if ok, err := handlers.TokenAccepted(addr, token, time.Second); err == nil && !ok {
+		fmt.Fprintf(stderr, "boneyard: the boneyard at %s uses another token than this one (BONEYARD_TOKEN, else ~/.bones/boneyard/token): "+
+			"run 'boneyard url' with the BONEYARD_TOKEN the server was started with\n", addr)
+		return 1
+	}
+	fmt.Fprintln(stdout, handlers.URL(addr, token))
 	return 0
 }
 

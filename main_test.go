@@ -216,3 +216,19 @@ func TestServeOtherLoopbackAddress(t *testing.T) {
 		t.Errorf("boneyard url --addr = %q, want the explicit address", got)
 	}
 }
+
+// TestURLRefusesForeignToken: when the running server uses another token
+// (say it was started with BONEYARD_TOKEN), `boneyard url` says so instead
+// of printing a URL that only reaches the 401 page.
+func TestURLRefusesForeignToken(t *testing.T) {
+	s := startServer(t, "127.0.0.1:0")
+	t.Setenv("HOME", s.home)
+	t.Setenv("BONEYARD_TOKEN", "not-"+s.token)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"url"}, &stdout, &stderr); code != 1 {
+		t.Errorf("boneyard url with a foreign token: exit %d, want 1; stdout %q", code, stdout.String())
+	}
+	if stdout.Len() != 0 || !strings.Contains(stderr.String(), "uses another token") {
+		t.Errorf("stdout %q, stderr %q: want no URL and the reason", stdout.String(), stderr.String())
+	}
+}

@@ -110,3 +110,21 @@ func RunningAddr(dir string, timeout time.Duration) (string, bool) {
 	}
 	return addr, true
 }
+
+// TokenAccepted asks the boneyard at addr whether it accepts token, so that
+// `boneyard url` never prints a URL that answers 401: a server started with
+// BONEYARD_TOKEN uses that token, not the persisted one.
+func TokenAccepted(addr, token string, timeout time.Duration) (bool, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/api/processes", nil)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		return false, fmt.Errorf("ask the boneyard at %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode != http.StatusUnauthorized, nil
+}

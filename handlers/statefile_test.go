@@ -108,3 +108,39 @@ func TestRecordAddrAndRunningAddr(t *testing.T) {
 		t.Errorf("after the older server's remove: RunningAddr = %q, %v; want %q", got, ok, live)
 	}
 }
+
+func TestTokenAccepted(t *testing.T) {
+	e := newEnv(t, false)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Source: e.col, Token: testToken, Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	e.refresh()
+
+	tests := []struct {
+		name    string
+		addr    string
+		token   string
+		ok      bool
+		wantErr bool
+	}{
+		{"its token", ln.Addr().String(), testToken, true, false},
+		{"another token", ln.Addr().String(), "not-" + testToken, false, false},
+		{"nobody listening", strings.TrimPrefix(hubtest.ClosedURL(t), "http://"), testToken, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, err := TokenAccepted(tt.addr, tt.token, time.Second)
+			if ok != tt.ok || (err != nil) != tt.wantErr {
+				t.Errorf("TokenAccepted = %v, %v; want %v, error %v", ok, err, tt.ok, tt.wantErr)
+			}
+		})
+	}
+}
