@@ -309,16 +309,25 @@ func writeEvent(w io.Writer, name string, data []byte) error {
 	return err
 }
 
+// title is the page title the stream's page shows for snap.
+func (st *stream) title(snap *collector.Snapshot) string {
+	if st.detailID != "" {
+		return st.s.detailFragments(snap, st.detailID).title
+	}
+	return st.s.dashFragments(snap, st.view).title
+}
+
 // events is GET /events: one SSE stream per page, pushing the fragments that
-// changed whenever the collector publishes a snapshot.
+// changed whenever the collector publishes a snapshot. With title=1 it
+// answers the page's current title once, as plain text: a hidden tab closes
+// its stream, so that the browser's few connections per host stay free for
+// other tabs, and polls this to keep its problem count fresh.
 func (s *Server) events(c echo.Context) error {
 	select {
 	case <-s.closing:
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "boneyard is shutting down")
 	default:
 	}
-	s.streams.Add(1)
-	defer s.streams.Add(-1)
 
 	q := c.QueryParams()
 	st := &stream{s: s, view: parseView(q)}
@@ -328,6 +337,11 @@ func (s *Server) events(c echo.Context) error {
 		}
 		st.detailID = id
 	}
+	if q.Get("title") == "1" {
+		return c.String(http.StatusOK, st.title(s.src.Snapshot()))
+	}
+	s.streams.Add(1)
+	defer s.streams.Add(-1)
 
 	w := c.Response()
 	rc := http.NewResponseController(w)

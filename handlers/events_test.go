@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"html"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -215,6 +216,50 @@ func TestEventsDetailStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.next(t, "no workspace")
+}
+
+// TestEventsTitle checks the title a hidden tab polls: plain text, the same
+// as the page it came from shows, problem count included.
+func TestEventsTitle(t *testing.T) {
+	e := newEnv(t, false)
+	gone := e.workspace("gone")
+	startHub(t, "serve", gone, true)
+	// An orphan: the workspace marker is gone while the hub runs.
+	if err := os.Remove(filepath.Join(gone, ".bones", "agent.id")); err != nil {
+		t.Fatal(err)
+	}
+	id := registry.WorkspaceID(gone)
+	e.refresh()
+	tests := []struct{ name, page, query string }{
+		{"dashboard", "/", ""},
+		{"filtered dashboard", "/?status=running", "status=running"},
+		{"detail", "/workspaces/" + id, "id=" + id},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := e.get(tt.page).Body.String()
+			start, end := strings.Index(page, "<title>"), strings.Index(page, "</title>")
+			if start < 0 || end < start {
+				t.Fatalf("%s has no title", tt.page)
+			}
+			want := html.UnescapeString(page[start+len("<title>") : end])
+			w := e.get("/events?title=1&" + tt.query)
+			if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+				t.Fatalf("GET /events?title=1: %d %q", w.Code, w.Header().Get("Content-Type"))
+			}
+			if got := w.Body.String(); got != want || !strings.HasPrefix(got, "(") {
+				t.Errorf("title %q, want the page's %q with a problem count", got, want)
+			}
+			if n := e.srv.Streams(); n != 0 {
+				t.Errorf("%d streams open after a title request", n)
+			}
+		})
+	}
+	r := request(http.MethodGet, "/events?title=1", nil)
+	r.Header.Del("Authorization")
+	if w := e.serve(r); w.Code != http.StatusUnauthorized {
+		t.Errorf("unauthenticated title request: %d", w.Code)
+	}
 }
 
 func TestShutdownClosesStreams(t *testing.T) {
