@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -44,11 +45,12 @@ func (s *Server) renderDashboard(c echo.Context, status int, v view, f *template
 		d := s.dashFragments(snap, v).model
 		d.Flash = f
 		d.Register = form
+		d.View.Ignored = v.ignored
 		var buf bytes.Buffer
 		err := templates.DashboardPage(d).Render(c.Request().Context(), &buf)
 		return buf.Bytes(), err
 	}
-	if f != nil || form != (templates.RegisterForm{}) {
+	if f != nil || form != (templates.RegisterForm{}) || len(v.ignored) > 0 {
 		page, err := build()
 		if err != nil {
 			return err
@@ -98,7 +100,7 @@ func (s *Server) renderDetail(c echo.Context, status int, id string, f *template
 	case log == "":
 		d.LogNote = "The hub log " + d.LogPath + " is empty."
 	default:
-		d.Log = log
+		d.Log = cleanLog(log)
 	}
 	return render(c, status, templates.DetailPage(d))
 }
@@ -183,6 +185,24 @@ func tailFile(path string, n int) (string, error) {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n"), nil
+}
+
+// escapeSeq matches terminal escape sequences: CSI (colours, cursor moves),
+// OSC (titles, hyperlinks; ended by BEL or ST), character set designations
+// like ESC ( B, and two-byte escapes.
+var escapeSeq = regexp.MustCompile(`\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -/]+[0-~]|[@-_])`)
+
+// cleanLog makes a hub log readable as page text: hubs colour their output
+// for a terminal, and the escapes would show as garbage. Escape sequences
+// go, then every other control character except tab and newline.
+func cleanLog(s string) string {
+	s = escapeSeq.ReplaceAllString(strings.ToValidUTF8(s, "\uFFFD"), "")
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || !unicode.IsControl(r) {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // staticFiles serves the embedded assets; fs.FS paths cannot escape it and

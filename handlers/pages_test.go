@@ -6,12 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"boneyard/collector"
 	"boneyard/registry"
+	"boneyard/web/templates"
 )
 
 func mustContain(t *testing.T, body string, want ...string) {
@@ -79,12 +82,14 @@ func TestDashboard(t *testing.T) {
 		`hx-ext="sse"`, `sse-connect="/events?seq=`,
 		`<th scope="col"`, `id="filter-form"`,
 	)
-	counts := regexp.MustCompile(`data-count="(\w+)"><span[^>]*>\w+</span><strong>(\d+)</strong>`).FindAllStringSubmatch(body, -1)
+	counts := regexp.MustCompile(`data-count="(\w+)"(?: title="[^"]*")?><span[^>]*>\w+</span><strong>(\d+)</strong>`).FindAllStringSubmatch(body, -1)
 	got := map[string]string{}
 	for _, m := range counts {
 		got[m[1]] = m[2]
 	}
-	want := map[string]string{"running": "1", "stopped": "0", "idle": "1", "unknown": "0", "orphan": "0"}
+	// Hub processes elsewhere on the host count as process-only orphans.
+	n := e.col.Snapshot().Counts()
+	want := map[string]string{"running": "1", "stopped": "0", "idle": "1", "unknown": "0", "orphan": strconv.Itoa(n.ProcessOrphans)}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("counts %v, want %v", got, want)
 	}
@@ -343,5 +348,188 @@ func TestTailFile(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("%s: %q, %v", tt.name, got, err)
 		}
+	}
+}
+
+func TestOrphanCountIncludesProcessOrphans(t *testing.T) {
+	e := newEnv(t, false)
+	startHub(t, "serve", e.workspace("no-entry"), false)
+	e.refresh()
+	body := e.get("/").Body.String()
+	n := e.col.Snapshot().Counts()
+	if n.ProcessOrphans == 0 {
+		t.Fatal("the unregistered hub is not a process-only orphan")
+	}
+	chip := regexp.MustCompile(`data-count="orphan" title="([^"]*)"><span[^>]*>orphan</span><strong>(\d+)</strong>`).FindStringSubmatch(body)
+	if chip == nil {
+		t.Fatalf("no orphan chip with a title in %s", body)
+	}
+	if want := strconv.Itoa(n.Orphan + n.ProcessOrphans); chip[2] != want {
+		t.Errorf("orphan chip %s, want %s", chip[2], want)
+	}
+	if want := plural(n.Orphan, "workspace") + ", " + plural(n.ProcessOrphans, "process"); chip[1] != want {
+		t.Errorf("orphan chip title %q, want %q", chip[1], want)
+	}
+	mustContain(t, body, "<title>("+strconv.Itoa(n.Problems())+") boneyard</title>")
+}
+
+func TestPlural(t *testing.T) {
+	for _, tt := range []struct {
+		n          int
+		noun, want string
+	}{
+		{0, "workspace", "0 workspaces"}, {1, "workspace", "1 workspace"}, {1, "process", "1 process"}, {3, "process", "3 processes"},
+	} {
+		if got := plural(tt.n, tt.noun); got != tt.want {
+			t.Errorf("plural(%d, %q) = %q, want %q", tt.n, tt.noun, got, tt.want)
+		}
+	}
+}
+
+func TestStoppedRowSaysWhy(t *testing.T) {
+	e := newEnv(t, false)
+	dir := e.workspace("hung")
+	h := startHub(t, "hang", dir, true)
+	snap := e.refresh()
+	w := findWorkspace(snap, registry.WorkspaceID(dir))
+	if w == nil || w.Status != collector.StatusStopped {
+		t.Fatalf("hung hub: %+v, want stopped", w)
+	}
+	want := fmt.Sprintf("pid %d alive, hub not answering at %s", h.PID, w.HubURL)
+	row := rowHTML(t, e.get("/").Body.String(), "ws-"+w.ID)
+	mustContain(t, row, `<div class="reason">`+want+`</div>`)
+	mustContain(t, e.get("/workspaces/"+w.ID).Body.String(), `<dd id="stopped-reason">`+want+`</dd>`)
+
+	dead := *w
+	dead.HubPID = 1 << 30
+	dead.Resources = nil
+	if got, want := newFormatter(snap).stoppedReason(&dead), "pid 1073741824 is dead"; got != want {
+		t.Errorf("dead pid: %q, want %q", got, want)
+	}
+}
+
+func TestUnknownViewValuesAreNamed(t *testing.T) {
+	e := newEnv(t, false)
+	e.idle(e.workspace("one"), "one")
+	e.refresh()
+	tests := []struct {
+		query string
+		want  []string // notes; nil: no note
+	}{
+		{"?status=bogus", []string{`unknown status &#34;bogus&#34;: showing all`}},
+		{"?status=problems", []string{`unknown status &#34;problems&#34;: showing all`}},
+		{"?sort=nope", []string{`unknown sort &#34;nope&#34;: showing problems first`}},
+		{"?status=bogus&sort=nope", []string{`unknown status &#34;bogus&#34;`, `unknown sort &#34;nope&#34;`}},
+		{"?status=idle&sort=name", nil},
+	}
+	for _, tt := range tests {
+		body := e.get("/" + tt.query).Body.String()
+		if tt.want == nil {
+			mustNotContain(t, body, `id="view-note"`)
+			continue
+		}
+		mustContain(t, body, `<div id="view-note" class="note" role="status">`)
+		mustContain(t, body, tt.want...)
+	}
+	// A note is never served from the page cache to a plain request.
+	mustNotContain(t, e.get("/").Body.String(), `id="view-note"`)
+}
+
+func TestCleanLog(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"\x1b[32mINFO\x1b[0m ready", "INFO ready"},
+		{"\x1b[1;31;40mERR\x1b[K\x1b[2J", "ERR"},
+		{"\x1b]0;title\x07text \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "text link"},
+		{"a\tb\r\nc\x00\x07\x08d\x1b(B", "a\tb\ncd"},
+		{"bad \xff utf-8 \u009b", "bad \uFFFD utf-8 "},
+		{"plain <b> text", "plain <b> text"},
+	}
+	for _, tt := range tests {
+		if got := cleanLog(tt.in); got != tt.want {
+			t.Errorf("cleanLog(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDetailLogIsCleanAndScrolledToTheEnd(t *testing.T) {
+	e := newEnv(t, false)
+	dir := e.workspace("colourful")
+	id := e.idle(dir, "colourful")
+	if err := os.MkdirAll(filepath.Join(dir, ".bones"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".bones", "hub.log"), []byte("\x1b[32mINFO\x1b[0m up\r\nlast\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.refresh()
+	body := e.get("/workspaces/" + id).Body.String()
+	mustContain(t, body, `<div class="log-scroll"`, `<pre id="hub-log" class="log">INFO up`+"\n"+`last</pre>`)
+	mustNotContain(t, body, "\x1b", "[32m")
+}
+
+func TestDetailOfAGoneWorkspace(t *testing.T) {
+	e := newEnv(t, false)
+	dir := e.workspace("leaving")
+	id := e.idle(dir, "leaving")
+	e.refresh()
+	if err := registry.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	e.refresh()
+	w := e.get("/workspaces/" + id)
+	if w.Code != http.StatusNotFound {
+		t.Errorf("GET detail of a removed workspace: %d, want 404", w.Code)
+	}
+	mustContain(t, w.Body.String(), "no workspace")
+	mustNotContain(t, w.Body.String(), `id="detail"`, "/remove")
+
+	var gone strings.Builder
+	if err := templates.DetailSection(templates.Detail{Gone: true, Row: templates.Row{ID: id, Status: "running", PID: 42}}, true).Render(t.Context(), &gone); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, gone.String(), `id="detail"`, `hx-swap-oob="true"`, `id="gone"`, "no longer in the registry")
+	mustNotContain(t, gone.String(), "<button", "detail-status", "lock-state", "42")
+}
+
+func TestLongPathsAreElided(t *testing.T) {
+	f := formatter{home: "/home/me"}
+	long := "/home/me/src/github.com/example-org/monorepo/services/payments/internal/workers/nightly"
+	tests := []struct{ in, want string }{
+		{"/home/me/src/x", "~/src/x"},
+		{"/tmp/short/ws", "/tmp/short/ws"},
+		{long, "~/…/monorepo/services/payments/internal/workers/nightly"},
+		{"/srv/" + strings.Repeat("a", 70), "/srv/" + strings.Repeat("a", 70)},
+		{"/srv/" + strings.Repeat("a", 70) + "/ws", "/srv/…/ws"},
+	}
+	for _, tt := range tests {
+		got := f.path(tt.in)
+		if got.Short != tt.want || got.Full != tt.in {
+			t.Errorf("path(%q) = %+v, want short %q", tt.in, got, tt.want)
+		}
+		if n := utf8.RuneCountInString(got.Short); n > maxPath && got.Short != got.Full {
+			t.Errorf("path(%q) = %q: %d characters, over %d", tt.in, got.Short, n, maxPath)
+		}
+	}
+}
+
+func TestHeadersKeepASortLinkPerColumn(t *testing.T) {
+	hs := view{sort: "nats", desc: true}.headers()
+	var keys []string
+	for _, h := range hs {
+		for _, c := range h.Columns {
+			keys = append(keys, c.Label)
+		}
+	}
+	var want []string
+	for _, c := range columns {
+		want = append(want, c.label)
+	}
+	if fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Errorf("header links %v, want one per column %v", keys, want)
+	}
+	urls := hs[3]
+	if len(urls.Columns) != 2 || urls.Sort != "descending" || urls.Columns[1].Sort != "descending" ||
+		urls.Columns[0].Sort != "none" || urls.Columns[1].Href != "/?sort=nats" || urls.Columns[0].Href != "/?sort=hub" {
+		t.Errorf("URLs header %+v", urls)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"boneyard/collector"
 	"boneyard/procscan"
@@ -71,23 +72,31 @@ type view struct {
 	q      string
 	sort   string // "" (problems first) or a column key
 	desc   bool
+	// ignored describes the query values that were not understood; it is
+	// not part of the view's URL.
+	ignored []string
 }
 
 const maxQuery = 200
 
-// parseView reads a view from a query string, ignoring unknown values so a
-// stale bookmark still opens.
+// parseView reads a view from a query string. An unknown value is ignored
+// so a stale bookmark still opens, and named in v.ignored so the page can
+// say why it shows more than was asked for.
 func parseView(q url.Values) view {
 	var v view
 	if st := q.Get("status"); slices.Contains(collector.Statuses(), collector.Status(st)) {
 		v.status = st
+	} else if st != "" {
+		v.ignored = append(v.ignored, "unknown status "+strconv.Quote(st)+": showing all")
 	}
 	v.q = strings.TrimSpace(q.Get("q"))
 	if len(v.q) > maxQuery {
 		v.q = v.q[:maxQuery]
 	}
-	if findColumn(q.Get("sort")) != nil {
-		v.sort = q.Get("sort")
+	if s := q.Get("sort"); findColumn(s) != nil {
+		v.sort = s
+	} else if s != "" {
+		v.ignored = append(v.ignored, "unknown sort "+strconv.Quote(s)+": showing problems first")
 	}
 	v.desc = q.Get("dir") == "desc"
 	return v
@@ -175,22 +184,37 @@ func (v view) model() templates.View {
 	return m
 }
 
-// headers are the sortable column headers: a click sorts by the column,
-// a second click reverses.
-func (v view) headers() []templates.Column {
-	out := make([]templates.Column, 0, len(columns))
-	for _, c := range columns {
-		next := v
-		next.sort = c.key
-		next.desc = v.sort == c.key && !v.desc
-		sort := "none"
-		if v.sort == c.key {
-			sort = "ascending"
-			if v.desc {
-				sort = "descending"
+// cells lays the columns out in the table, in order. Columns that share a
+// cell are stacked in it, so the table fits a laptop screen; each keeps its
+// own sort link in the header.
+var cells = [][]string{
+	{"status"}, {"name"}, {"cwd"}, {"hub", "nats"}, {"pid"},
+	{"cpu"}, {"rss"}, {"ports"}, {"children"}, {"uptime"},
+	{"agent", "touched", "lock"},
+}
+
+// headers are the table's header cells with a sort link per column: a click
+// sorts by the column, a second click reverses.
+func (v view) headers() []templates.Header {
+	out := make([]templates.Header, 0, len(cells))
+	for _, keys := range cells {
+		h := templates.Header{Sort: "none"}
+		for _, key := range keys {
+			c := findColumn(key)
+			next := v
+			next.sort = c.key
+			next.desc = v.sort == c.key && !v.desc
+			sort := "none"
+			if v.sort == c.key {
+				sort = "ascending"
+				if v.desc {
+					sort = "descending"
+				}
+				h.Sort = sort
 			}
+			h.Columns = append(h.Columns, templates.Column{Label: c.label, Href: next.href(), Sort: sort})
 		}
-		out = append(out, templates.Column{Label: c.label, Href: next.href(), Sort: sort})
+		out = append(out, h)
 	}
 	return out
 }
@@ -205,14 +229,33 @@ func title(snap *collector.Snapshot, page ...string) string {
 	return t
 }
 
-// counts are the per-status totals, problems first.
+// counts are the per-status totals, problems first. The orphan total
+// includes process-only orphan hubs, as the title's problem count does, and
+// says how it splits.
 func counts(snap *collector.Snapshot) []templates.Count {
 	n := snap.Counts()
 	out := make([]templates.Count, 0, len(collector.Statuses()))
 	for _, st := range collector.Statuses() {
-		out = append(out, templates.Count{Status: string(st), N: n.Of(st)})
+		c := templates.Count{Status: string(st), N: n.Of(st)}
+		if st == collector.StatusOrphan && n.ProcessOrphans > 0 {
+			c.N += n.ProcessOrphans
+			c.Detail = plural(n.Orphan, "workspace") + ", " + plural(n.ProcessOrphans, "process")
+		}
+		out = append(out, c)
 	}
 	return out
+}
+
+// plural is "1 process", "2 processes", "0 workspaces".
+func plural(n int, noun string) string {
+	if n != 1 {
+		if strings.HasSuffix(noun, "s") {
+			noun += "es"
+		} else {
+			noun += "s"
+		}
+	}
+	return strconv.Itoa(n) + " " + noun
 }
 
 // formatter turns snapshot values into display strings at one instant.
@@ -231,6 +274,9 @@ func newFormatter(snap *collector.Snapshot) formatter {
 	return f
 }
 
+// maxPath is the longest path a table cell shows whole, in characters.
+const maxPath = 60
+
 func (f formatter) path(p string) templates.Path {
 	short := p
 	if f.home != "" && f.home != "/" {
@@ -240,7 +286,36 @@ func (f formatter) path(p string) templates.Path {
 			short = "~" + string(filepath.Separator) + rest
 		}
 	}
-	return templates.Path{Short: short, Full: p}
+	return templates.Path{Short: elide(short, maxPath), Full: p}
+}
+
+// elide shortens a path longer than limit characters in the middle, keeping
+// its first element and as many of its last elements as fit (at least the
+// last one): "~/…/deep/dir/ws", "/srv/…/ws". The ends tell paths apart; the middle rarely
+// does.
+func elide(p string, limit int) string {
+	if utf8.RuneCountInString(p) <= limit {
+		return p
+	}
+	sep := string(filepath.Separator)
+	root, rel := "", p
+	if strings.HasPrefix(p, sep) {
+		root, rel = sep, p[len(sep):]
+	}
+	parts := strings.Split(rel, sep)
+	if len(parts) < 3 {
+		return p
+	}
+	head := root + parts[0] + sep + "…"
+	tail := parts[len(parts)-1]
+	for i := len(parts) - 2; i > 0; i-- {
+		longer := parts[i] + sep + tail
+		if utf8.RuneCountInString(head+sep+longer) > limit {
+			break
+		}
+		tail = longer
+	}
+	return head + sep + tail
 }
 
 func (f formatter) stamp(t time.Time) templates.Stamp {
@@ -329,6 +404,9 @@ func (f formatter) row(w *collector.Workspace) templates.Row {
 		Ports:        "—",
 		Children:     "—",
 	}
+	if w.Status == collector.StatusStopped {
+		r.Reason = f.stoppedReason(w)
+	}
 	live := w.Status == collector.StatusRunning || w.Status == collector.StatusStopped || w.Status == collector.StatusOrphan
 	r.CanReap = w.HubPID > 1 && (live || w.Resources != nil)
 	if ct, ok := f.created[w.HubPID]; ok && w.HubPID > 0 {
@@ -348,6 +426,19 @@ func (f formatter) row(w *collector.Workspace) templates.Row {
 		}
 	}
 	return r
+}
+
+// stoppedReason says why a workspace is stopped, as an orphan's reason
+// does: its hub process is dead, or alive but not answering.
+func (f formatter) stoppedReason(w *collector.Workspace) string {
+	pid := strconv.Itoa(w.HubPID)
+	if _, alive := f.created[w.HubPID]; !alive && w.Resources == nil {
+		return "pid " + pid + " is dead"
+	}
+	if w.HubURL == "" {
+		return "pid " + pid + " alive, no hub URL to ask"
+	}
+	return "pid " + pid + " alive, hub not answering at " + w.HubURL
 }
 
 // orphanMatches applies the view to a process-only orphan: it is an orphan,
@@ -419,7 +510,7 @@ func dashboardModel(snap *collector.Snapshot, v view, f formatter) templates.Das
 			Health:    f.health(snap),
 		},
 		Counts:     counts(snap),
-		Columns:    v.headers(),
+		Headers:    v.headers(),
 		Orphans:    f.orphans(snap, v),
 		Collecting: snap.Seq == 0,
 		Unlisted:   snap.Seq > 0 && snap.ListErr != nil,

@@ -44,6 +44,7 @@ type Path struct {
 type Count struct {
 	Status string
 	N      int
+	Detail string // how N splits, on hover, e.g. "1 workspace, 1 process"
 }
 
 // Row is one workspace as the table and the detail page show it.
@@ -53,6 +54,7 @@ type Row struct {
 	Cwd          Path
 	Status       string
 	OrphanReason string
+	Reason       string // why a stopped hub is stopped; "" otherwise
 	HubURL       string
 	HubLink      bool // HubURL is http(s) on loopback and may be an href
 	NATSURL      string
@@ -101,6 +103,13 @@ type Column struct {
 	Sort  string // aria-sort value: "ascending", "descending" or "none"
 }
 
+// Header is one header cell of the workspaces table: one column, or
+// several that share the cell.
+type Header struct {
+	Columns []Column
+	Sort    string // aria-sort of the cell: its sorted column's, else "none"
+}
+
 // View is the dashboard's filter and sort state, from the query string.
 type View struct {
 	Status   string
@@ -108,7 +117,8 @@ type View struct {
 	Statuses []Option
 	Sorts    []Option
 	Dirs     []Option
-	Filtered bool // a filter hides some rows
+	Filtered bool     // a filter hides some rows
+	Ignored  []string // query values not understood, e.g. `unknown status "bogus": showing all`
 }
 
 // Orphans is the process-only orphan section.
@@ -123,7 +133,7 @@ type Orphans struct {
 type Dashboard struct {
 	Page
 	Counts     []Count
-	Columns    []Column
+	Headers    []Header
 	Rows       []Row
 	Orphans    Orphans
 	Empty      bool // the registry has no entries at all
@@ -148,6 +158,9 @@ type Detail struct {
 	LogNote string // shown instead of Log when there is none
 	LogPath string
 	Back    string
+	// Gone renders #detail as a workspace no longer in the registry: no
+	// fields that look live, no actions. Only Row.ID is needed with it.
+	Gone bool
 }
 
 // Confirm is the no-JavaScript confirmation page of reap and remove.
