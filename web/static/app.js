@@ -1,5 +1,7 @@
 // boneyard's only script. htmx does the work; this file shows network
-// failures and server errors in #flash, which htmx leaves alone.
+// failures and server errors in #flash, which htmx leaves alone, marks action
+// forms busy while their request runs, and keeps hidden tabs off the
+// connection pool.
 (function () {
   "use strict";
 
@@ -24,5 +26,209 @@
     if (status >= 500) {
       flash("The action failed on the server (HTTP " + status + "). See the server log.");
     }
+  });
+
+  // An action can take seconds (a hub that ignores SIGTERM): its form says
+  // it is busy and cannot be sent twice until the answer arrives. A live
+  // update may replace the form meanwhile, so the state follows the action's
+  // path, not the element.
+  var pending = {};
+  var actionForms = "form[hx-post]";
+
+  function setBusy(form, busy) {
+    form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (b) {
+      b.disabled = busy;
+    });
+    if (busy) {
+      form.setAttribute("aria-busy", "true");
+    } else {
+      form.removeAttribute("aria-busy");
+    }
+  }
+
+  function formsIn(root) {
+    var forms = Array.from(root.querySelectorAll(actionForms));
+    if (root.matches && root.matches(actionForms)) {
+      forms.push(root);
+    }
+    return forms;
+  }
+
+  function actionPath(evt) {
+    var elt = evt.detail && evt.detail.elt;
+    return elt instanceof HTMLFormElement && elt.matches(actionForms) ? elt.getAttribute("hx-post") : null;
+  }
+
+  function markForms(root) {
+    formsIn(root).forEach(function (f) {
+      setBusy(f, pending[f.getAttribute("hx-post")] > 0);
+    });
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var path = actionPath(evt);
+    if (path !== null) {
+      pending[path] = (pending[path] || 0) + 1;
+      markForms(document);
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var path = actionPath(evt);
+    if (path === null) {
+      return;
+    }
+    pending[path] -= 1;
+    if (pending[path] <= 0) {
+      delete pending[path];
+    }
+    setBusy(evt.detail.elt, false);
+    markForms(document);
+  });
+
+  document.addEventListener("htmx:load", function (evt) {
+    if (evt.detail && evt.detail.elt instanceof Element) {
+      markForms(evt.detail.elt);
+    }
+  });
+
+  // Live updates. A browser opens about six connections per host over plain
+  // HTTP, and every page's event stream holds one for as long as it is
+  // open, so a seventh tab would never load. A hidden tab therefore closes
+  // its stream, keeps its title's problem count fresh with a short request
+  // now and then, and reopens the stream when shown again: the server then
+  // sends everything that changed since the page was rendered.
+  var titlePollMs = 10000;
+  var sources = [];
+
+  function hidden() {
+    return document.visibilityState === "hidden";
+  }
+
+  // PausableSource is what the sse extension gets for an EventSource: the
+  // same interface, but it holds no connection while the page is hidden.
+  function PausableSource(url) {
+    this.url = url;
+    this.listeners = [];
+    this.onopen = null;
+    this.onerror = null;
+    this.es = null;
+    this.closed = false;
+    sources.push(this);
+    if (!hidden()) {
+      this.open();
+    }
+  }
+
+  Object.defineProperty(PausableSource.prototype, "readyState", {
+    get: function () {
+      if (this.closed) {
+        return EventSource.CLOSED;
+      }
+      return this.es ? this.es.readyState : EventSource.CONNECTING;
+    },
+  });
+
+  PausableSource.prototype.open = function () {
+    if (this.es || this.closed) {
+      return;
+    }
+    var self = this;
+    var es = new EventSource(this.url, { withCredentials: true });
+    es.onopen = function (e) {
+      if (self.onopen) {
+        self.onopen(e);
+      }
+    };
+    es.onerror = function (e) {
+      // The browser gave up; the extension opens a new source if it retries.
+      if (es.readyState === EventSource.CLOSED) {
+        self.close();
+      }
+      if (self.onerror) {
+        self.onerror(e);
+      }
+    };
+    this.listeners.forEach(function (l) {
+      es.addEventListener(l.type, l.fn);
+    });
+    this.es = es;
+  };
+
+  PausableSource.prototype.pause = function () {
+    if (this.es) {
+      this.es.close();
+      this.es = null;
+    }
+  };
+
+  PausableSource.prototype.close = function () {
+    this.pause();
+    this.closed = true;
+    sources = sources.filter(function (s) {
+      return s !== this;
+    }, this);
+  };
+
+  PausableSource.prototype.addEventListener = function (type, fn) {
+    this.listeners.push({ type: type, fn: fn });
+    if (this.es) {
+      this.es.addEventListener(type, fn);
+    }
+  };
+
+  PausableSource.prototype.removeEventListener = function (type, fn) {
+    this.listeners = this.listeners.filter(function (l) {
+      return l.type !== type || l.fn !== fn;
+    });
+    if (this.es) {
+      this.es.removeEventListener(type, fn);
+    }
+  };
+
+  if (window.htmx) {
+    htmx.createEventSource = function (url) {
+      return new PausableSource(url);
+    };
+  }
+
+  var titleTimer = null;
+
+  function pollTitle() {
+    var stream = document.body && document.body.getAttribute("sse-connect");
+    if (!stream) {
+      return;
+    }
+    var url = new URL(stream, location.href);
+    url.searchParams.set("title", "1");
+    fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (res) {
+        return res.ok ? res.text() : null;
+      })
+      .then(function (text) {
+        if (text && hidden()) {
+          document.title = text;
+        }
+      })
+      .catch(function () {
+        // The stream reports an unreachable server once the tab is shown.
+      });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (hidden()) {
+      sources.forEach(function (s) {
+        s.pause();
+      });
+      if (titleTimer === null) {
+        titleTimer = setInterval(pollTitle, titlePollMs);
+      }
+      return;
+    }
+    clearInterval(titleTimer);
+    titleTimer = null;
+    sources.forEach(function (s) {
+      s.open();
+    });
   });
 })();
