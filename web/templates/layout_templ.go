@@ -10,8 +10,8 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 // htmxConfig keeps htmx inside the CSP: no eval, no injected inline styles
-// (settling copies only attributes other than style), no history snapshots of pages with live data, and 4xx answers swapped so
-// their message reaches #flash.
+// (settling copies no style attribute), no history snapshots of pages with
+// live data, and 4xx answers swapped so their message reaches #flash.
 const htmxConfig = `{"allowEval":false,"allowScriptTags":false,"includeIndicatorStyles":false,"attributesToSettle":["class","width","height"],"historyCacheSize":0,"refreshOnHistoryMiss":true,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"4..","swap":true,"error":true},{"code":"...","swap":false,"error":true}]}`
 
 func layout(p Page) templ.Component {
