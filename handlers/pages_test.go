@@ -503,7 +503,7 @@ func TestLongPathsAreElided(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got := f.path(tt.in)
-		if got.Short != tt.want || got.Full != tt.in {
+		if got.Short != tt.want || got.Full != tt.in || got.Elided != strings.Contains(tt.want, "…") {
 			t.Errorf("path(%q) = %+v, want short %q", tt.in, got, tt.want)
 		}
 		if n := utf8.RuneCountInString(got.Short); n > maxPath && got.Short != got.Full {
@@ -532,4 +532,15 @@ func TestHeadersKeepASortLinkPerColumn(t *testing.T) {
 		urls.Columns[0].Sort != "none" || urls.Columns[1].Href != "/?sort=nats" || urls.Columns[0].Href != "/?sort=hub" {
 		t.Errorf("URLs header %+v", urls)
 	}
+}
+
+func TestElidedPathIsReadInFull(t *testing.T) {
+	long := "/home/me/src/github.com/example-org/monorepo/services/payments/internal/workers/nightly"
+	p := formatter{home: "/home/me"}.path(long)
+	var row strings.Builder
+	if err := templates.WorkspaceRow(templates.Row{ID: "0123456789abcdef", Name: "n", Cwd: p}, "/", false).Render(t.Context(), &row); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, row.String(), `title="`+long+`"`, `<span aria-hidden="true">~/<wbr>…/<wbr>monorepo/<wbr>`,
+		`<span class="sr-only">`+long+`</span>`)
 }

@@ -286,7 +286,8 @@ func (f formatter) path(p string) templates.Path {
 			short = "~" + string(filepath.Separator) + rest
 		}
 	}
-	return templates.Path{Short: elide(short, maxPath), Full: p}
+	elided := elide(short, maxPath)
+	return templates.Path{Short: elided, Full: p, Elided: elided != short}
 }
 
 // elide shortens a path longer than limit characters in the middle, keeping

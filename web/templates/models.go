@@ -4,6 +4,8 @@
 // (templ escapes it all).
 package templates
 
+import "strings"
+
 // Flash is a one-shot message shown in #flash.
 type Flash struct {
 	Error   bool
@@ -36,8 +38,19 @@ type Stamp struct {
 
 // Path is a path shortened with ~ for display, full path on hover.
 type Path struct {
-	Short string
-	Full  string
+	Short  string
+	Full   string
+	Elided bool // Short leaves out part of the middle of the path
+}
+
+// Parts splits Short after each slash, so a cell can offer a line break
+// there rather than inside a name. A path that fits a narrow cell's line
+// stays whole.
+func (p Path) Parts() []string {
+	if len(p.Short) <= 24 {
+		return []string{p.Short}
+	}
+	return strings.SplitAfter(p.Short, "/")
 }
 
 // Count is the number of workspaces in one status.
