@@ -161,7 +161,7 @@ func isSubsequence(sub, seq []string) bool {
 type detailFragments struct {
 	title   string
 	health  []byte
-	section []byte // nil when the workspace is gone
+	section []byte
 }
 
 func (s *Server) detailFragments(snap *collector.Snapshot, id string) *detailFragments {
@@ -173,7 +173,8 @@ func (s *Server) detailFragments(snap *collector.Snapshot, id string) *detailFra
 		if !listed(snap) {
 			return &detailFragments{title: title(snap), health: health, section: []byte{}}
 		}
-		return &detailFragments{title: title(snap, "gone"), health: health}
+		gone := templates.Detail{Gone: true, Row: templates.Row{ID: id}}
+		return &detailFragments{title: title(snap, "gone"), health: health, section: renderBytes(templates.DetailSection(gone, true))}
 	}
 	d := detailModel(snap, w, f)
 	return &detailFragments{title: d.Title, health: health, section: renderBytes(templates.DetailSection(d, true))}
@@ -182,11 +183,6 @@ func (s *Server) detailFragments(snap *collector.Snapshot, id string) *detailFra
 func (fr *detailFragments) writeFull(buf *bytes.Buffer) {
 	writeTitle(buf, fr.title)
 	buf.Write(fr.health)
-	if fr.section == nil {
-		buf.Write(renderBytes(templates.FlashBox(&templates.Flash{Error: true,
-			Message: "This workspace is no longer in the registry: there is no workspace with this id."}, true)))
-		return
-	}
 	buf.Write(fr.section)
 }
 

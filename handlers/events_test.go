@@ -215,7 +215,7 @@ func TestEventsDetailStream(t *testing.T) {
 	if err := registry.Remove(dir); err != nil {
 		t.Fatal(err)
 	}
-	s.next(t, "no workspace")
+	s.next(t, `id="gone"`, "no longer in the registry")
 }
 
 // TestEventsTitle checks the title a hidden tab polls: plain text, the same
