@@ -109,12 +109,13 @@ func (a *action) audit(result string) {
 // the browser's dialog, a plain form gets a confirmation page first.
 func (a *action) confirmed() bool { return a.form.Get("confirm") == "yes" }
 
-func (a *action) askConfirmation(verb, what string, fields ...templates.Field) error {
+func (a *action) askConfirmation(verb, what, effect string, fields ...templates.Field) error {
 	fields = append(fields, templates.Field{Name: "back", Value: a.back.href()})
 	return render(a.c, http.StatusOK, templates.ConfirmPage(templates.Confirm{
 		Page:      templates.Page{Title: "Confirm " + verb + " · boneyard"},
 		Verb:      verb,
 		Target:    what,
+		Effect:    effect,
 		Action:    a.c.Request().URL.Path,
 		Hidden:    fields,
 		CancelURL: a.back.href(),
@@ -275,7 +276,7 @@ func (s *Server) remove(c echo.Context) error {
 		return err
 	}
 	if !a.confirmed() {
-		return a.askConfirmation("remove", "the registry entry of "+displayName(w)+" ("+w.Cwd+")")
+		return a.askConfirmation("remove", "the registry entry of "+displayName(w)+" ("+w.Cwd+")", templates.RemoveEffect)
 	}
 	if err := registry.Remove(w.Cwd); err != nil {
 		return a.fail(err)
@@ -329,7 +330,7 @@ func (s *Server) reapWorkspace(c echo.Context) error {
 		if haveSeen {
 			fields = append(fields, templates.Field{Name: "create_time", Value: a.form.Get("create_time")})
 		}
-		return a.askConfirmation("reap", "the hub of "+displayName(w)+" (pid "+strconv.Itoa(w.HubPID)+")", fields...)
+		return a.askConfirmation("reap", "the hub of "+displayName(w)+" (pid "+strconv.Itoa(w.HubPID)+")", templates.ReapEffect, fields...)
 	}
 	// Read prunes an entry whose hub has exited or whose directory is gone;
 	// the entry the page showed then still says which process was meant,
@@ -385,7 +386,7 @@ func (s *Server) reapProcess(c echo.Context) error {
 		return a.fail(err)
 	}
 	if !a.confirmed() {
-		return a.askConfirmation("reap", "hub process "+strconv.Itoa(pid),
+		return a.askConfirmation("reap", "hub process "+strconv.Itoa(pid), templates.ReapProcessEffect,
 			templates.Field{Name: "create_time", Value: a.form.Get("create_time")})
 	}
 	if err := registry.ReapProcess(pid, seen); err != nil {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"html"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 
 	"boneyard/procscan"
 	"boneyard/registry"
+	"boneyard/web/templates"
 )
 
 // followFlash GETs the redirect target with the flash cookie the action set
@@ -227,10 +229,11 @@ func TestConfirmationPageWithoutJS(t *testing.T) {
 		target string
 		form   url.Values
 		button string
+		effect string
 	}{
-		{"/workspaces/" + id + "/remove", url.Values{"back": {"/workspaces/" + id}}, "Yes, remove"},
-		{"/workspaces/" + rid + "/reap", url.Values{"pid": {strconv.Itoa(h.PID)}}, "Yes, reap"},
-		{"/processes/" + strconv.Itoa(orphan.PID) + "/reap", url.Values{"create_time": {ct}}, "Yes, reap"},
+		{"/workspaces/" + id + "/remove", url.Values{"back": {"/workspaces/" + id}}, "Yes, remove", templates.RemoveEffect},
+		{"/workspaces/" + rid + "/reap", url.Values{"pid": {strconv.Itoa(h.PID)}}, "Yes, reap", templates.ReapEffect},
+		{"/processes/" + strconv.Itoa(orphan.PID) + "/reap", url.Values{"create_time": {ct}}, "Yes, reap", templates.ReapProcessEffect},
 	}
 	for _, tt := range tests {
 		w := e.post(tt.target, tt.form, false)
@@ -238,7 +241,7 @@ func TestConfirmationPageWithoutJS(t *testing.T) {
 			t.Fatalf("POST %s: %d", tt.target, w.Code)
 		}
 		body := w.Body.String()
-		mustContain(t, body, `<form method="post" action="`+tt.target+`"`, `name="confirm" value="yes"`, tt.button, ">Cancel</a>")
+		mustContain(t, body, `<form method="post" action="`+tt.target+`"`, `name="confirm" value="yes"`, tt.button, ">Cancel</a>", html.EscapeString(tt.effect))
 		for k, v := range tt.form {
 			mustContain(t, body, `name="`+k+`" value="`+v[0]+`"`)
 		}

@@ -181,6 +181,7 @@ type Confirm struct {
 	Page
 	Verb      string // "reap" or "remove"
 	Target    string // what is acted on, for the question
+	Effect    string // what the action does, as the JavaScript dialog says it
 	Action    string // form action URL
 	Hidden    []Field
 	CancelURL string
@@ -194,3 +195,11 @@ type Message struct {
 	Hint    string // optional second paragraph; rendered as code when Code is set
 	Code    string
 }
+
+// What each destructive action does, said the same way in the browser's
+// confirmation dialog and on the confirmation page shown without JavaScript.
+const (
+	ReapEffect        = "SIGTERM, then SIGKILL after 2 s; its entry is removed."
+	RemoveEffect      = "A hub process still running keeps running, as an orphan."
+	ReapProcessEffect = "It gets SIGTERM, then SIGKILL after 2 s."
+)
