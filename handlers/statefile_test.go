@@ -111,17 +111,7 @@ func TestRecordAddrAndRunningAddr(t *testing.T) {
 
 func TestTokenAccepted(t *testing.T) {
 	e := newEnv(t, false)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{Source: e.col, Token: testToken, Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
+	addr := strings.TrimPrefix(e.listen().base, "http://")
 	e.refresh()
 
 	tests := []struct {
@@ -131,8 +121,8 @@ func TestTokenAccepted(t *testing.T) {
 		ok      bool
 		wantErr bool
 	}{
-		{"its token", ln.Addr().String(), testToken, true, false},
-		{"another token", ln.Addr().String(), "not-" + testToken, false, false},
+		{"its token", addr, testToken, true, false},
+		{"another token", addr, "not-" + testToken, false, false},
 		{"nobody listening", strings.TrimPrefix(hubtest.ClosedURL(t), "http://"), testToken, false, true},
 	}
 	for _, tt := range tests {
