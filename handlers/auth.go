@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"boneyard/internal/atomicfile"
 )
 
 // TokenEnv overrides the persisted token.
@@ -52,7 +54,7 @@ func LoadToken(dir string) (string, error) {
 	token := hex.EncodeToString(buf)
 	// Created complete or not at all: a boneyard starting alongside never
 	// reads a half-written token, and the first one to link its file wins.
-	err := createFile(path, []byte(token+"\n"))
+	err := atomicfile.Create(path, []byte(token+"\n"), 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return readToken(path)
 	}

@@ -9,57 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"boneyard/internal/atomicfile"
 )
-
-// writeTemp writes data to a new temporary file (mode 0600) next to path,
-// synced to disk, and returns its name; the caller moves it into place.
-func writeTemp(path string, data []byte) (string, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp.*")
-	if err != nil {
-		return "", err
-	}
-	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-		return "", err
-	}
-	return name, nil
-}
-
-// createFile creates path holding data with mode 0600, atomically: a reader
-// sees no file or the whole content. It fails with fs.ErrExist when path
-// exists (a hard link never replaces a file).
-func createFile(path string, data []byte) error {
-	tmp, err := writeTemp(path, data)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	return os.Link(tmp, path)
-}
-
-// replaceFile replaces path with data, mode 0600, atomically.
-func replaceFile(path string, data []byte) error {
-	tmp, err := writeTemp(path, data)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
 
 // addrFile names the file in the state directory where a running server
 // records the address it listens on, for `boneyard url`.
@@ -73,7 +25,7 @@ func RecordAddr(dir, addr string) (remove func(), err error) {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, addrFile)
-	if err := replaceFile(path, []byte(addr+"\n")); err != nil {
+	if err := atomicfile.Replace(path, []byte(addr+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("record address in %s: %w", path, err)
 	}
 	return func() {

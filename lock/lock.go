@@ -21,6 +21,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"boneyard/internal/atomicfile"
 	"boneyard/procscan"
 )
 
@@ -32,9 +33,6 @@ const (
 
 // EnvDir is the environment variable that relocates the state directory.
 const EnvDir = "BONES_DIR"
-
-// tmpInfix marks temporary files of atomic writes, as bones names them.
-const tmpInfix = ".tmp."
 
 // File modes match what bones creates, so either tool can reuse the other's
 // files.
@@ -155,7 +153,7 @@ func warnStale(pidPath string, self int) {
 // mid-write. Only the lock holder writes the pid file, so while we hold the
 // lock none of them can be in use.
 func removeTemps(pidPath string) {
-	dir, prefix := filepath.Dir(pidPath), filepath.Base(pidPath)+tmpInfix
+	dir, prefix := filepath.Dir(pidPath), filepath.Base(pidPath)+atomicfile.Marker
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		slog.Warn("workspace lock: list state directory", "path", dir, "err", err)
@@ -195,41 +193,10 @@ func livePidFromFile(pidPath string) int {
 	return pid
 }
 
-// writePid replaces the pid file atomically (temporary file in the same
-// directory, fsync, rename, directory fsync), so a reader never sees a torn
+// writePid replaces the pid file atomically, so a reader never sees a torn
 // or empty file and a crash leaves either the old or the new content.
 func writePid(pidPath string, pid int) error {
-	dir := filepath.Dir(pidPath)
-	tmp, err := os.CreateTemp(dir, filepath.Base(pidPath)+tmpInfix+"*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if tmpName != "" {
-			_ = os.Remove(tmpName)
-		}
-	}()
-	if _, err := tmp.WriteString(strconv.Itoa(pid) + "\n"); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(fileMode); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmpName, pidPath); err != nil {
-		return err
-	}
-	tmpName = ""
-	return syncDir(dir)
+	return atomicfile.Replace(pidPath, []byte(strconv.Itoa(pid)+"\n"), fileMode)
 }
 
 // State is what Probe observed about a workspace lock.

@@ -14,11 +14,13 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"boneyard/internal/atomicfile"
 )
 
 // tmpMarker is part of the name of every temporary file, ours and bones':
 // such files are never read as entries.
-const tmpMarker = ".tmp."
+const tmpMarker = atomicfile.Marker
 
 // RegistryDir returns the directory that holds workspace entry files,
 // $HOME/.bones/workspaces.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"boneyard/internal/atomicfile"
 	"boneyard/procscan"
 )
 
@@ -75,7 +76,7 @@ const asidePurpose = "aside"
 
 // moveAside renames path to a fresh temporary name and returns that name.
 func moveAside(path string) (string, error) {
-	aside := tempName(path, asidePurpose)
+	aside := atomicfile.TempName(path, asidePurpose)
 	if err := os.Rename(path, aside); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", err

@@ -1,14 +1,14 @@
 package registry
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"boneyard/internal/atomicfile"
 )
 
 // syncWrites makes every write durable (fsync of the file and of the
@@ -64,31 +64,11 @@ func writeTemp(e Entry) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("registry create %s: %w", dir, err)
 	}
-	tmp := tempName(path, "write")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, err := atomicfile.WriteTemp(path, "write", data, 0o600, syncWrites)
 	if err != nil {
-		return "", fmt.Errorf("registry write %s: %w", tmp, err)
-	}
-	_, err = f.Write(data)
-	if err == nil && syncWrites {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("registry write %s: %w", tmp, err)
+		return "", fmt.Errorf("registry write %s: %w", path, err)
 	}
 	return tmp, nil
-}
-
-// tempName returns a fresh name next to path that contains tmpMarker, so no
-// reader, ours or bones', takes it for an entry.
-func tempName(path, purpose string) string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return path + tmpMarker + purpose + "." + hex.EncodeToString(b[:])
 }
 
 // syncDir makes a rename or link in dir durable.
@@ -96,8 +76,8 @@ func syncDir(dir string) error {
 	if !syncWrites {
 		return nil
 	}
-	if err := syncDirectory(dir); err != nil {
-		return fmt.Errorf("registry sync %s: %w", dir, err)
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("registry: %w", err)
 	}
 	return nil
 }
