@@ -140,7 +140,8 @@ func run(args []string, out io.Writer) error {
 	sig := <-sigs
 	slog.Info("fakehub stopping", "signal", sig.String(), "pid", entry.HubPID)
 	if c.mode != modeUnregistered {
-		return removeOwnEntry(cwd)
+		// Only while the entry still names this process: a newer hub's survives.
+		return registry.RemoveEntry(registry.Entry{Cwd: cwd, HubPID: os.Getpid()})
 	}
 	return nil
 }
@@ -186,23 +187,4 @@ func writeMarker(cwd, agentID string) error {
 		return fmt.Errorf("marker %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-// removeOwnEntry deletes the workspace's entry only while it still names this
-// process: a newer hub or registration must survive our exit.
-func removeOwnEntry(cwd string) error {
-	e, err := registry.Read(cwd)
-	if errors.Is(err, registry.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read own entry: %w", err)
-	}
-	if e.HubPID != os.Getpid() {
-		return nil
-	}
-	if err := registry.Remove(cwd); err != nil {
-		return fmt.Errorf("remove own entry: %w", err)
-	}
-	return nil
 }
