@@ -4,6 +4,7 @@
 package main
 
 import (
+	"boneyard/internal/state"
 	"context"
 	"errors"
 	"flag"
@@ -19,8 +20,8 @@ import (
 
 	"github.com/cli/browser"
 
-	"boneyard/collector"
 	"boneyard/handlers"
+	"boneyard/internal/collector"
 )
 
 var version = "dev"
@@ -58,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	browser.Stdout = stderr
 	fs := flag.NewFlagSet("boneyard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", handlers.DefaultAddr, "listen address `HOST:PORT`; loopback hosts only (127.0.0.0/8, ::1, localhost); port 0 picks a free port")
+	addr := fs.String("addr", state.DefaultAddr, "listen address `HOST:PORT`; loopback hosts only (127.0.0.0/8, ::1, localhost); port 0 picks a free port")
 	interval := fs.Duration("interval", 2*time.Second, "how often to re-check hubs (they die without touching files)")
 	open := fs.Bool("open", false, "open the dashboard in the default browser")
 	fs.Usage = func() {
@@ -84,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "boneyard", version)
 		return 0
 	}
-	listen, err := handlers.ListenAddr(*addr)
+	listen, err := state.ListenAddr(*addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "boneyard:", err)
 		return 2
@@ -93,10 +94,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "boneyard: --interval must be positive, e.g. 2s")
 		return 2
 	}
-	dir, err := handlers.StateDir()
+	dir, err := state.Dir()
 	if err == nil {
 		var token string
-		if token, err = handlers.LoadToken(dir); err == nil {
+		if token, err = state.LoadToken(dir); err == nil {
 			if cmd == "url" {
 				return printURL(stdout, stderr, urlAddr(fs, dir, listen), token)
 			}
@@ -113,12 +114,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 // printURL prints the bookmarkable URL, unless the boneyard serving there
 // refuses the token: then the URL would only lead to its 401 page.
 func printURL(stdout, stderr io.Writer, addr, token string) int {
-	if ok, err := handlers.TokenAccepted(addr, token, time.Second); err == nil && !ok {
+	if ok, err := state.TokenAccepted(addr, token, time.Second); err == nil && !ok {
 		fmt.Fprintf(stderr, "boneyard: the boneyard at %s uses another token than this one (BONEYARD_TOKEN, else ~/.bones/boneyard/token): "+
 			"run 'boneyard url' with the BONEYARD_TOKEN the server was started with\n", addr)
 		return 1
 	}
-	fmt.Fprintln(stdout, handlers.URL(addr, token))
+	fmt.Fprintln(stdout, state.URL(addr, token))
 	return 0
 }
 
@@ -128,7 +129,7 @@ func urlAddr(fs *flag.FlagSet, dir, listen string) string {
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "addr" })
 	if !explicit {
-		if addr, ok := handlers.RunningAddr(dir, time.Second); ok {
+		if addr, ok := state.RunningAddr(dir, time.Second); ok {
 			return addr
 		}
 	}
@@ -161,7 +162,7 @@ func serve(dir, listen, token string, interval time.Duration, open bool, stdout 
 		ln.Close()
 		return err
 	}
-	forget, err := handlers.RecordAddr(dir, bound.String())
+	forget, err := state.RecordAddr(dir, bound.String())
 	if err != nil {
 		ln.Close()
 		return err
@@ -179,7 +180,7 @@ func serve(dir, listen, token string, interval time.Duration, open bool, stdout 
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- hs.Serve(ln) }()
 
-	url := handlers.URL(bound.String(), token)
+	url := state.URL(bound.String(), token)
 	fmt.Fprintln(stdout, "boneyard listening on "+url)
 	if open {
 		if err := browser.OpenURL(url); err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"boneyard/collector"
+	"boneyard/internal/collector"
 	"boneyard/registry"
 	"boneyard/web/templates"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"boneyard/collector"
+	"boneyard/internal/collector"
 )
 
 // schema is the bones JSON envelope's header.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"boneyard/collector"
+	"boneyard/internal/collector"
 	"boneyard/internal/hubtest"
 	"boneyard/procscan"
 	"boneyard/registry"

@@ -15,7 +15,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
-	"boneyard/collector"
+	"boneyard/internal/collector"
 	"boneyard/web/templates"
 )
 

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"boneyard/internal/state"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -10,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"boneyard/collector"
+	"boneyard/internal/collector"
 	"boneyard/internal/hubtest"
 	"boneyard/registry"
 )
@@ -19,7 +20,7 @@ import (
 // so instead of claiming an empty registry, and the API refuses to answer.
 func TestBeforeFirstCollection(t *testing.T) {
 	hubtest.SetHome(t)
-	t.Setenv(TokenEnv, "")
+	t.Setenv(state.TokenEnv, "")
 	col := collector.New(collector.Options{Interval: time.Hour})
 	srv, err := New(Config{Source: col, Token: testToken, Port: testPort})
 	if err != nil {

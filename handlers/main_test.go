@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"boneyard/internal/state"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"boneyard/collector"
+	"boneyard/internal/collector"
 	"boneyard/internal/hubtest"
 	"boneyard/registry"
 )
@@ -96,7 +97,7 @@ type env struct {
 func newEnv(t testing.TB, run bool) *env {
 	t.Helper()
 	home := hubtest.SetHome(t)
-	t.Setenv(TokenEnv, "")
+	t.Setenv(state.TokenEnv, "")
 	col := collector.New(collector.Options{Interval: time.Hour, Debounce: 5 * time.Millisecond})
 	if run {
 		ctx, cancel := context.WithCancel(context.Background())

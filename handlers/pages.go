@@ -17,7 +17,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
-	"boneyard/collector"
+	"boneyard/internal/collector"
 	"boneyard/lock"
 	"boneyard/web/static"
 	"boneyard/web/templates"

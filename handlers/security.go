@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"boneyard/internal/state"
 	"errors"
 	"net/http"
 	"net/url"
@@ -97,7 +98,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if q := r.URL.Query(); q.Has("token") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			if !tokenEqual(q.Get("token"), s.token) {
+			if !state.TokenEqual(q.Get("token"), s.token) {
 				return echo.NewHTTPError(http.StatusUnauthorized, "that token is not valid")
 			}
 			c.SetCookie(&http.Cookie{
@@ -112,12 +113,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Redirect(http.StatusSeeOther, target)
 		}
 		if auth := r.Header.Get("Authorization"); auth != "" {
-			if t, ok := strings.CutPrefix(auth, "Bearer "); ok && tokenEqual(strings.TrimSpace(t), s.token) {
+			if t, ok := strings.CutPrefix(auth, "Bearer "); ok && state.TokenEqual(strings.TrimSpace(t), s.token) {
 				return next(c)
 			}
 			return echo.NewHTTPError(http.StatusUnauthorized, "that token is not valid")
 		}
-		if ck, err := r.Cookie(s.tokenCookie()); err == nil && tokenEqual(ck.Value, s.token) {
+		if ck, err := r.Cookie(s.tokenCookie()); err == nil && state.TokenEqual(ck.Value, s.token) {
 			return next(c)
 		}
 		return echo.NewHTTPError(http.StatusUnauthorized, "boneyard needs its access token")

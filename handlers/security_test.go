@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"boneyard/internal/state"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -111,8 +112,8 @@ func TestTokenEqual(t *testing.T) {
 		{"abcd", "abc", false},
 	}
 	for _, tt := range tests {
-		if ok := tokenEqual(tt.got, tt.want); ok != tt.ok {
-			t.Errorf("tokenEqual(%q, %q) = %v", tt.got, tt.want, ok)
+		if ok := state.TokenEqual(tt.got, tt.want); ok != tt.ok {
+			t.Errorf("state.TokenEqual(%q, %q) = %v", tt.got, tt.want, ok)
 		}
 	}
 }

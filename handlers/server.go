@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"boneyard/internal/state"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,7 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"boneyard/collector"
+	"boneyard/internal/collector"
 )
 
 // Source is where the handlers get snapshots; *collector.Collector is one.
@@ -78,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	auditPath := cfg.AuditPath
 	if auditPath == "" {
-		dir, err := StateDir()
+		dir, err := state.Dir()
 		if err != nil {
 			return nil, err
 		}

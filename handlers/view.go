@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"boneyard/collector"
+	"boneyard/internal/collector"
 	"boneyard/procscan"
 	"boneyard/registry"
 	"boneyard/web/templates"

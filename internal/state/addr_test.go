@@ -1,6 +1,7 @@
-package handlers
+package state
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -44,20 +45,7 @@ func TestLoadTokenConcurrentFirstStart(t *testing.T) {
 }
 
 func TestRecordAddrAndRunningAddr(t *testing.T) {
-	e := newEnv(t, false)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	srv, err := New(Config{Source: e.col, Token: testToken, Host: "127.0.0.1", Port: port})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
-	live := ln.Addr().String()
+	live := fakeBoneyard(t)
 	closed := strings.TrimPrefix(hubtest.ClosedURL(t), "http://")
 
 	dir := filepath.Join(t.TempDir(), "boneyard")
@@ -110,9 +98,7 @@ func TestRecordAddrAndRunningAddr(t *testing.T) {
 }
 
 func TestTokenAccepted(t *testing.T) {
-	e := newEnv(t, false)
-	addr := strings.TrimPrefix(e.listen().base, "http://")
-	e.refresh()
+	addr := fakeBoneyard(t)
 
 	tests := []struct {
 		name    string
@@ -133,4 +119,30 @@ func TestTokenAccepted(t *testing.T) {
 			}
 		})
 	}
+}
+
+const testToken = "0123456789abcdef0123456789abcdef"
+
+// fakeBoneyard serves on 127.0.0.1 what `boneyard url` asks a running
+// boneyard: /healthz, and a Bearer-protected /api/processes. It returns the
+// listener's host:port.
+func fakeBoneyard(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("GET /api/processes", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+testToken {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, "{}")
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String()
 }

@@ -1,4 +1,7 @@
-package handlers
+// Package state holds what a boneyard keeps between runs and shares with
+// `boneyard url`: the access token, the validated listen address and the
+// record of the running server's address, all under ~/.bones/boneyard.
+package state
 
 import (
 	"crypto/rand"
@@ -25,8 +28,8 @@ const TokenEnv = "BONEYARD_TOKEN"
 // DefaultAddr is where boneyard listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:2663"
 
-// StateDir returns ~/.bones/boneyard, where the token and the audit log live.
-func StateDir() (string, error) {
+// Dir returns ~/.bones/boneyard, where the token and the audit log live.
+func Dir() (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", fmt.Errorf("locate home directory (set HOME): %w", err)
@@ -81,8 +84,9 @@ func readToken(path string) (string, error) {
 	return t, nil
 }
 
-// tokenEqual compares in constant time; hashing first hides the length too.
-func tokenEqual(got, want string) bool {
+// TokenEqual reports whether got is the token want (never for an empty
+// got). It compares in constant time; hashing first hides the length too.
+func TokenEqual(got, want string) bool {
 	g := sha256.Sum256([]byte(got))
 	w := sha256.Sum256([]byte(want))
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1 && got != ""
