@@ -1,11 +1,19 @@
-// Command fakehub stands in for `bones hub start` in the end-to-end suite.
+// Command fakehub stands in for the bones CLI's hub verbs in the end-to-end
+// suite, following what ../shared/bones-cli.md records of the real one.
 //
-// Built as a binary named `bones` and started as `bones hub start [flags]`
-// with its working directory in a workspace, it looks like a real hub to the
-// process scan: it serves HTTP on 127.0.0.1, holds a second port as its NATS
-// address, records itself in the registry through the registry package, and
-// removes its entry when it exits cleanly on SIGTERM, as bones does. Its
-// modes reproduce the hub states the dashboard must tell apart.
+// Built as a binary named `bones`, it answers:
+//
+//	bones hub start [--detach] [--mode MODE] [--name NAME] [--agent-id ID] [--repo-port N] [--coord-port N]
+//	bones hub stop [--force]
+//
+// Started in a workspace, `hub start` looks like a real hub to the process
+// scan: it serves HTTP on 127.0.0.1, holds a second port as its NATS
+// address, writes <bd>/hub.pid before it binds, logs JSON lifecycle lines to
+// <bd>/hub.log, records itself in the registry through the registry package,
+// and on SIGTERM logs `hub: stopping`, removes hub.pid and its own registry
+// entry, and logs `hub: stopped`, as bones does. SIGKILL leaves everything
+// behind. Its modes reproduce the hub states the dashboard must tell apart.
+// <bd> is <workspace>/.bones, or $BONES_DIR.
 package main
 
 import (
@@ -13,16 +21,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"boneyard/lock"
 	"boneyard/registry"
 )
 
@@ -33,33 +42,65 @@ const (
 	modeHang         = "hang"         // accepts connections and never answers: a stopped hub
 	modeNoMarker     = "no-marker"    // no .bones/agent.id: an orphan
 	modeUnregistered = "unregistered" // writes no registry entry: a process-only orphan
+	modeHangTerm     = "hang-term"    // never answers and ignores SIGTERM: a wedged hub only SIGKILL ends
 )
 
-var modes = []string{modeNormal, modeIgnoreTerm, modeHang, modeNoMarker, modeUnregistered}
+var modes = []string{modeNormal, modeIgnoreTerm, modeHang, modeNoMarker, modeUnregistered, modeHangTerm}
+
+// foregroundEnv is set by a detaching start in the hub it runs, as bones does.
+const foregroundEnv = "BONES_HUB_FOREGROUND"
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "fakehub:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// config is what the command line asks for.
+// run dispatches a command line and returns the exit code; bones prints
+// every error to stderr and exits 1.
+func run(args []string, stdout, stderr io.Writer) int {
+	var err error
+	switch {
+	case len(args) >= 2 && args[0] == "hub" && args[1] == "stop":
+		err = runStop(args[2:])
+	default:
+		var c config
+		if c, err = parseArgs(args); err == nil {
+			if c.detach {
+				err = detach(c, stderr)
+			} else {
+				err = serve(c, stdout)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// config is what `hub start` is asked for.
 type config struct {
-	mode    string
-	name    string
-	agentID string
+	mode      string
+	name      string
+	agentID   string
+	detach    bool
+	repoPort  int
+	coordPort int
 }
 
 func parseArgs(args []string) (config, error) {
 	if len(args) < 2 || args[0] != "hub" || args[1] != "start" {
-		return config{}, errors.New("usage: bones hub start [--mode MODE] [--name NAME] [--agent-id ID]")
+		return config{}, errors.New("usage: bones hub start [--detach] [--mode MODE] [--name NAME] [--agent-id ID] | bones hub stop [--force]")
 	}
 	fs := flag.NewFlagSet("bones hub start", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	var c config
 	fs.StringVar(&c.mode, "mode", modeNormal, "one of "+strings.Join(modes, ", "))
 	fs.StringVar(&c.name, "name", "", "workspace name (default: base name of the working directory)")
 	fs.StringVar(&c.agentID, "agent-id", "", "content of .bones/agent.id when the hub creates it (default: fake-agent-<pid>)")
+	fs.BoolVar(&c.detach, "detach", false, "run the hub in the background and return once it is ready")
+	fs.IntVar(&c.repoPort, "repo-port", 0, "hub (fossil) port; default: the recorded one, else a free one")
+	fs.IntVar(&c.coordPort, "coord-port", 0, "NATS port; default: the recorded one, else a free one")
 	if err := fs.Parse(args[2:]); err != nil {
 		return config{}, err
 	}
@@ -73,13 +114,9 @@ func parseArgs(args []string) (config, error) {
 	return c, nil
 }
 
-// run starts the hub, prints one "ready" line to out and serves until a
-// signal ends it.
-func run(args []string, out io.Writer) error {
-	c, err := parseArgs(args)
-	if err != nil {
-		return err
-	}
+// serve runs the hub in the foreground: it prints one "ready" line to out
+// and serves until a signal ends it.
+func serve(c config, out io.Writer) error {
 	cwd, err := os.Getwd()
 	if err != nil {
 		return fmt.Errorf("working directory: %w", err)
@@ -90,27 +127,50 @@ func run(args []string, out io.Writer) error {
 	if c.agentID == "" {
 		c.agentID = fmt.Sprintf("fake-agent-%d", os.Getpid())
 	}
+	bd := lock.StateDir(cwd)
+	// The gate of bones: a live hub.pid means a hub runs; say nothing. The
+	// detached child's parent has checked already, and the child's own pid
+	// may be what a stale file names after pid reuse.
+	if os.Getenv(foregroundEnv) == "" {
+		if pid := livePID(filepath.Join(bd, "hub.pid")); pid > 0 && pid != os.Getpid() {
+			return nil
+		}
+	}
 
 	// Signals are set up before anything is announced so that a SIGTERM sent
 	// right after "ready" is never lost or fatal.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	if c.mode == modeIgnoreTerm {
+	if c.mode == modeIgnoreTerm || c.mode == modeHangTerm {
 		signal.Ignore(syscall.SIGTERM)
 	}
 
-	hub, err := net.Listen("tcp", "127.0.0.1:0")
+	if err := os.MkdirAll(bd, 0o755); err != nil {
+		return fmt.Errorf("state dir %s: %w", bd, err)
+	}
+	log := openLog(bd)
+	defer log.Close()
+	pidPath := filepath.Join(bd, "hub.pid")
+	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return fmt.Errorf("hub: write %s: %w", pidPath, err)
+	}
+
+	hub, err := net.Listen("tcp", portAddr(c.repoPort))
 	if err != nil {
-		return fmt.Errorf("hub listener: %w", err)
+		log.line("ERROR", "hub: bring-up failed: "+err.Error())
+		return fmt.Errorf("hub: hub: bind HTTP listener on %s: %w", portAddr(c.repoPort), err)
 	}
 	defer hub.Close()
-	nats, err := net.Listen("tcp", "127.0.0.1:0")
+	nats, err := net.Listen("tcp", portAddr(c.coordPort))
 	if err != nil {
-		return fmt.Errorf("nats listener: %w", err)
+		log.line("ERROR", "hub: bring-up failed: "+err.Error())
+		return fmt.Errorf("hub: nats listener: %w", err)
 	}
 	defer nats.Close()
+	log.line("INFO", fmt.Sprintf("hub: starting (pid=%d, repo-port=%d, coord-port=%d)",
+		os.Getpid(), hub.Addr().(*net.TCPAddr).Port, nats.Addr().(*net.TCPAddr).Port))
 
-	if c.mode == modeHang {
+	if c.mode == modeHang || c.mode == modeHangTerm {
 		go hang(hub)
 	} else {
 		srv := &http.Server{Handler: http.HandlerFunc(answer), ReadHeaderTimeout: 5 * time.Second}
@@ -132,19 +192,27 @@ func run(args []string, out io.Writer) error {
 	}
 	if c.mode != modeUnregistered {
 		if err := registry.Write(entry); err != nil {
-			return fmt.Errorf("register hub: %w", err)
+			log.line("WARN", "hub: registry write failed (non-fatal): "+err.Error())
 		}
 	}
+	log.line("INFO", "hub: ready")
 	fmt.Fprintf(out, "ready pid=%d hub_url=%s nats_url=%s\n", entry.HubPID, entry.HubURL, entry.NATSURL)
 
-	sig := <-sigs
-	slog.Info("fakehub stopping", "signal", sig.String(), "pid", entry.HubPID)
+	<-sigs
+	log.line("INFO", "hub: stopping")
+	if pid, err := readPID(pidPath); err == nil && pid == os.Getpid() {
+		os.Remove(pidPath)
+	}
+	var rmErr error
 	if c.mode != modeUnregistered {
 		// Only while the entry still names this process: a newer hub's survives.
-		return registry.RemoveEntry(registry.Entry{Cwd: cwd, HubPID: os.Getpid()})
+		rmErr = registry.RemoveEntry(registry.Entry{Cwd: cwd, HubPID: os.Getpid()})
 	}
-	return nil
+	log.line("INFO", "hub: stopped")
+	return rmErr
 }
+
+func portAddr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // answer is the whole HTTP surface of a healthy hub: any response tells a
 // prober that the hub is serving.
@@ -187,4 +255,42 @@ func writeMarker(cwd, agentID string) error {
 		return fmt.Errorf("marker %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// readPID reads a pid file as bones writes it: a decimal pid and a newline.
+func readPID(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("%s: not a pid: %q", path, b)
+	}
+	return pid, nil
+}
+
+// livePID returns the pid a pid file names if that process is alive (any
+// process: bones does not check what it is), else 0.
+func livePID(path string) int {
+	pid, err := readPID(path)
+	if err != nil || !alive(pid) {
+		return 0
+	}
+	return pid
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no procfs: trust kill(0)
+	}
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z'
+	}
+	return true
 }

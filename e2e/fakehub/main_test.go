@@ -4,13 +4,17 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -190,5 +194,232 @@ func TestParseArgs(t *testing.T) {
 		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
 			t.Errorf("parseArgs(%q) = %+v, %v; want %+v, error %v", tt.args, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// bones runs the fake CLI with args in workspace ws under home and returns
+// its stdout, stderr and exit code.
+func bones(t *testing.T, ws, home string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := hubtest.Command(hubtest.Bin("bones"), hubMode, args...)
+	cmd.Dir = ws
+	cmd.Env = append(cmd.Env, "HOME="+home, "GORACE=atexit_sleep_ms=0")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("run bones %v: %v", args, err)
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
+
+// hubPID reads <ws>/.bones/hub.pid; 0 when there is none.
+func hubPID(t *testing.T, ws string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(ws, ".bones", "hub.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("hub.pid holds %q", b)
+	}
+	return pid
+}
+
+// killAtEnd makes sure a detached hub does not outlive the test.
+func killAtEnd(t *testing.T, pid int) {
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+}
+
+// logMsgs returns the msg of every JSON line of <ws>/.bones/hub.log.
+func logMsgs(t *testing.T, ws string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(ws, ".bones", "hub.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		var l struct{ TS, Level, Event, Msg string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg != "" {
+			if _, err := time.Parse(time.RFC3339, l.TS); err != nil || l.Event != "lifecycle" {
+				t.Errorf("hub.log line %q: want an RFC 3339 ts and event lifecycle", line)
+			}
+			msgs = append(msgs, l.Msg)
+		}
+	}
+	return msgs
+}
+
+func waitGone(pid int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+func TestLifecycleLog(t *testing.T) {
+	h, ws := startHub(t, modeNormal)
+	pid := h.cmd.Process.Pid
+	if got := hubPID(t, ws); got != pid {
+		t.Fatalf("hub.pid = %d, want %d", got, pid)
+	}
+	h.cmd.Process.Signal(syscall.SIGTERM)
+	<-h.done
+	h.done <- nil
+	msgs := logMsgs(t, ws)
+	want := []string{fmt.Sprintf("hub: starting (pid=%d", pid), "hub: ready", "hub: stopping", "hub: stopped"}
+	if len(msgs) != len(want) {
+		t.Fatalf("hub.log messages %q, want %d lines like %q", msgs, len(want), want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(msgs[i], want[i]) {
+			t.Errorf("hub.log line %d = %q, want it to start with %q", i, msgs[i], want[i])
+		}
+	}
+	if got := hubPID(t, ws); got != 0 {
+		t.Errorf("hub.pid after a clean stop names %d, want it removed", got)
+	}
+}
+
+func TestKillLeavesEverything(t *testing.T) {
+	h, ws := startHub(t, modeNormal)
+	h.cmd.Process.Kill()
+	<-h.done
+	h.done <- nil
+	if got := hubPID(t, ws); got != h.cmd.Process.Pid {
+		t.Errorf("hub.pid after SIGKILL = %d, want %d left behind", got, h.cmd.Process.Pid)
+	}
+	if _, err := os.Stat(registry.EntryPath(ws)); err != nil {
+		t.Errorf("entry file after SIGKILL: %v, want it left behind", err)
+	}
+	if msgs := logMsgs(t, ws); msgs[len(msgs)-1] != "hub: ready" {
+		t.Errorf("last hub.log line after SIGKILL = %q, want hub: ready", msgs[len(msgs)-1])
+	}
+}
+
+var detachLine = regexp.MustCompile(`^hub: fossil at http://127\.0\.0\.1:(\d+), nats at nats://127\.0\.0\.1:\d+ \(pid=(\d+)\)\n$`)
+
+func TestDetachThenStop(t *testing.T) {
+	home, ws := t.TempDir(), t.TempDir()
+	stdout, stderr, code := bones(t, ws, home, "hub", "start", "--detach", "--name", "det")
+	m := detachLine.FindStringSubmatch(stderr)
+	if code != 0 || stdout != "" || m == nil {
+		t.Fatalf("hub start --detach: exit %d, stdout %q, stderr %q; want exit 0 and the fossil/nats line", code, stdout, stderr)
+	}
+	pid, _ := strconv.Atoi(m[2])
+	killAtEnd(t, pid)
+	if got := hubPID(t, ws); got != pid {
+		t.Errorf("hub.pid = %d, want the child %d", got, pid)
+	}
+	t.Setenv("HOME", home)
+	e, err := registry.Read(ws)
+	if err != nil || e.HubPID != pid || e.Name != "det" || e.HubURL != "http://127.0.0.1:"+m[1] {
+		t.Fatalf("entry %+v, %v; want pid %d, name det, port %s", e, err, pid, m[1])
+	}
+	for _, f := range []string{"hub-fossil-url", "hub-nats-url"} {
+		if _, err := os.Stat(filepath.Join(ws, ".bones", f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(ws, ".bones", "hub.lock.pid")); !os.IsNotExist(err) {
+		t.Errorf("hub.lock.pid after the detach returned: %v, want it gone", err)
+	}
+
+	// A second start finds the live hub.pid and says nothing.
+	if stdout, stderr, code := bones(t, ws, home, "hub", "start", "--detach"); code != 0 || stdout+stderr != "" {
+		t.Errorf("second start: exit %d, output %q; want exit 0, silent", code, stdout+stderr)
+	}
+
+	if stdout, stderr, code := bones(t, ws, home, "hub", "stop"); code != 0 || stdout+stderr != "" {
+		t.Fatalf("hub stop: exit %d, output %q; want exit 0, silent", code, stdout+stderr)
+	}
+	if !waitGone(pid, time.Second) {
+		t.Fatal("hub still alive after hub stop returned")
+	}
+	if _, err := os.Stat(registry.EntryPath(ws)); !os.IsNotExist(err) {
+		t.Errorf("entry after hub stop: %v, want the hub to have removed it", err)
+	}
+	if got := hubPID(t, ws); got != 0 {
+		t.Errorf("hub.pid after stop names %d", got)
+	}
+	if msgs := logMsgs(t, ws); msgs[len(msgs)-1] != "hub: stopped" {
+		t.Errorf("last hub.log line %q, want hub: stopped", msgs[len(msgs)-1])
+	}
+	// The recorded ports are reused.
+	_, stderr, code = bones(t, ws, home, "hub", "start", "--detach")
+	m2 := detachLine.FindStringSubmatch(stderr)
+	if code != 0 || m2 == nil || m2[1] != m[1] {
+		t.Fatalf("restart: exit %d, stderr %q; want the recorded port %s", code, stderr, m[1])
+	}
+	pid2, _ := strconv.Atoi(m2[2])
+	killAtEnd(t, pid2)
+	// With no hub, stop is silent too.
+	if _, _, code := bones(t, t.TempDir(), home, "hub", "stop"); code != 0 {
+		t.Errorf("hub stop without a hub: exit %d, want 0", code)
+	}
+}
+
+func TestStopSlotGuardAndKill(t *testing.T) {
+	home, ws := t.TempDir(), t.TempDir()
+	_, stderr, code := bones(t, ws, home, "hub", "start", "--detach", "--mode", modeHangTerm)
+	m := detachLine.FindStringSubmatch(stderr)
+	if code != 0 || m == nil {
+		t.Fatalf("start: exit %d, stderr %q", code, stderr)
+	}
+	pid, _ := strconv.Atoi(m[2])
+	killAtEnd(t, pid)
+
+	slot := filepath.Join(ws, ".bones", "swarm", "fake-slot")
+	if err := os.MkdirAll(slot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(slot, "leaf.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = bones(t, ws, home, "hub", "stop")
+	if want := "hub: active swarm slots present: fake-slot — close them first or pass --force\n"; code != 1 || stderr != want {
+		t.Fatalf("stop with a live slot: exit %d, stderr %q; want 1, %q", code, stderr, want)
+	}
+	if !alive(pid) {
+		t.Fatal("refused stop signalled the hub")
+	}
+	began := time.Now()
+	if _, stderr, code := bones(t, ws, home, "hub", "stop", "--force"); code != 0 {
+		t.Fatalf("stop --force: exit %d, stderr %q", code, stderr)
+	}
+	if took := time.Since(began); took < termGrace {
+		t.Errorf("a hub ignoring SIGTERM was stopped in %v, want SIGKILL only after %v", took, termGrace)
+	}
+	if !waitGone(pid, time.Second) {
+		t.Fatal("hub ignoring SIGTERM survived stop --force")
+	}
+}
+
+func TestDetachFailureQuotesLog(t *testing.T) {
+	home, ws := t.TempDir(), t.TempDir()
+	// Both recorded ports taken by a listener that is not a hub: the child
+	// cannot bind and exits.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	bd := filepath.Join(ws, ".bones")
+	os.MkdirAll(bd, 0o755)
+	os.WriteFile(filepath.Join(bd, "hub-fossil-url"), []byte("http://"+l.Addr().String()+"\n"), 0o644)
+	_, stderr, code := bones(t, ws, home, "hub", "start", "--detach")
+	if code != 1 || !strings.Contains(stderr, "--- "+filepath.Join(bd, "hub.log")+" (tail) ---\n") || !strings.Contains(stderr, "address already in use") {
+		t.Fatalf("start on a taken port: exit %d, stderr %q; want 1 with the hub.log tail", code, stderr)
+	}
+	if pid := hubPID(t, ws); pid > 0 && alive(pid) {
+		killAtEnd(t, pid)
+		t.Errorf("failed start left hub %d running", pid)
 	}
 }
