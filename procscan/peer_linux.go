@@ -22,7 +22,8 @@ const (
 
 // SocketOwner returns the uid owning the TCP socket whose own address is
 // local and whose peer is remote, as the kernel's sock_diag interface
-// reports it for that exact 4-tuple. For a connection a server accepted on
+// reports it for that exact 4-tuple. A socket its process has already
+// closed has no owner and is ErrNoSocket. For a connection a server accepted on
 // loopback, SocketOwner(conn's remote, conn's local) is the uid of the
 // client process: both ends live in this network namespace.
 func SocketOwner(local, remote netip.AddrPort) (int, error) {
@@ -102,6 +103,12 @@ func parseOwner(b []byte) (int, error) {
 		case unix.SOCK_DIAG_BY_FAMILY:
 			if len(m.Data) < diagMsgLen {
 				return 0, fmt.Errorf("sock_diag reply: socket of %d bytes, want %d", len(m.Data), diagMsgLen)
+			}
+			// A socket closed by its process lingers as a time-wait
+			// mini-socket with no inode, reported as uid 0: it has no owner
+			// left to vouch for, so it counts as gone.
+			if binary.NativeEndian.Uint32(m.Data[diagInodeOffset:]) == 0 {
+				return 0, ErrNoSocket
 			}
 			return int(binary.NativeEndian.Uint32(m.Data[diagUIDOffset:])), nil
 		}
