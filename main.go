@@ -32,7 +32,7 @@ Usage:
   boneyard [flags]       serve the dashboard and print its bookmarkable URL
   boneyard url [--addr]  print the bookmarkable URL (with the access token): that
                          of the boneyard running for this user (recorded in
-                         ~/.bones/boneyard/addr while it serves), else the one
+                         ~/.bones/boneyard/servers/ while it serves), else the one
                          for --addr; an explicit --addr always wins
   boneyard version       print the version
 
@@ -44,7 +44,7 @@ Environment:
   BONEYARD_TOKEN  access token to use instead of the one persisted in
                   ~/.bones/boneyard/token (created with mode 0600 on first start)
   HOME            decides ~/.bones: the registry (~/.bones/workspaces), the
-                  token, the running server's address (~/.bones/boneyard/addr)
+                  token, the running servers' records (~/.bones/boneyard/servers/)
                   and the audit log (~/.bones/boneyard/audit.log)
   BONES_DIR       relocates each workspace's .bones state directory (lock, hub.log),
                   as it does for bones
@@ -99,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		var token string
 		if token, err = state.LoadToken(dir); err == nil {
 			if cmd == "url" {
-				return printURL(stdout, stderr, urlAddr(fs, dir, listen), token)
+				return printURL(fs, stdout, stderr, dir, listen, token)
 			}
 			err = serve(dir, listen, token, *interval, *open, stdout)
 		}
@@ -111,29 +111,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// printURL prints the bookmarkable URL, unless the boneyard serving there
-// refuses the token: then the URL would only lead to its 401 page.
-func printURL(stdout, stderr io.Writer, addr, token string) int {
-	if ok, err := state.TokenAccepted(addr, token, time.Second); err == nil && !ok {
-		fmt.Fprintf(stderr, "boneyard: the boneyard at %s uses another token than this one (BONEYARD_TOKEN, else ~/.bones/boneyard/token): "+
-			"run 'boneyard url' with the BONEYARD_TOKEN the server was started with\n", addr)
-		return 1
+// printURL prints the bookmarkable URL of the boneyard this user runs (an
+// explicit --addr wins), from local state only: the token is never sent to
+// whatever listens there. A running server whose token is not this one
+// (it was started with another BONEYARD_TOKEN) gets a message instead of a
+// URL that would only lead to its login page.
+func printURL(fs *flag.FlagSet, stdout, stderr io.Writer, dir, listen, token string) int {
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "addr" })
+	addr := listen
+	if !explicit {
+		if r, err := state.Running(dir); err == nil {
+			if !r.Accepts(token) {
+				fmt.Fprintf(stderr, "boneyard: the boneyard at %s (pid %d) uses another token than this one (BONEYARD_TOKEN, else ~/.bones/boneyard/token): "+
+					"run 'boneyard url' with the BONEYARD_TOKEN the server was started with\n", r.Addr, r.PID)
+				return 1
+			}
+			addr = r.Addr
+		}
 	}
 	fmt.Fprintln(stdout, state.URL(addr, token))
 	return 0
-}
-
-// urlAddr is the address `boneyard url` prints: an explicit --addr, else
-// the running server's recorded one, else the default.
-func urlAddr(fs *flag.FlagSet, dir, listen string) string {
-	explicit := false
-	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "addr" })
-	if !explicit {
-		if addr, ok := state.RunningAddr(dir, time.Second); ok {
-			return addr
-		}
-	}
-	return listen
 }
 
 // serve runs the collector and the HTTP server until SIGINT or SIGTERM.
@@ -162,7 +160,7 @@ func serve(dir, listen, token string, interval time.Duration, open bool, stdout 
 		ln.Close()
 		return err
 	}
-	forget, err := state.RecordAddr(dir, bound.String())
+	forget, err := state.Publish(dir, state.Record{Addr: bound.String(), PID: os.Getpid(), TokenHash: state.HashToken(token), Started: time.Now().UTC()})
 	if err != nil {
 		ln.Close()
 		return err

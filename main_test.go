@@ -1,6 +1,7 @@
 package main
 
 import (
+	"boneyard/internal/state"
 	"bufio"
 	"bytes"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,9 +139,9 @@ func TestServeAndShutdown(t *testing.T) {
 	if got, want := s.url(t), strings.TrimPrefix(s.line, "boneyard listening on "); got != want {
 		t.Errorf("boneyard url = %q, want the running server's %q", got, want)
 	}
-	addrFile := filepath.Join(s.home, ".bones", "boneyard", "addr")
+	addrFile := filepath.Join(s.home, ".bones", "boneyard", "servers", strconv.Itoa(s.cmd.Process.Pid)+".json")
 	if fi, err := os.Stat(addrFile); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("addr file: %v, %v; want mode 0600", fi, err)
+		t.Errorf("server record: %v, %v; want mode 0600", fi, err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, base+"/events", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -176,7 +178,7 @@ func TestServeAndShutdown(t *testing.T) {
 		t.Errorf("more than one line on stdout: %q", extra)
 	}
 	if _, err := os.Stat(addrFile); !os.IsNotExist(err) {
-		t.Errorf("addr file left after a clean shutdown: %v", err)
+		t.Errorf("server record left after a clean shutdown: %v", err)
 	}
 	// With nothing running, the URL is the default one again.
 	if got := s.url(t); !strings.HasPrefix(got, "http://127.0.0.1:2663/?token="+token) {
@@ -230,5 +232,47 @@ func TestURLRefusesForeignToken(t *testing.T) {
 	}
 	if stdout.Len() != 0 || !strings.Contains(stderr.String(), "uses another token") {
 		t.Errorf("stdout %q, stderr %q: want no URL and the reason", stdout.String(), stderr.String())
+	}
+}
+
+// TestURLTellsSquatterNothing: the record of a boneyard that was killed
+// names a port another program now listens on. `boneyard url` prints the
+// default URL and never connects there, so the squatter learns no token.
+func TestURLTellsSquatterNothing(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("BONEYARD_TOKEN", "")
+	squatter, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	connected := make(chan struct{}, 1)
+	go func() {
+		if c, err := squatter.Accept(); err == nil {
+			connected <- struct{}{}
+			c.Close()
+		}
+	}()
+	killed := exec.Command("true")
+	if err := killed.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(home, ".bones", "boneyard")
+	token, err := state.LoadToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := state.Publish(dir, state.Record{Addr: squatter.Addr().String(), PID: killed.ProcessState.Pid(), TokenHash: state.HashToken(token)}); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"url"}, &stdout, &stderr); code != 0 || stdout.String() != "http://127.0.0.1:2663/?token="+token+"\n" {
+		t.Errorf("boneyard url = %d, %q (%s); want the default URL", code, stdout.String(), stderr.String())
+	}
+	select {
+	case <-connected:
+		t.Error("boneyard url connected to the squatter")
+	case <-time.After(200 * time.Millisecond):
 	}
 }
