@@ -34,6 +34,8 @@ Usage:
                          of the boneyard running for this user (recorded in
                          ~/.bones/boneyard/servers/ while it serves), else the one
                          for --addr; an explicit --addr always wins
+  boneyard token rotate  replace the persisted token; the running boneyard ends
+                         every session, and old bookmarks stop working
   boneyard version       print the version
 
 Flags:
@@ -70,6 +72,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd := ""
 	if len(args) > 0 && (args[0] == "url" || args[0] == "version") {
 		cmd, args = args[0], args[1:]
+	} else if len(args) > 1 && args[0] == "token" && args[1] == "rotate" {
+		cmd, args = "token rotate", args[2:]
+	} else if len(args) > 0 && args[0] == "token" {
+		fmt.Fprintln(stderr, "boneyard: usage: boneyard token rotate")
+		return 2
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -95,6 +102,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	dir, err := state.Dir()
+	if err == nil && cmd == "token rotate" {
+		return rotateToken(stdout, stderr, dir, listen)
+	}
 	if err == nil {
 		var token string
 		if token, err = state.LoadToken(dir); err == nil {
@@ -130,6 +140,27 @@ func printURL(fs *flag.FlagSet, stdout, stderr io.Writer, dir, listen, token str
 			addr = r.Addr
 		}
 	}
+	fmt.Fprintln(stdout, state.URL(addr, token))
+	return 0
+}
+
+// rotateToken writes a new token; the running server (if it uses the token
+// file) ends every session within a second, so old bookmarks and cookies
+// stop working.
+func rotateToken(stdout, stderr io.Writer, dir, listen string) int {
+	token, err := state.RotateToken(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "boneyard:", err)
+		return 1
+	}
+	if os.Getenv(state.TokenEnv) != "" {
+		fmt.Fprintf(stderr, "boneyard: note: %s is set; a server started with it keeps that token until restarted without it\n", state.TokenEnv)
+	}
+	addr := listen
+	if r, err := state.Running(dir); err == nil {
+		addr = r.Addr
+	}
+	fmt.Fprintln(stderr, "boneyard: new token written to "+state.TokenPath(dir)+"; every session of the running boneyard ends; open:")
 	fmt.Fprintln(stdout, state.URL(addr, token))
 	return 0
 }

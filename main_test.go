@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 
 func TestRun(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
-	t.Setenv("BONEYARD_TOKEN", "tok")
+	t.Setenv("BONEYARD_TOKEN", "tok-0123456789abcdef0123456789abc")
 	tests := []struct {
 		args   []string
 		code   int
@@ -38,8 +38,8 @@ func TestRun(t *testing.T) {
 		stderr []string
 	}{
 		{[]string{"version"}, 0, "boneyard dev\n", nil},
-		{[]string{"url"}, 0, "http://127.0.0.1:2663/?token=tok\n", nil},
-		{[]string{"url", "--addr", "localhost:9000"}, 0, "http://127.0.0.1:9000/?token=tok\n", nil},
+		{[]string{"url"}, 0, "http://127.0.0.1:2663/?token=tok-0123456789abcdef0123456789abc\n", nil},
+		{[]string{"url", "--addr", "localhost:9000"}, 0, "http://127.0.0.1:9000/?token=tok-0123456789abcdef0123456789abc\n", nil},
 		{[]string{"--addr", "0.0.0.0:2663"}, 2, "", []string{"loopback only"}},
 		{[]string{"--addr", "192.168.0.1:80"}, 2, "", []string{"loopback only"}},
 		{[]string{"--addr", "nonsense"}, 2, "", []string{"HOST:PORT"}},
@@ -274,5 +274,35 @@ func TestURLTellsSquatterNothing(t *testing.T) {
 	case <-connected:
 		t.Error("boneyard url connected to the squatter")
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestTokenRotate(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("BONEYARD_TOKEN", "")
+	path := filepath.Join(home, ".bones", "boneyard", "token")
+	var urls []string
+	for range 2 {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"token", "rotate"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("token rotate: exit %d: %s", code, stderr.String())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "http://127.0.0.1:2663/?token=" + strings.TrimSpace(string(b)) + "\n"
+		if stdout.String() != want || len(b) != 65 {
+			t.Fatalf("token rotate printed %q, file %q; want %q", stdout.String(), b, want)
+		}
+		urls = append(urls, want)
+	}
+	if urls[0] == urls[1] {
+		t.Error("two rotations gave the same token")
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{"token"}, io.Discard, &stderr); code != 2 {
+		t.Errorf("boneyard token: exit %d, want 2 (usage)", code)
 	}
 }

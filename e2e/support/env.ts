@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** The token the server is started with (BONEYARD_TOKEN). */
-export const TOKEN = 'e2e-token-5d1f0c2a9b7e4c68';
+export const TOKEN = 'e2e-token-5d1f0c2a9b7e4c68a0b1c2d3e4f5';
 
 export const E2E_DIR = path.resolve(__dirname, '..');
 export const REPO_DIR = path.resolve(E2E_DIR, '..');

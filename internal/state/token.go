@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 	"strings"
 
 	"boneyard/internal/atomicfile"
+	"boneyard/internal/safefile"
 )
 
 // TokenEnv overrides the persisted token.
@@ -37,29 +39,47 @@ func Dir() (string, error) {
 	return filepath.Join(home, ".bones", "boneyard"), nil
 }
 
-// LoadToken returns the access token: BONEYARD_TOKEN when set, else the one
-// persisted in dir/token, created with mode 0600 on first use.
+// MinTokenLen is the shortest BONEYARD_TOKEN accepted: a generated token is
+// 64 hex digits (256 bits).
+const MinTokenLen = 32
+
+// maxTokenFile bounds the token file read.
+const maxTokenFile = 4 << 10
+
+// TokenPath is the persisted token's file in dir.
+func TokenPath(dir string) string { return filepath.Join(dir, "token") }
+
+// LoadToken returns the access token: BONEYARD_TOKEN when set (at least
+// MinTokenLen characters), else the one persisted in dir/token, created with
+// mode 0600 on first use. A token file that other users could read or write
+// is no longer secret: it is replaced by a new token, with a warning.
 func LoadToken(dir string) (string, error) {
 	if t := strings.TrimSpace(os.Getenv(TokenEnv)); t != "" {
+		if len(t) < MinTokenLen {
+			return "", fmt.Errorf("%s is %d characters, too short to guard your hubs: use at least %d, e.g. the output of 'openssl rand -hex 32', or unset it to use the generated token", TokenEnv, len(t), MinTokenLen)
+		}
 		return t, nil
 	}
-	path := filepath.Join(dir, "token")
-	if t, err := readToken(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+	path := TokenPath(dir)
+	t, info, err := readToken(path)
+	if err == nil && info.Mode().Perm()&0o077 != 0 {
+		slog.Warn("token file was accessible to other users; replaced it with a new token (bookmarks with the old one stop working: run 'boneyard url')",
+			"path", path, "mode", info.Mode().Perm().String())
+		return RotateToken(dir)
+	}
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return t, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("create %s: %w", dir, err)
 	}
-	buf := make([]byte, 32)
-	if _, err := rand.Read(buf); err != nil {
-		return "", fmt.Errorf("generate token: %w", err)
-	}
-	token := hex.EncodeToString(buf)
+	token := newToken()
 	// Created complete or not at all: a boneyard starting alongside never
 	// reads a half-written token, and the first one to link its file wins.
-	err := atomicfile.Create(path, []byte(token+"\n"), 0o600)
+	err = atomicfile.Create(path, []byte(token+"\n"), 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return readToken(path)
+		t, _, err := readToken(path)
+		return t, err
 	}
 	if err != nil {
 		return "", fmt.Errorf("create token file %s: %w", path, err)
@@ -67,21 +87,36 @@ func LoadToken(dir string) (string, error) {
 	return token, nil
 }
 
-func readToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
+// RotateToken replaces the persisted token with a new one and returns it. A
+// running server notices the new file and ends every session.
+func RotateToken(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	token := newToken()
+	if err := atomicfile.Replace(TokenPath(dir), []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write new token %s: %w", TokenPath(dir), err)
+	}
+	return token, nil
+}
+
+// newToken is 256 random bits in hex.
+func newToken() string {
+	buf := make([]byte, 32)
+	rand.Read(buf) // never fails (crypto/rand panics instead)
+	return hex.EncodeToString(buf)
+}
+
+func readToken(path string) (string, fs.FileInfo, error) {
+	b, info, err := safefile.ReadFile(path, maxTokenFile)
 	if err != nil {
-		return "", fmt.Errorf("read token file %s: %w", path, err)
+		return "", nil, fmt.Errorf("read token file %s: %w", path, err)
 	}
 	t := strings.TrimSpace(string(b))
 	if t == "" {
-		return "", fmt.Errorf("token file %s is empty: delete it to create a new token", path)
+		return "", nil, fmt.Errorf("token file %s is empty: delete it to create a new token", path)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(path, 0o600); err != nil {
-			return "", fmt.Errorf("restrict token file %s to mode 0600: %w", path, err)
-		}
-	}
-	return t, nil
+	return t, info, nil
 }
 
 // TokenEqual reports whether got is the token want (never for an empty

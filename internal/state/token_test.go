@@ -61,19 +61,28 @@ func TestLoadToken(t *testing.T) {
 	if err != nil || second != first {
 		t.Fatalf("second load %q, %v; want the persisted %q", second, err, first)
 	}
-	// A token file others can read is restricted again.
+	// A token file others could read is no longer secret: it is replaced.
 	if err := os.Chmod(filepath.Join(dir, "token"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadToken(dir); err != nil {
-		t.Fatal(err)
+	third, err := LoadToken(dir)
+	if err != nil || third == first || len(third) != 64 {
+		t.Fatalf("load of a readable token file = %q, %v; want a new token", third, err)
 	}
 	if fi, _ := os.Stat(filepath.Join(dir, "token")); fi.Mode().Perm() != 0o600 {
 		t.Errorf("token file mode %v after load, want 0600", fi.Mode().Perm())
 	}
-	t.Setenv(TokenEnv, "from-env")
-	if got, err := LoadToken(dir); err != nil || got != "from-env" {
+	if b, _ := os.ReadFile(filepath.Join(dir, "token")); string(b) != third+"\n" {
+		t.Errorf("token file holds %q, want the new token", b)
+	}
+	env := "from-env-0123456789abcdef0123456"
+	t.Setenv(TokenEnv, env)
+	if got, err := LoadToken(dir); err != nil || got != env {
 		t.Errorf("with %s set: %q, %v", TokenEnv, got, err)
+	}
+	t.Setenv(TokenEnv, "a")
+	if _, err := LoadToken(dir); err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Errorf("a one-character %s: %v, want a refusal", TokenEnv, err)
 	}
 	t.Setenv(TokenEnv, "")
 	empty := filepath.Join(t.TempDir(), "b")
