@@ -165,6 +165,18 @@ func rotateToken(stdout, stderr io.Writer, dir, listen string) int {
 	return 0
 }
 
+// openBrowser opens the dashboard through a 0600 file that redirects to
+// url, so the token never appears on a command line.
+func openBrowser(dir, url string) {
+	path, err := state.OpenFile(dir, os.Getpid(), url)
+	if err == nil {
+		err = browser.OpenFile(path)
+	}
+	if err != nil {
+		slog.Warn("could not open a browser; open the URL yourself", "err", err)
+	}
+}
+
 // serve runs the collector and the HTTP server until SIGINT or SIGTERM.
 // While it serves, the bound address is recorded in dir for `boneyard url`.
 func serve(dir, listen, token string, interval time.Duration, open bool, stdout io.Writer) error {
@@ -212,9 +224,7 @@ func serve(dir, listen, token string, interval time.Duration, open bool, stdout 
 	url := state.URL(bound.String(), token)
 	fmt.Fprintln(stdout, "boneyard listening on "+url)
 	if open {
-		if err := browser.OpenURL(url); err != nil {
-			slog.Warn("could not open a browser; open the URL yourself", "err", err)
-		}
+		openBrowser(dir, url)
 	}
 
 	select {
