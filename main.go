@@ -4,7 +4,6 @@
 package main
 
 import (
-	"boneyard/internal/state"
 	"context"
 	"errors"
 	"flag"
@@ -19,9 +18,12 @@ import (
 	"time"
 
 	"github.com/cli/browser"
+	"golang.org/x/net/netutil"
 
 	"boneyard/handlers"
 	"boneyard/internal/collector"
+	"boneyard/internal/peer"
+	"boneyard/internal/state"
 )
 
 var version = "dev"
@@ -64,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", state.DefaultAddr, "listen address `HOST:PORT`; loopback hosts only (127.0.0.0/8, ::1, localhost); port 0 picks a free port")
 	interval := fs.Duration("interval", 2*time.Second, "how often to re-check hubs (they die without touching files)")
 	open := fs.Bool("open", false, "open the dashboard in the default browser")
+	anyUser := fs.Bool("any-local-user", false, "accept connections from every local user's processes, not only yours and root's (turns off the per-connection uid check; the token alone then guards)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -111,7 +114,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if cmd == "url" {
 				return printURL(fs, stdout, stderr, dir, listen, token)
 			}
-			err = serve(dir, listen, token, *interval, *open, stdout)
+			err = serve(dir, listen, token, serveOptions{interval: *interval, open: *open, anyUser: *anyUser}, stdout)
 		}
 	}
 	if err != nil {
@@ -177,9 +180,39 @@ func openBrowser(dir, url string) {
 	}
 }
 
+// serveOptions are the flags serve acts on.
+type serveOptions struct {
+	interval time.Duration
+	open     bool
+	anyUser  bool
+}
+
+// HTTP bounds: headers of a few KiB (a browser sends well under 2 KiB), and
+// a cap on open connections, above the cap on event streams, so that no
+// client can pin unbounded memory.
+const (
+	maxHeaderBytes = 8 << 10
+	maxConns       = 256
+)
+
+// guardListener admits only this user's (and root's) connections unless
+// anyUser is set, and caps the open connections. Where the platform cannot
+// tell a connection's owner it says so once and goes on with the token alone.
+func guardListener(ln net.Listener, anyUser bool) net.Listener {
+	if anyUser {
+		slog.Warn("--any-local-user: other local users' processes may connect; only the token guards the dashboard")
+	} else if g, err := peer.Guard(ln, slog.Default()); err != nil {
+		slog.Warn("cannot tell which local user a connection comes from on this system; only the token guards the dashboard", "err", err)
+	} else {
+		ln = g
+	}
+	return netutil.LimitListener(ln, maxConns)
+}
+
 // serve runs the collector and the HTTP server until SIGINT or SIGTERM.
 // While it serves, the bound address is recorded in dir for `boneyard url`.
-func serve(dir, listen, token string, interval time.Duration, open bool, stdout io.Writer) error {
+func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
+	interval, open := o.interval, o.open
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -211,6 +244,7 @@ func serve(dir, listen, token string, interval time.Duration, open bool, stdout 
 	defer forget()
 	hs := &http.Server{
 		Handler:           srv,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -219,7 +253,7 @@ func serve(dir, listen, token string, interval time.Duration, open bool, stdout 
 	}
 	hs.RegisterOnShutdown(srv.CloseStreams)
 	serveDone := make(chan error, 1)
-	go func() { serveDone <- hs.Serve(ln) }()
+	go func() { serveDone <- hs.Serve(guardListener(ln, o.anyUser)) }()
 
 	url := state.URL(bound.String(), token)
 	fmt.Fprintln(stdout, "boneyard listening on "+url)

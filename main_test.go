@@ -1,7 +1,6 @@
 package main
 
 import (
-	"boneyard/internal/state"
 	"bufio"
 	"bytes"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"boneyard/internal/state"
 )
 
 // mainEnv makes the test binary run boneyard's main with its arguments.

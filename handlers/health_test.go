@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"boneyard/internal/state"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"boneyard/internal/state"
 
 	"boneyard/internal/collector"
 	"boneyard/internal/hubtest"

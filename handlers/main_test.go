@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"boneyard/internal/state"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"boneyard/internal/collector"
 	"boneyard/internal/hubtest"
+	"boneyard/internal/state"
 	"boneyard/registry"
 )
 

@@ -1,12 +1,13 @@
 package handlers
 
 import (
-	"boneyard/internal/state"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"boneyard/internal/state"
 
 	"github.com/labstack/echo/v4"
 )

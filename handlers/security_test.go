@@ -1,12 +1,13 @@
 package handlers
 
 import (
-	"boneyard/internal/state"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"boneyard/internal/state"
 )
 
 func TestAuthentication(t *testing.T) {

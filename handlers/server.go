@@ -4,7 +4,6 @@
 package handlers
 
 import (
-	"boneyard/internal/state"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"boneyard/internal/collector"
+	"boneyard/internal/state"
 )
 
 // Source is where the handlers get snapshots; *collector.Collector is one.
