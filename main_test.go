@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,9 +23,26 @@ import (
 // mainEnv makes the test binary run boneyard's main with its arguments.
 const mainEnv = "BONEYARD_TEST_MAIN"
 
+// getEnv makes the test binary a client: GET of the URL in the variable,
+// with the Bearer token in BONEYARD_TEST_BEARER; it prints the status code,
+// or "refused" when the connection ends without a response.
+const getEnv = "BONEYARD_TEST_GET"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) != "" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	if url := os.Getenv(getEnv); url != "" {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+os.Getenv("BONEYARD_TEST_BEARER"))
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			fmt.Println("refused")
+			os.Exit(0)
+		}
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode)
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -305,5 +323,51 @@ func TestTokenRotate(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run([]string{"token"}, io.Discard, &stderr); code != 2 {
 		t.Errorf("boneyard token: exit %d, want 2 (usage)", code)
+	}
+}
+
+// TestOtherUserRefused: with the right token, a request from another local
+// user's process gets no answer at all, while the same request from this
+// user's is served.
+func TestOtherUserRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("switching to another uid needs root")
+	}
+	s := startServer(t, "127.0.0.1:0")
+	dir, err := os.MkdirTemp("", "boneyard-client-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "client")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	get := func(cred *syscall.Credential) string {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), getEnv+"="+s.base+"/api/processes", "BONEYARD_TEST_BEARER="+s.token)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("client: %v: %s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := get(nil); got != "200" {
+		t.Errorf("own uid: %s, want 200", got)
+	}
+	if got := get(&syscall.Credential{Uid: 65534, Gid: 65534}); got != "refused" {
+		t.Errorf("uid 65534 with the token: %s, want the connection refused", got)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	err = <-s.done
+	s.done <- err
+	if !strings.Contains(s.stderr.String(), "refused a connection from another local user") {
+		t.Errorf("no log of the refusal: %s", s.stderr.String())
 	}
 }
