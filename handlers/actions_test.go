@@ -118,7 +118,7 @@ func TestRegisterRejections(t *testing.T) {
 		{"file", file, "n", http.StatusBadRequest, "not a directory"},
 		{"empty name", dir, "", http.StatusBadRequest, "name is required"},
 		{"blank name", dir, "  \t", http.StatusBadRequest, "name is required"},
-		{"long name", dir, strings.Repeat("n", maxName+1), http.StatusBadRequest, "too long"},
+		{"long name", dir, strings.Repeat("n", 101), http.StatusBadRequest, "too long"},
 		{"control char", dir, "evil\x1b[31m", http.StatusBadRequest, "control character"},
 		{"newline", dir, "two\nlines", http.StatusBadRequest, "control character"},
 		{"live hub entry", busy, "take over", http.StatusConflict, "already has a live hub entry"},

@@ -32,7 +32,7 @@ func (e *env) listen() *live {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	srv, err := New(Config{Source: e.col, Token: testToken, Port: ln.Addr().(*net.TCPAddr).Port, Heartbeat: 50 * time.Millisecond})
+	srv, err := New(e.config(ln.Addr().(*net.TCPAddr).Port))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -243,9 +243,9 @@ func TestEventsTitle(t *testing.T) {
 				t.Fatalf("%s has no title", tt.page)
 			}
 			want := html.UnescapeString(page[start+len("<title>") : end])
-			w := e.get("/events?title=1&" + tt.query)
+			w := e.get("/title?" + tt.query)
 			if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
-				t.Fatalf("GET /events?title=1: %d %q", w.Code, w.Header().Get("Content-Type"))
+				t.Fatalf("GET /title: %d %q", w.Code, w.Header().Get("Content-Type"))
 			}
 			if got := w.Body.String(); got != want || !strings.HasPrefix(got, "(") {
 				t.Errorf("title %q, want the page's %q with a problem count", got, want)
@@ -255,7 +255,7 @@ func TestEventsTitle(t *testing.T) {
 			}
 		})
 	}
-	r := request(http.MethodGet, "/events?title=1", nil)
+	r := request(http.MethodGet, "/title", nil)
 	r.Header.Del("Authorization")
 	if w := e.serve(r); w.Code != http.StatusUnauthorized {
 		t.Errorf("unauthenticated title request: %d", w.Code)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"boneyard/internal/state"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,12 +20,12 @@ import (
 func TestBeforeFirstCollection(t *testing.T) {
 	hubtest.SetHome(t)
 	t.Setenv(state.TokenEnv, "")
-	col := collector.New(collector.Options{Interval: time.Hour})
-	srv, err := New(Config{Source: col, Token: testToken, Port: testPort})
+	e := &env{t: t, home: t.TempDir(), col: collector.New(collector.Options{Interval: time.Hour})}
+	srv, err := New(e.config(testPort))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, col: col, srv: srv}
+	e.srv = srv
 
 	body := e.get("/").Body.String()
 	mustContain(t, body, `id="collecting"`, `id="health"`, "Collecting the first look", "cannot be determined right now")
@@ -139,9 +138,19 @@ func TestLiveUpdateShowsHealth(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			buildDashFragments(st.next, view{}).writeDiff(&buf, buildDashFragments(st.prev, view{}))
-			mustContain(t, buf.String(), st.want...)
+			prev, err := buildDashFragments(st.prev, view{}, formatter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			next, err := buildDashFragments(st.next, view{}, formatter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			diff, err := next.diff(prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustContain(t, string(diff), st.want...)
 		})
 	}
 }

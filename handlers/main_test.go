@@ -105,13 +105,22 @@ func newEnv(t testing.TB, run bool) *env {
 		go func() { col.Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	srv, err := New(Config{Source: col, Token: testToken, Port: testPort, Heartbeat: 50 * time.Millisecond})
+	e := &env{t: t, home: home, col: col}
+	srv, err := New(e.config(testPort))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, home: home, col: col, srv: srv}
+	e.srv = srv
 	e.refresh()
 	return e
+}
+
+// config is the Config of a server over the env's collector on port.
+func (e *env) config(port int) Config {
+	return Config{
+		Source: e.col, Actions: e.col, Token: testToken, Port: port, Home: e.home,
+		AuditPath: filepath.Join(e.home, ".bones", "boneyard", "audit.log"), Heartbeat: 50 * time.Millisecond,
+	}
 }
 
 func (e *env) refresh() *collector.Snapshot { return e.col.Refresh(context.Background()) }

@@ -364,10 +364,10 @@ func TestOrphanCountIncludesProcessOrphans(t *testing.T) {
 	if chip == nil {
 		t.Fatalf("no orphan chip with a title in %s", body)
 	}
-	if want := strconv.Itoa(n.Orphan + n.ProcessOrphans); chip[2] != want {
+	if want := strconv.Itoa(n.Of(collector.StatusOrphan) + n.ProcessOrphans); chip[2] != want {
 		t.Errorf("orphan chip %s, want %s", chip[2], want)
 	}
-	if want := plural(n.Orphan, "workspace") + ", " + plural(n.ProcessOrphans, "process"); chip[1] != want {
+	if want := plural(n.Of(collector.StatusOrphan), "workspace") + ", " + plural(n.ProcessOrphans, "process"); chip[1] != want {
 		t.Errorf("orphan chip title %q, want %q", chip[1], want)
 	}
 	mustContain(t, body, "<title>("+strconv.Itoa(n.Problems())+") boneyard</title>")
@@ -399,13 +399,6 @@ func TestStoppedRowSaysWhy(t *testing.T) {
 	row := rowHTML(t, e.get("/").Body.String(), "ws-"+w.ID)
 	mustContain(t, row, `<div class="reason">`+want+`</div>`)
 	mustContain(t, e.get("/workspaces/"+w.ID).Body.String(), `<dd id="stopped-reason">`+want+`</dd>`)
-
-	dead := *w
-	dead.HubPID = 1 << 30
-	dead.Resources = nil
-	if got, want := newFormatter(snap).stoppedReason(&dead), "pid 1073741824 is dead"; got != want {
-		t.Errorf("dead pid: %q, want %q", got, want)
-	}
 }
 
 func TestUnknownViewValuesAreNamed(t *testing.T) {

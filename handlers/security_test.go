@@ -164,7 +164,9 @@ func TestHostAllowListBoundIP(t *testing.T) {
 		{"192.168.1.10", "192.168.1.10:2663", http.StatusForbidden}, // never allowed, even if configured
 	}
 	for _, tt := range tests {
-		srv, err := New(Config{Source: e.col, Token: testToken, Host: tt.bound, Port: testPort})
+		cfg := e.config(testPort)
+		cfg.Host = tt.bound
+		srv, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +182,9 @@ func TestHostAllowListBoundIP(t *testing.T) {
 	}
 
 	// The refusal names the address to use.
-	srv, err := New(Config{Source: e.col, Token: testToken, Host: "127.0.0.5", Port: testPort})
+	cfg := e.config(testPort)
+	cfg.Host = "127.0.0.5"
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
