@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,8 @@ import (
 )
 
 func TestSnapshotBeforeFirstCollection(t *testing.T) {
-	c := New(Options{})
+	t.Parallel()
+	c := New(Options{RegistryDir: t.TempDir()})
 	s := c.Snapshot()
 	if s == nil || s.Seq != 0 || s.Workspaces == nil || s.Orphans == nil || s.Processes == nil {
 		t.Fatalf("Snapshot before Run = %+v, want empty non-nil snapshot with Seq 0", s)
@@ -63,7 +65,7 @@ func TestCollectStatusesAndParts(t *testing.T) {
 		writeEntry(t, e)
 	}
 
-	c := New(Options{})
+	c := New(Options{Scan: scanOwnHubs})
 	s := c.Refresh(context.Background())
 	if s.Seq != 1 || c.Collections() != 1 {
 		t.Fatalf("first Refresh: Seq %d, Collections %d; want 1, 1", s.Seq, c.Collections())
@@ -131,8 +133,30 @@ func TestCollectStatusesAndParts(t *testing.T) {
 			t.Errorf("Counts.Of(%s) = %d, want 1", st, n.Of(st))
 		}
 	}
-	if n.ProcessOrphans < 1 {
-		t.Errorf("Counts.ProcessOrphans = %d, want the stray hub", n.ProcessOrphans)
+	if n.ProcessOrphans != 1 || len(s.Processes) != 2 {
+		t.Errorf("Counts.ProcessOrphans = %d of %d processes, want the stray hub of the two", n.ProcessOrphans, len(s.Processes))
+	}
+	for _, tt := range []struct {
+		name    string
+		cwd     string
+		stopped string
+		canReap bool
+		started bool // HubStarted is the hub process's start
+	}{
+		{"running", runningDir, "", true, true},
+		{"stopped", tests[2].cwd, "pid " + strconv.Itoa(self) + " alive, hub not answering at " + tests[2].entry.HubURL, true, false},
+		{"idle", tests[1].cwd, "", false, false},
+	} {
+		w, _ := s.Workspace(registry.WorkspaceID(tt.cwd))
+		if w.StoppedReason != tt.stopped || w.CanReap != tt.canReap || w.HubStarted.IsZero() == tt.started {
+			t.Errorf("%s: stopped reason %q, can reap %v, hub started %v; want %q, %v, %v", tt.name, w.StoppedReason, w.CanReap, w.HubStarted, tt.stopped, tt.canReap, tt.started)
+		}
+		if want := filepath.Join(tt.cwd, ".bones", "hub.log"); w.LogPath != want {
+			t.Errorf("%s: log path %q, want %q", tt.name, w.LogPath, want)
+		}
+	}
+	if p, _ := s.Process(hubPID); !running.HubLink || !running.HubStarted.Equal(p.CreateTime) {
+		t.Errorf("running hub: link %v, started %v; want a link and the scanned start", running.HubLink, running.HubStarted)
 	}
 
 	if fi, err := os.Stat(filepath.Join(home, ".bones", "workspaces")); err != nil || !fi.IsDir() {

@@ -19,6 +19,7 @@ func snap(orphans []Orphan, rows ...Workspace) *Snapshot {
 }
 
 func TestCountsAndLookups(t *testing.T) {
+	t.Parallel()
 	s := snap([]Orphan{{PID: 9, ProcessOnly: true}},
 		ws("o", StatusOrphan, nil), ws("s", StatusStopped, nil), ws("u", StatusUnknown, nil),
 		ws("i", StatusIdle, nil), ws("r1", StatusRunning, nil), ws("r2", StatusRunning, nil),
@@ -62,6 +63,7 @@ func TestCountsAndLookups(t *testing.T) {
 }
 
 func TestStatusProblem(t *testing.T) {
+	t.Parallel()
 	for _, st := range Statuses() {
 		want := st == StatusOrphan || st == StatusStopped
 		if st.Problem() != want {
@@ -71,6 +73,7 @@ func TestStatusProblem(t *testing.T) {
 }
 
 func TestMarkProcesses(t *testing.T) {
+	t.Parallel()
 	orphaned := ws("o", StatusOrphan, nil)
 	orphaned.HubPID, orphaned.OrphanReason = 20, "workspace directory is gone"
 	healthy := ws("r", StatusRunning, nil)
@@ -94,6 +97,7 @@ func TestMarkProcesses(t *testing.T) {
 }
 
 func TestWorkspaceRules(t *testing.T) {
+	t.Parallel()
 	live := &Resources{}
 	tests := []struct {
 		name    string
@@ -132,6 +136,7 @@ func info(pid int, url string) registry.Info {
 }
 
 func TestStatusOf(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		pid    int
 		hub    registry.HubStatus
@@ -155,6 +160,7 @@ func TestStatusOf(t *testing.T) {
 }
 
 func TestDisplayName(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, cwd, want string }{
 		{"api", "/src/x", "api"},
 		{"  ", "/src/x", "x"},
@@ -169,6 +175,7 @@ func TestDisplayName(t *testing.T) {
 }
 
 func TestProcessReapable(t *testing.T) {
+	t.Parallel()
 	registered := ws("r", StatusRunning, nil)
 	registered.HubPID = 20
 	s := snap([]Orphan{{PID: 10, ProcessOnly: true}}, registered)
@@ -196,6 +203,7 @@ func TestProcessReapable(t *testing.T) {
 }
 
 func TestStatusRank(t *testing.T) {
+	t.Parallel()
 	for i, st := range Statuses() {
 		if st.Rank() != i {
 			t.Errorf("%s.Rank() = %d, want %d", st, st.Rank(), i)
@@ -203,5 +211,32 @@ func TestStatusRank(t *testing.T) {
 	}
 	if r := Status("bogus").Rank(); r != len(Statuses()) {
 		t.Errorf("unknown status ranks %d, want last (%d)", r, len(Statuses()))
+	}
+}
+
+// TestHubLink covers the rule behind Workspace.HubLink: only an http(s) URL
+// on loopback, without credentials, may be a link.
+func TestHubLink(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"http://127.0.0.1:4000", true},
+		{"https://localhost:4000/x", true},
+		{"http://[::1]:4000", true},
+		{"http://127.1.2.3:80", true},
+		{"javascript:alert(1)", false},
+		{"http://example.com", false},
+		{"http://user@127.0.0.1:4000", false},
+		{"ftp://127.0.0.1", false},
+		{"//127.0.0.1:4000", false},
+		{"", false},
+		{"http://127.0.0.1.evil.example", false},
+	}
+	for _, tt := range tests {
+		if ok := registry.IsLoopbackHTTP(tt.url); ok != tt.ok {
+			t.Errorf("registry.IsLoopbackHTTP(%q) = %v", tt.url, ok)
+		}
 	}
 }
