@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -126,21 +125,6 @@ func (f formatter) health(snap *collector.Snapshot) templates.Health {
 			"boneyard retries on its own; its log has the details."}
 	}
 	return templates.Health{}
-}
-
-// livePage is what a live request (the event stream, the title) is about:
-// a workspace's detail page, or a view of the dashboard.
-type livePage struct {
-	detailID string // "" for the dashboard
-	view     view
-}
-
-// query names the page in a live request's URL.
-func (p livePage) query() url.Values {
-	if p.detailID != "" {
-		return url.Values{"id": {p.detailID}}
-	}
-	return p.view.query()
 }
 
 // page is what every full page of p needs at snap: the title, the live

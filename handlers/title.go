@@ -2,26 +2,11 @@ package handlers
 
 import (
 	"net/http"
-	"net/url"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"boneyard/internal/collector"
 )
-
-// parseLivePage reads the page a live request is about from its query: the
-// workspace ?id=, else the dashboard view of the other values.
-func parseLivePage(q url.Values) (livePage, error) {
-	p := livePage{view: parseView(q)}
-	if id := q.Get("id"); id != "" {
-		if !idPattern.MatchString(id) {
-			return livePage{}, echo.NewHTTPError(http.StatusNotFound, "no workspace with id "+strconv.Quote(id))
-		}
-		p.detailID = id
-	}
-	return p, nil
-}
 
 // pageTitle is the title page p shows for snap.
 func (s *Server) pageTitle(snap *collector.Snapshot, p livePage) (string, error) {

@@ -42,8 +42,8 @@ func Refuse(r Reason, format string, args ...any) error {
 	return &Refusal{Reason: r, Msg: fmt.Sprintf(format, args...)}
 }
 
-// MaxName bounds a workspace name, in characters.
-const MaxName = 100
+// maxName bounds a workspace name, in characters.
+const maxName = 100
 
 // Register records an idle registry row named name for the workspace
 // directory cwd, as `bones up` does, so it is listed before its first hub
@@ -90,8 +90,8 @@ func validateRegistration(cwd, name string) error {
 		return Refuse(Invalid, "a name is required: enter a short name for the workspace")
 	case !utf8.ValidString(name):
 		return Refuse(Invalid, "the name is not valid UTF-8: retype it")
-	case utf8.RuneCountInString(name) > MaxName:
-		return Refuse(Invalid, "the name is too long (%d characters; at most %d): shorten it", utf8.RuneCountInString(name), MaxName)
+	case utf8.RuneCountInString(name) > maxName:
+		return Refuse(Invalid, "the name is too long (%d characters; at most %d): shorten it", utf8.RuneCountInString(name), maxName)
 	case hasControl(name):
 		return Refuse(Invalid, "the name contains a control character; use printable characters only")
 	}

@@ -29,6 +29,12 @@
 // A snapshot with Seq 0 has not been collected yet: show "collecting", not
 // "nothing registered". ListErr set means the same for a failed registry
 // listing.
+//
+// The collector also decides what the snapshot means, once for every page
+// and API: each workspace's status, why a hub is stopped, whether a reap
+// makes sense (Workspace fields), which processes may be reaped
+// (Snapshot.ProcessReapable). Its actions apply the same rules and refuse
+// with a *Refusal, changing nothing, when one forbids the action.
 package collector
 
 import (
