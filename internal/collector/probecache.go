@@ -172,6 +172,7 @@ func (p *probeCache) drain() {
 		for {
 			p.mu.Lock()
 			if len(p.queue) == 0 {
+				p.queue = nil // drop the drained backing array
 				p.mu.Unlock()
 				break
 			}
