@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -231,7 +232,13 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 	defer stopCollector()
 	go func() { colDone <- col.Run(colCtx) }()
 
-	srv, err := handlers.New(handlers.Config{Source: col, Token: token, Host: bound.IP.String(), Port: bound.Port})
+	// The home directory only shortens paths on the pages; without one they
+	// are shown whole.
+	home, _ := os.UserHomeDir()
+	srv, err := handlers.New(handlers.Config{
+		Source: col, Actions: col, Token: token, Host: bound.IP.String(), Port: bound.Port,
+		Home: home, AuditPath: filepath.Join(dir, "audit.log"),
+	})
 	if err != nil {
 		ln.Close()
 		return err

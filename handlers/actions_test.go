@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"fmt"
-	"html"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -18,12 +17,11 @@ import (
 
 	"boneyard/procscan"
 	"boneyard/registry"
-	"boneyard/web/templates"
 )
 
 // followFlash GETs the redirect target with the flash cookie the action set
-// and returns the page.
-func (e *env) followFlash(w *http.Response) string {
+// and returns the page's flash message and the page.
+func (e *env) followFlash(w *http.Response) (string, dom) {
 	e.t.Helper()
 	r := request(http.MethodGet, w.Header.Get("Location"), nil)
 	for _, c := range w.Cookies() {
@@ -33,7 +31,42 @@ func (e *env) followFlash(w *http.Response) string {
 	if page.Code != http.StatusOK {
 		e.t.Fatalf("GET %s after the action: %d", w.Header.Get("Location"), page.Code)
 	}
-	return page.Body.String()
+	d := parseDOM(e.t, page.Body.String())
+	return text(d.one("div#flash p.flash-ok[role=status]")), d
+}
+
+// answer parses an action's answer and returns the text of its flash
+// message: the #flash fragment (htmx) or the page's.
+func answer(t testing.TB, w *httptest.ResponseRecorder, htmx bool) (string, dom) {
+	t.Helper()
+	d := parseDOM(t, w.Body.String())
+	sel := "div#flash p[role]"
+	if htmx {
+		sel = "div#flash[hx-swap-oob=true] p[role]"
+	}
+	return text(d.one(sel)), d
+}
+
+// wantAlert fails unless the answer is an alert whose text contains every
+// want (lower case).
+func wantAlert(t testing.TB, w *httptest.ResponseRecorder, htmx bool, want ...string) dom {
+	t.Helper()
+	d := parseDOM(t, w.Body.String())
+	sel := "div#flash p.flash-error[role=alert]"
+	if htmx {
+		sel = "div#flash[hx-swap-oob=true] p.flash-error[role=alert]"
+	}
+	alerts := d.all(sel)
+	if len(alerts) != 1 {
+		t.Fatalf("%d alerts in %s", len(alerts), w.Body.String())
+	}
+	got := strings.ToLower(text(alerts[0]))
+	for _, w := range want {
+		if !strings.Contains(got, strings.ToLower(w)) {
+			t.Errorf("alert %q lacks %q", got, w)
+		}
+	}
+	return d
 }
 
 func (e *env) lastAudit() auditRecord {
@@ -68,19 +101,29 @@ func TestRegister(t *testing.T) {
 				t.Fatalf("entry after register: %+v, %v", entry, err)
 			}
 			id := registry.WorkspaceID(dir)
+			want := "Registered " + dir + ` as "Fresh one".`
 			if htmx {
 				if w.Code != http.StatusOK {
 					t.Fatalf("htmx register: %d %s", w.Code, w.Body.String())
 				}
-				mustContain(t, w.Body.String(), `<div id="flash" hx-swap-oob="true"><p class="flash flash-ok" role="status">Registered`,
-					`<tr id="ws-`+id+`"`, `<section id="register" aria-labelledby="register-heading" hx-swap-oob="true">`,
-					`id="register-cwd" name="cwd" type="text" value=""`)
+				msg, d := answer(t, w, true)
+				if msg != want {
+					t.Errorf("message %q, want %q", msg, want)
+				}
+				d.one("section#ws-section[hx-swap-oob=true] tr#ws-" + id)
+				form := d.in(d.one("section#register[hx-swap-oob=true]"))
+				if v, ok := attr(form.one("input#register-cwd[name=cwd]"), "value"); !ok || v != "" {
+					t.Errorf("register form keeps %q, want it reset", v)
+				}
 			} else {
 				if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/?q=fre" {
 					t.Fatalf("register: %d to %q", w.Code, w.Header().Get("Location"))
 				}
-				page := e.followFlash(w.Result())
-				mustContain(t, page, `role="status">Registered `+dir, `<tr id="ws-`+id+`"`)
+				msg, d := e.followFlash(w.Result())
+				if msg != want {
+					t.Errorf("message %q, want %q", msg, want)
+				}
+				d.one("tr#ws-" + id)
 			}
 			rec := e.lastAudit()
 			if rec.Action != "register" || rec.Target != dir || rec.Result != "ok" || rec.Client == "" || rec.Time.IsZero() {
@@ -118,7 +161,7 @@ func TestRegisterRejections(t *testing.T) {
 		{"file", file, "n", http.StatusBadRequest, "not a directory"},
 		{"empty name", dir, "", http.StatusBadRequest, "name is required"},
 		{"blank name", dir, "  \t", http.StatusBadRequest, "name is required"},
-		{"long name", dir, strings.Repeat("n", maxName+1), http.StatusBadRequest, "too long"},
+		{"long name", dir, strings.Repeat("n", 101), http.StatusBadRequest, "too long"},
 		{"control char", dir, "evil\x1b[31m", http.StatusBadRequest, "control character"},
 		{"newline", dir, "two\nlines", http.StatusBadRequest, "control character"},
 		{"live hub entry", busy, "take over", http.StatusConflict, "already has a live hub entry"},
@@ -131,14 +174,9 @@ func TestRegisterRejections(t *testing.T) {
 				if w.Code != tt.code {
 					t.Fatalf("%d, want %d: %s", w.Code, tt.code, w.Body.String())
 				}
-				body := w.Body.String()
-				if !strings.Contains(strings.ToLower(body), tt.msg) || !strings.Contains(body, `role="alert"`) {
-					t.Errorf("body lacks an alert with %q: %s", tt.msg, body)
-				}
-				if htmx {
-					mustContain(t, body, `<div id="flash" hx-swap-oob="true">`)
-				} else {
-					mustContain(t, body, `id="register-form"`)
+				d := wantAlert(t, w, htmx, tt.msg)
+				if !htmx {
+					d.one("form#register-form")
 				}
 				if after := e.registryFiles(); !maps.Equal(before, after) {
 					t.Errorf("a rejected register changed the registry:\n%v\n%v", before, after)
@@ -150,8 +188,10 @@ func TestRegisterRejections(t *testing.T) {
 		}
 	}
 	// Without JavaScript the form keeps what was typed.
-	w := e.post("/workspaces", url.Values{"cwd": {"relative/path"}, "name": {"kept"}}, false)
-	mustContain(t, w.Body.String(), `value="relative/path"`, `value="kept"`)
+	d := parseDOM(t, e.post("/workspaces", url.Values{"cwd": {"relative/path"}, "name": {"kept"}}, false).Body.String())
+	if cwd, name := val(d.one("input#register-cwd"), "value"), val(d.one("input#register-name"), "value"); cwd != "relative/path" || name != "kept" {
+		t.Errorf("the form shows %q, %q; want what was typed", cwd, name)
+	}
 }
 
 func TestRemove(t *testing.T) {
@@ -166,21 +206,26 @@ func TestRemove(t *testing.T) {
 			if _, err := registry.Read(dir); !errors.Is(err, registry.ErrNotFound) {
 				t.Fatalf("entry still there: %v", err)
 			}
+			want := "Removed the entry of drop (" + dir + ")."
+			var msg string
+			var d dom
 			if htmx {
 				if w.Code != http.StatusOK {
 					t.Fatalf("%d: %s", w.Code, w.Body.String())
 				}
-				body := w.Body.String()
-				mustContain(t, body, `role="status">Removed the entry of drop`, `id="ws-`+keep+`"`, `id="counts" class="counts" aria-label="Workspaces by status" hx-swap-oob="true"`)
-				mustNotContain(t, body, `id="ws-`+id+`"`)
+				msg, d = answer(t, w, true)
+				d.one("tr#ws-" + keep)
+				d.one("ul#counts[hx-swap-oob=true]")
 			} else {
 				if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
 					t.Fatalf("%d to %q", w.Code, w.Header().Get("Location"))
 				}
-				page := e.followFlash(w.Result())
-				mustContain(t, page, `role="status">Removed the entry of drop`)
-				mustNotContain(t, page, `id="ws-`+id+`"`)
+				msg, d = e.followFlash(w.Result())
 			}
+			if msg != want {
+				t.Errorf("message %q, want %q", msg, want)
+			}
+			wantNone(t, d, "#ws-"+id)
 			if rec := e.lastAudit(); rec.Action != "remove" || rec.Target != dir || rec.Result != "ok" {
 				t.Errorf("audit %+v", rec)
 			}
@@ -205,6 +250,7 @@ func TestRemoveFromDetailPageReturnsToDashboard(t *testing.T) {
 }
 
 func TestBackCannotLeaveTheSite(t *testing.T) {
+	t.Parallel()
 	for _, raw := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "/static/x", "/workspaces/zz"} {
 		if got := parseBack(raw).href(); got != "/" {
 			t.Errorf("parseBack(%q) = %q, want /", raw, got)
@@ -231,19 +277,29 @@ func TestConfirmationPageWithoutJS(t *testing.T) {
 		button string
 		effect string
 	}{
-		{"/workspaces/" + id + "/remove", url.Values{"back": {"/workspaces/" + id}}, "Yes, remove", templates.RemoveEffect},
-		{"/workspaces/" + rid + "/reap", url.Values{"pid": {strconv.Itoa(h.PID)}}, "Yes, reap", templates.ReapEffect},
-		{"/processes/" + strconv.Itoa(orphan.PID) + "/reap", url.Values{"create_time": {ct}}, "Yes, reap", templates.ReapProcessEffect},
+		{"/workspaces/" + id + "/remove", url.Values{"back": {"/workspaces/" + id}}, "Yes, remove", "A hub process still running keeps running, as an orphan."},
+		{"/workspaces/" + rid + "/reap", url.Values{"pid": {strconv.Itoa(h.PID)}}, "Yes, reap", "SIGTERM, then SIGKILL after 2 s; its entry is removed."},
+		{"/processes/" + strconv.Itoa(orphan.PID) + "/reap", url.Values{"create_time": {ct}}, "Yes, reap", "It gets SIGTERM, then SIGKILL after 2 s."},
 	}
 	for _, tt := range tests {
 		w := e.post(tt.target, tt.form, false)
 		if w.Code != http.StatusOK {
 			t.Fatalf("POST %s: %d", tt.target, w.Code)
 		}
-		body := w.Body.String()
-		mustContain(t, body, `<form method="post" action="`+tt.target+`"`, `name="confirm" value="yes"`, tt.button, ">Cancel</a>", html.EscapeString(tt.effect))
+		d := parseDOM(t, w.Body.String())
+		form := d.in(d.one(`form[method=post][action="` + tt.target + `"]`))
+		form.one("input[type=hidden][name=confirm][value=yes]")
+		if got := text(form.one("button[type=submit]")); got != tt.button {
+			t.Errorf("button %q, want %q", got, tt.button)
+		}
+		if got := text(form.one("a")); got != "Cancel" {
+			t.Errorf("link %q, want Cancel", got)
+		}
+		wantText(t, d.one("main"), tt.effect)
 		for k, v := range tt.form {
-			mustContain(t, body, `name="`+k+`" value="`+v[0]+`"`)
+			if got := val(form.one("input[name="+k+"]"), "value"); got != v[0] {
+				t.Errorf("field %s %q, want %q", k, got, v[0])
+			}
 		}
 	}
 	if !maps.Equal(before, e.registryFiles()) {
@@ -278,13 +334,18 @@ func TestReapWorkspace(t *testing.T) {
 			if _, err := registry.Read(dir); !errors.Is(err, registry.ErrNotFound) {
 				t.Errorf("entry still there: %v", err)
 			}
-			msg := fmt.Sprintf("Reaped the hub of reapme (pid %d)", h.PID)
+			wantMsg := fmt.Sprintf("Reaped the hub of reapme (pid %d) and removed its entry.", h.PID)
+			var msg string
+			var d dom
 			if htmx {
-				mustContain(t, w.Body.String(), `role="status">`+msg)
-				mustNotContain(t, w.Body.String(), `id="ws-`+id+`"`)
+				msg, d = answer(t, w, true)
 			} else {
-				mustContain(t, e.followFlash(w.Result()), msg)
+				msg, d = e.followFlash(w.Result())
 			}
+			if msg != wantMsg {
+				t.Errorf("message %q, want %q", msg, wantMsg)
+			}
+			wantNone(t, d, "#ws-"+id)
 			if rec := e.lastAudit(); rec.Action != "reap" || rec.Target != dir || rec.Result != "ok" {
 				t.Errorf("audit %+v", rec)
 			}
@@ -298,8 +359,10 @@ func TestReapProcess(t *testing.T) {
 			e := newEnv(t, false)
 			h := startHub(t, "serve", e.workspace("orphaned"), false)
 			ct := e.createTime(h.PID)
-			body := e.get("/").Body.String()
-			mustContain(t, body, fmt.Sprintf(`id="proc-%d"`, h.PID), `name="create_time" value="`+ct+`"`)
+			row := e.page("/", http.StatusOK).one(fmt.Sprintf("tr#proc-%d input[name=create_time]", h.PID))
+			if got := val(row, "value"); got != ct {
+				t.Errorf("create_time field %q, want %q", got, ct)
+			}
 			w := e.post(fmt.Sprintf("/processes/%d/reap", h.PID), url.Values{"confirm": {"yes"}, "create_time": {ct}}, htmx)
 			if (htmx && w.Code != http.StatusOK) || (!htmx && w.Code != http.StatusSeeOther) {
 				t.Fatalf("%d: %s", w.Code, w.Body.String())
@@ -308,8 +371,12 @@ func TestReapProcess(t *testing.T) {
 				t.Fatal("the orphan is still running")
 			}
 			if htmx {
-				mustContain(t, w.Body.String(), `role="status">Reaped hub process`, `<section id="orphans"`)
-				mustNotContain(t, w.Body.String(), fmt.Sprintf(`id="proc-%d"`, h.PID))
+				msg, d := answer(t, w, true)
+				if want := fmt.Sprintf("Reaped hub process %d.", h.PID); msg != want {
+					t.Errorf("message %q, want %q", msg, want)
+				}
+				d.one("section#orphans[hx-swap-oob=true]")
+				wantNone(t, d, fmt.Sprintf("#proc-%d", h.PID))
 			}
 			if rec := e.lastAudit(); rec.Action != "reap-process" || rec.Target != fmt.Sprintf("pid %d", h.PID) || rec.Result != "ok" {
 				t.Errorf("audit %+v", rec)
@@ -366,9 +433,7 @@ func TestReapRejections(t *testing.T) {
 				if w.Code != tt.code {
 					t.Fatalf("%d, want %d: %s", w.Code, tt.code, w.Body.String())
 				}
-				if body := strings.ToLower(w.Body.String()); !strings.Contains(body, tt.msg) || !strings.Contains(body, `role="alert"`) {
-					t.Errorf("body lacks an alert with %q: %s", tt.msg, w.Body.String())
-				}
+				wantAlert(t, w, htmx, tt.msg)
 				if !maps.Equal(before, e.registryFiles()) {
 					t.Error("a rejected action changed the registry")
 				}
@@ -392,7 +457,7 @@ func TestRegisterConflictFromRegistry(t *testing.T) {
 	if w.Code != http.StatusConflict {
 		t.Fatalf("%d, want 409: %s", w.Code, w.Body.String())
 	}
-	mustContain(t, w.Body.String(), fmt.Sprintf("already has a live hub entry (pid %d); nothing was changed", h.PID))
+	wantAlert(t, w, true, fmt.Sprintf("already has a live hub entry (pid %d); nothing was changed", h.PID))
 	if !maps.Equal(before, e.registryFiles()) {
 		t.Error("the refused register changed the registry")
 	}
@@ -459,7 +524,7 @@ func TestReapRefusesNonHubs(t *testing.T) {
 			if w.Code != tt.code {
 				t.Fatalf("%d, want %d: %s", w.Code, tt.code, w.Body.String())
 			}
-			mustContain(t, w.Body.String(), `role="alert"`, tt.msg, "nothing was signalled", "use Remove")
+			wantAlert(t, w, true, tt.msg, "nothing was signalled", "use Remove")
 			if !maps.Equal(before, e.registryFiles()) {
 				t.Error("the refused reap changed the registry")
 			}
@@ -518,7 +583,7 @@ func TestReapProcessRefusesRegisteredHub(t *testing.T) {
 				if w.Code != http.StatusConflict {
 					t.Fatalf("%d, want 409: %s", w.Code, w.Body.String())
 				}
-				mustContain(t, w.Body.String(), `role="alert"`, tt.msg, "nothing was signalled", "use Reap on that workspace")
+				wantAlert(t, w, false, tt.msg, "nothing was signalled", "use Reap on that workspace")
 				if !maps.Equal(before, e.registryFiles()) {
 					t.Error("the refused reap changed the registry")
 				}
@@ -558,11 +623,15 @@ func TestReapExitedHub(t *testing.T) {
 				if w.Code != want {
 					t.Fatalf("%d, want %d: %s", w.Code, want, w.Body.String())
 				}
-				msg := fmt.Sprintf("The hub of gone (pid %d) had already exited", h.PID)
+				wantMsg := fmt.Sprintf("The hub of gone (pid %d) had already exited; its entry is removed.", h.PID)
+				var msg string
 				if htmx {
-					mustContain(t, w.Body.String(), `role="status">`+msg)
+					msg, _ = answer(t, w, true)
 				} else {
-					mustContain(t, e.followFlash(w.Result()), msg)
+					msg, _ = e.followFlash(w.Result())
+				}
+				if msg != wantMsg {
+					t.Errorf("message %q, want %q", msg, wantMsg)
 				}
 				if _, err := os.Stat(registry.EntryPath(dir)); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("entry file still there: %v", err)

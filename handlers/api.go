@@ -63,17 +63,11 @@ func (s *Server) apiWorkspaces(c echo.Context) error {
 	if err := apiUnavailable(c, snap, false); err != nil {
 		return err
 	}
-	body := s.cache.get(snap.Seq, "api/workspaces", func() any {
-		b, err := encodeJSON(workspaceListOf(snap))
-		if err != nil {
-			return err
-		}
-		return b
-	})
-	if err, ok := body.(error); ok {
+	body, err := s.api.get(snap.Seq, struct{}{}, func() ([]byte, error) { return encodeJSON(workspaceListOf(snap)) })
+	if err != nil {
 		return err
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body.([]byte))
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
 }
 
 func workspaceListOf(snap *collector.Snapshot) workspaceList {
@@ -142,9 +136,8 @@ func (s *Server) apiProcesses(c echo.Context) error {
 	if err := apiUnavailable(c, snap, true); err != nil {
 		return err
 	}
-	hubs := snap.HubProcesses()
-	rows := make([]processRow, 0, len(hubs))
-	for _, p := range hubs {
+	rows := make([]processRow, 0, len(snap.Processes))
+	for _, p := range snap.Processes {
 		rows = append(rows, processRow{
 			PID: p.PID, Cmd: p.Cmd, Cwd: p.Cwd, ETime: p.ETime,
 			CreateTime: p.CreateTime.UTC().Format(time.RFC3339Nano),

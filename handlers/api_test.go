@@ -87,7 +87,7 @@ func TestAPIProcesses(t *testing.T) {
 	if p, ok := byPID[orphan.PID]; !ok || !p.Orphan || p.Reason == "" || !strings.Contains(p.Cmd, "hub start") {
 		t.Errorf("orphan %d: %+v (present %v)", orphan.PID, p, ok)
 	}
-	if len(out.Processes) < 2 {
-		t.Errorf("processes: %s", w.Body.String())
+	if len(out.Processes) != 2 {
+		t.Errorf("processes: %s, want the two hubs", w.Body.String())
 	}
 }

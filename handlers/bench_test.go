@@ -122,7 +122,7 @@ func newFixture() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.srv, err = New(Config{Source: f.col, Token: testToken, Port: ln.Addr().(*net.TCPAddr).Port, AuditPath: filepath.Join(root, "audit.log")})
+	f.srv, err = New(Config{Source: f.col, Actions: f.col, Token: testToken, Port: ln.Addr().(*net.TCPAddr).Port, Home: home, AuditPath: filepath.Join(root, "audit.log")})
 	if err != nil {
 		return nil, err
 	}
@@ -361,8 +361,11 @@ func BenchmarkRenderDashboard(b *testing.B) {
 	f := benchFixture(b)
 	snap := f.col.Snapshot()
 	for b.Loop() {
-		d := buildDashFragments(snap, view{}).model
-		if err := templates.DashboardPage(d).Render(context.Background(), io.Discard); err != nil {
+		fr, err := buildDashFragments(snap, view{}, formatter{now: time.Now(), home: os.Getenv("HOME")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := templates.DashboardPage(fr.model).Render(context.Background(), io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}

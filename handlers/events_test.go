@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"html"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -32,7 +31,7 @@ func (e *env) listen() *live {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	srv, err := New(Config{Source: e.col, Token: testToken, Port: ln.Addr().(*net.TCPAddr).Port, Heartbeat: 50 * time.Millisecond})
+	srv, err := New(e.config(ln.Addr().(*net.TCPAddr).Port))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -95,9 +94,9 @@ func (l *live) stream(t testing.TB, query string) *sse {
 	return s
 }
 
-// next returns the first event (skipping heartbeats) that contains every
-// want, failing after a bounded wait.
-func (s *sse) next(t testing.TB, want ...string) string {
+// next returns the first event (skipping heartbeats) in which every
+// selector matches, failing after a bounded wait.
+func (s *sse) next(t testing.TB, sels ...string) dom {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
@@ -106,17 +105,18 @@ func (s *sse) next(t testing.TB, want ...string) string {
 			if ev == ":" {
 				continue
 			}
+			d := parseDOM(t, ev)
 			ok := true
-			for _, w := range want {
-				ok = ok && strings.Contains(ev, w)
+			for _, sel := range sels {
+				ok = ok && d.has(sel)
 			}
 			if ok {
-				return ev
+				return d
 			}
 		case <-s.closed:
-			t.Fatalf("stream closed while waiting for %q", want)
+			t.Fatalf("stream closed while waiting for %q", sels)
 		case <-deadline:
-			t.Fatalf("no event with %q in time", want)
+			t.Fatalf("no event with %q in time", sels)
 		}
 	}
 }
@@ -135,31 +135,28 @@ func TestEventsSendChangedFragments(t *testing.T) {
 	// sent with the table, and the counts.
 	dir := e.workspace("added")
 	id := e.idle(dir, "added")
-	ev := s.next(t, `id="ws-`+id+`"`)
-	if !strings.Contains(ev, `id="counts"`) || !strings.Contains(ev, `hx-swap-oob="true"`) {
-		t.Errorf("update lacks the counts: %s", ev)
-	}
+	d := s.next(t, "section#ws-section[hx-swap-oob=true] tr#ws-"+id)
+	d.one("ul#counts[hx-swap-oob=true]")
 
-	// A status change sends the row, highlighted, and the title.
+	// A status change sends the row, highlighted, and nothing else of the
+	// table. Rows travel inside a template, which the HTML parser keeps.
 	startHub(t, "serve", dir, true)
-	ev = s.next(t, `<tr id="ws-`+id+`" data-status="running" class="changed" hx-swap-oob="true">`)
-	if strings.Contains(ev, `id="ws-`+keep+`"`) {
-		t.Errorf("an unchanged row was resent: %s", ev)
-	}
-	if !strings.Contains(ev, "<template>") {
-		t.Errorf("row not wrapped for the HTML parser: %s", ev)
-	}
+	d = s.next(t, "template tr#ws-"+id+"[data-status=running].changed[hx-swap-oob=true]")
+	wantNone(t, d, "#ws-"+keep, "#ws-section")
 	if err := os.Remove(filepath.Join(dir, ".bones", "agent.id")); err != nil {
 		t.Fatal(err)
 	}
 	e.col.Trigger()
-	s.next(t, "<title>(", `data-status="orphan" class="changed"`)
+	d = s.next(t, "template tr#ws-"+id+"[data-status=orphan].changed")
+	if got := titleOf(d); got != "(1) boneyard" {
+		t.Errorf("title %q, want the orphan counted", got)
+	}
 
 	// Removing an entry deletes its row.
 	if err := registry.Remove(e.home + "/src/keep"); err != nil {
 		t.Fatal(err)
 	}
-	s.next(t, `<tr id="ws-`+keep+`" hx-swap-oob="delete"></tr>`)
+	s.next(t, "template tr#ws-"+keep+"[hx-swap-oob=delete]")
 }
 
 func TestEventsCatchUpAndHeartbeat(t *testing.T) {
@@ -169,7 +166,7 @@ func TestEventsCatchUpAndHeartbeat(t *testing.T) {
 	e.refresh()
 	// A page rendered from an older snapshot gets everything at once.
 	s := l.stream(t, "seq=0")
-	s.next(t, "<title>", `id="ws-section"`, `id="ws-`+id+`"`, `section id="orphans"`)
+	s.next(t, "title", "section#ws-section tr#ws-"+id, "section#orphans", "div#health", "ul#counts")
 	// Heartbeats keep coming past the server's 200 ms write timeout.
 	time.Sleep(400 * time.Millisecond)
 	beats := 0
@@ -195,12 +192,10 @@ func TestEventsRespectTheView(t *testing.T) {
 	s := l.stream(t, "status=running&"+seqQuery(e))
 	dir := e.workspace("idle-one")
 	id := e.idle(dir, "idle-one")
-	ev := s.next(t, `data-count="idle"`)
-	if strings.Contains(ev, `id="ws-`+id+`"`) {
-		t.Errorf("a row outside the filter was sent: %s", ev)
-	}
+	d := s.next(t, "li[data-count=idle]")
+	wantNone(t, d, "#ws-"+id)
 	startHub(t, "serve", dir, true)
-	s.next(t, `<tr id="ws-`+id+`" data-status="running"`)
+	s.next(t, "tr#ws-"+id+"[data-status=running]")
 }
 
 func TestEventsDetailStream(t *testing.T) {
@@ -211,16 +206,20 @@ func TestEventsDetailStream(t *testing.T) {
 	e.refresh()
 	s := l.stream(t, "id="+id+"&"+seqQuery(e))
 	startHub(t, "serve", dir, true)
-	s.next(t, `<section id="detail"`, `data-status="running"`)
+	s.next(t, "section#detail[hx-swap-oob=true] dd#detail-status[data-status=running]")
 	if err := registry.Remove(dir); err != nil {
 		t.Fatal(err)
 	}
-	s.next(t, `id="gone"`, "no longer in the registry")
+	d := s.next(t, "section#detail #gone")
+	wantText(t, d.one("#gone"), "no longer in the registry")
+	if got := titleOf(d); got != "(1) gone · boneyard" {
+		t.Errorf("title %q", got)
+	}
 }
 
-// TestEventsTitle checks the title a hidden tab polls: plain text, the same
+// TestTitleRoute checks the title a hidden tab polls: plain text, the same
 // as the page it came from shows, problem count included.
-func TestEventsTitle(t *testing.T) {
+func TestTitleRoute(t *testing.T) {
 	e := newEnv(t, false)
 	gone := e.workspace("gone")
 	startHub(t, "serve", gone, true)
@@ -230,32 +229,33 @@ func TestEventsTitle(t *testing.T) {
 	}
 	id := registry.WorkspaceID(gone)
 	e.refresh()
-	tests := []struct{ name, page, query string }{
-		{"dashboard", "/", ""},
-		{"filtered dashboard", "/?status=running", "status=running"},
-		{"detail", "/workspaces/" + id, "id=" + id},
+	tests := []struct{ name, page, want string }{
+		{"dashboard", "/", "(1) boneyard"},
+		{"filtered dashboard", "/?status=running", "(1) boneyard"},
+		{"detail", "/workspaces/" + id, "(1) gone · boneyard"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			page := e.get(tt.page).Body.String()
-			start, end := strings.Index(page, "<title>"), strings.Index(page, "</title>")
-			if start < 0 || end < start {
-				t.Fatalf("%s has no title", tt.page)
+			d := e.page(tt.page, http.StatusOK)
+			if got := titleOf(d); got != tt.want {
+				t.Fatalf("%s has title %q, want %q", tt.page, got, tt.want)
 			}
-			want := html.UnescapeString(page[start+len("<title>") : end])
-			w := e.get("/events?title=1&" + tt.query)
+			w := e.get(val(d.one("body"), "data-title-url"))
 			if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
-				t.Fatalf("GET /events?title=1: %d %q", w.Code, w.Header().Get("Content-Type"))
+				t.Fatalf("GET the title: %d %q", w.Code, w.Header().Get("Content-Type"))
 			}
-			if got := w.Body.String(); got != want || !strings.HasPrefix(got, "(") {
-				t.Errorf("title %q, want the page's %q with a problem count", got, want)
+			if got := w.Body.String(); got != tt.want {
+				t.Errorf("title %q, want %q", got, tt.want)
 			}
 			if n := e.srv.Streams(); n != 0 {
 				t.Errorf("%d streams open after a title request", n)
 			}
 		})
 	}
-	r := request(http.MethodGet, "/events?title=1", nil)
+	if w := e.get("/title?id=nope"); w.Code != http.StatusNotFound {
+		t.Errorf("the title of a bad id: %d, want 404", w.Code)
+	}
+	r := request(http.MethodGet, "/title", nil)
 	r.Header.Del("Authorization")
 	if w := e.serve(r); w.Code != http.StatusUnauthorized {
 		t.Errorf("unauthenticated title request: %d", w.Code)
@@ -300,6 +300,7 @@ func TestShutdownClosesStreams(t *testing.T) {
 }
 
 func TestWriteEventSplitsLines(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ data, want string }{
 		{"a\nb\r\nc\rd", "event: update\ndata: a\ndata: b\ndata: c\ndata: d\n\n"},
 		{"<p>one line</p>", "event: update\ndata: <p>one line</p>\n\n"},

@@ -1,71 +1,82 @@
 package handlers
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
-	"time"
-
-	"boneyard/internal/state"
 
 	"boneyard/internal/collector"
-	"boneyard/internal/hubtest"
 	"boneyard/registry"
 )
 
 // TestBeforeFirstCollection: until the collector has looked once, pages say
 // so instead of claiming an empty registry, and the API refuses to answer.
 func TestBeforeFirstCollection(t *testing.T) {
-	hubtest.SetHome(t)
-	t.Setenv(state.TokenEnv, "")
-	col := collector.New(collector.Options{Interval: time.Hour})
-	srv, err := New(Config{Source: col, Token: testToken, Port: testPort})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, col: col, srv: srv}
-
-	body := e.get("/").Body.String()
-	mustContain(t, body, `id="collecting"`, `id="health"`, "Collecting the first look", "cannot be determined right now")
-	mustNotContain(t, body, `id="empty-state"`, "No hub process runs without a registry entry")
+	t.Parallel()
+	e := newBareEnv(t)
+	d := e.page("/", http.StatusOK)
+	d.one("#collecting")
+	wantText(t, d.one("div#health"), "Collecting the first look")
+	wantText(t, d.one("section#orphans"), "cannot be determined right now")
+	wantNone(t, d, "#empty-state")
+	wantNoText(t, d, "No hub process runs without a registry entry")
 
 	tests := []struct {
 		target string
 		code   int
 		want   string
 	}{
-		{"/api/workspaces", http.StatusServiceUnavailable, "still collecting"},
-		{"/api/processes", http.StatusServiceUnavailable, "still collecting"},
-		{"/workspaces/0123456789abcdef", http.StatusServiceUnavailable, "not finished its first look"},
+		{"/api/workspaces", http.StatusServiceUnavailable, "boneyard is still collecting its first snapshot; retry in a second."},
+		{"/api/processes", http.StatusServiceUnavailable, "boneyard is still collecting its first snapshot; retry in a second."},
 	}
 	for _, tt := range tests {
 		w := e.get(tt.target)
-		if w.Code != tt.code || !strings.Contains(w.Body.String(), tt.want) || w.Header().Get("Retry-After") == "" {
-			t.Errorf("GET %s: %d, Retry-After %q, body %s; want %d with %q", tt.target, w.Code, w.Header().Get("Retry-After"), w.Body.String(), tt.code, tt.want)
+		if got := jsonError(t, w.Body.Bytes()); w.Code != tt.code || got != tt.want || w.Header().Get("Retry-After") == "" {
+			t.Errorf("GET %s: %d, Retry-After %q, error %q; want %d with %q", tt.target, w.Code, w.Header().Get("Retry-After"), got, tt.code, tt.want)
 		}
 	}
-	assertJSONError(t, e.get("/api/workspaces").Body.Bytes())
+	w := e.get("/workspaces/0123456789abcdef")
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("GET a workspace: %d, Retry-After %q; want 503 with one", w.Code, w.Header().Get("Retry-After"))
+	}
+	wantText(t, parseDOM(t, w.Body.String()).one("main"), "boneyard has not finished its first look at the registry.")
+}
 
-	// The first collection clears the note and shows the empty state.
-	e.refresh()
-	body = e.get("/").Body.String()
-	mustContain(t, body, `id="empty-state"`)
-	mustNotContain(t, body, `id="collecting"`, "Collecting the first look")
+// TestFirstCollection: the first collection clears the note and shows the
+// empty state.
+func TestFirstCollection(t *testing.T) {
+	e := newEnv(t, false)
+	d := e.page("/", http.StatusOK)
+	d.one("#empty-state")
+	wantNone(t, d, "#collecting")
+	wantNoText(t, d, "Collecting the first look")
 	if w := e.get("/api/workspaces"); w.Code != http.StatusOK {
 		t.Errorf("GET /api/workspaces after the first collection: %d", w.Code)
 	}
 }
 
-func assertJSONError(t *testing.T, body []byte) {
+// wantNoText fails if the document's text contains any of bad.
+func wantNoText(t testing.TB, d dom, bad ...string) {
+	t.Helper()
+	got := text(d.root)
+	for _, b := range bad {
+		if strings.Contains(got, b) {
+			t.Errorf("the page says %q", b)
+		}
+	}
+}
+
+// jsonError is the message of an API error answer, "" if it is none.
+func jsonError(t testing.TB, body []byte) string {
 	t.Helper()
 	var v map[string]string
-	if err := json.Unmarshal(body, &v); err != nil || v["error"] == "" {
-		t.Errorf("body %s is not a JSON error: %v", body, err)
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Errorf("body %s is not JSON: %v", body, err)
 	}
+	return v["error"]
 }
 
 // TestRegistryUnreadable: with a file where the registry directory belongs,
@@ -87,10 +98,11 @@ func TestRegistryUnreadable(t *testing.T) {
 		t.Fatal("the collector listed a registry that is a regular file")
 	}
 
-	body := e.get("/").Body.String()
-	mustContain(t, body, `role="alert"`, "The dashboard is incomplete.", "list registry", "~/.bones/workspaces",
-		"is a directory you can read and write", `id="unlisted"`)
-	mustNotContain(t, body, `id="empty-state"`)
+	d := e.page("/", http.StatusOK)
+	wantText(t, d.one("div#health [role=alert]"), "The dashboard is incomplete.", "list registry",
+		"Make sure ~/.bones/workspaces is a directory you can read and write")
+	d.one("#unlisted")
+	wantNone(t, d, "#empty-state")
 
 	tests := []struct {
 		target string
@@ -98,15 +110,18 @@ func TestRegistryUnreadable(t *testing.T) {
 	}{
 		{"/api/workspaces", http.StatusServiceUnavailable},
 		{"/api/processes", http.StatusServiceUnavailable},
-		{"/workspaces/" + id, http.StatusServiceUnavailable},
 	}
 	for _, tt := range tests {
 		w := e.get(tt.target)
-		if w.Code != tt.code || !strings.Contains(w.Body.String(), "registry") {
-			t.Errorf("GET %s: %d %s; want %d naming the registry", tt.target, w.Code, w.Body.String(), tt.code)
+		if got := jsonError(t, w.Body.Bytes()); w.Code != tt.code || !strings.HasPrefix(got, "boneyard cannot list the registry (list registry: ") {
+			t.Errorf("GET %s: %d %q; want %d naming the registry", tt.target, w.Code, got, tt.code)
 		}
 	}
-	assertJSONError(t, e.get("/api/workspaces").Body.Bytes())
+	w := e.get("/workspaces/" + id)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("GET the workspace: %d, want 503", w.Code)
+	}
+	wantText(t, parseDOM(t, w.Body.String()).one("main"), "boneyard cannot read the registry right now")
 
 	// Repaired, everything answers again and the banner goes.
 	if err := os.Remove(registry.RegistryDir()); err != nil {
@@ -114,8 +129,7 @@ func TestRegistryUnreadable(t *testing.T) {
 	}
 	e.idle(dir, "kept")
 	e.refresh()
-	body = e.get("/").Body.String()
-	mustNotContain(t, body, `role="alert"`, `id="unlisted"`)
+	wantNone(t, e.page("/", http.StatusOK), "[role=alert]", "#unlisted")
 	for _, target := range []string{"/api/workspaces", "/api/processes", "/workspaces/" + id} {
 		if w := e.get(target); w.Code != http.StatusOK {
 			t.Errorf("GET %s after repair: %d", target, w.Code)
@@ -126,23 +140,43 @@ func TestRegistryUnreadable(t *testing.T) {
 // TestLiveUpdateShowsHealth: a stream that saw the collecting page, then
 // the empty registry, then a failure gets the banner and section each time.
 func TestLiveUpdateShowsHealth(t *testing.T) {
+	t.Parallel()
 	before := &collector.Snapshot{}
 	empty := &collector.Snapshot{Seq: 1}
 	broken := &collector.Snapshot{Seq: 2, Err: fmt.Errorf("list registry: boom"), ListErr: fmt.Errorf("list registry: boom")}
 	steps := []struct {
 		name       string
 		prev, next *collector.Snapshot
-		want       []string
+		want       []string // selectors
+		alert      string   // text of the alert; "" for none
 	}{
-		{"first collection", before, empty, []string{`id="health" hx-swap-oob="true"`, `id="empty-state"`}},
-		{"listing fails", empty, broken, []string{`role="alert"`, "boom", `id="unlisted"`}},
-		{"listing back", broken, empty, []string{`id="health" hx-swap-oob="true"`, `id="empty-state"`}},
+		{"first collection", before, empty, []string{"div#health[hx-swap-oob=true]", "#empty-state"}, ""},
+		{"listing fails", empty, broken, []string{"div#health[hx-swap-oob=true]", "#unlisted"}, "The dashboard is incomplete. list registry: boom"},
+		{"listing back", broken, empty, []string{"div#health[hx-swap-oob=true]", "#empty-state"}, ""},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			buildDashFragments(st.next, view{}).writeDiff(&buf, buildDashFragments(st.prev, view{}))
-			mustContain(t, buf.String(), st.want...)
+			prev, err := buildDashFragments(st.prev, view{}, formatter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			next, err := buildDashFragments(st.next, view{}, formatter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			diff, err := next.diff(prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := parseDOM(t, string(diff))
+			for _, sel := range st.want {
+				d.one(sel)
+			}
+			if st.alert == "" {
+				wantNone(t, d, "[role=alert]")
+			} else {
+				wantText(t, d.one("div#health [role=alert]"), st.alert)
+			}
 		})
 	}
 }
@@ -154,11 +188,8 @@ func TestOrphanSectionFiltered(t *testing.T) {
 	e.idle(e.workspace("registered"), "registered")
 	lost := e.workspace("lost-one")
 	h := startHub(t, "serve", lost, false)
-	snap := e.refresh()
-	row := fmt.Sprintf(`<tr id="proc-%d"`, h.PID)
-	// Hub processes of anything else running on this host are orphans here
-	// too; a query that keeps only ours then hides them, which is right.
-	others := len(snap.Orphans) > 1
+	e.refresh()
+	row := fmt.Sprintf("tr#proc-%d", h.PID)
 	tests := []struct {
 		query  string
 		shown  bool
@@ -175,16 +206,16 @@ func TestOrphanSectionFiltered(t *testing.T) {
 		{"?status=orphan&q=no-such-path", false, true},
 	}
 	for _, tt := range tests {
-		body := e.get("/" + tt.query).Body.String()
-		if got := strings.Contains(body, row); got != tt.shown {
+		d := e.page("/"+tt.query, http.StatusOK)
+		if got := d.has(row); got != tt.shown {
 			t.Errorf("GET /%s: orphan row shown %v, want %v", tt.query, got, tt.shown)
 		}
-		if got := strings.Contains(body, `id="orphans-hidden"`); got != tt.hidden && !(got && others) {
+		if got := d.has("#orphans-hidden"); got != tt.hidden {
 			t.Errorf("GET /%s: hidden note %v, want %v", tt.query, got, tt.hidden)
 		}
 		if tt.hidden {
-			mustContain(t, body, "hidden by the filter")
-			mustNotContain(t, body, "No hub process runs without a registry entry")
+			wantText(t, d.one("#orphans-hidden"), "1 hidden by the filter. Show all")
+			wantNoText(t, d, "No hub process runs without a registry entry")
 		}
 	}
 }

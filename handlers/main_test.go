@@ -10,13 +10,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"boneyard/internal/collector"
 	"boneyard/internal/hubtest"
-	"boneyard/internal/state"
+	"boneyard/procscan"
 	"boneyard/registry"
 )
 
@@ -61,12 +62,25 @@ func fakeHub(h http.Handler, registered bool) int {
 // hub is a running fake hub child process.
 type hub = hubtest.Proc
 
+// ownHubs are the fake hubs the tests started; the tests' collectors see
+// no other hub process, so that hubs elsewhere on the host change nothing
+// on the pages they check.
+var ownHubs hubtest.PIDSet
+
+// scanOwnHubs is procscan.Scan keeping only ownHubs.
+func scanOwnHubs() ([]procscan.Process, error) {
+	procs, err := procscan.Scan()
+	return slices.DeleteFunc(procs, func(p procscan.Process) bool { return !ownHubs.Has(p.PID) }), err
+}
+
 // startHub runs `<tmp>/bones hub start ...` in dir and waits until it is
 // ready; the test's cleanup kills it. With entry false it writes no registry
 // entry (a process-only orphan).
 func startHub(t testing.TB, mode, dir string, entry bool) *hub {
 	t.Helper()
-	return hubtest.Start(t, hubOptions(mode, dir, entry))
+	h := hubtest.Start(t, hubOptions(mode, dir, entry))
+	ownHubs.Add(t, h.PID)
+	return h
 }
 
 // hubOptions say how to run a fake hub in mode in dir.
@@ -96,22 +110,46 @@ type env struct {
 // too, for live updates).
 func newEnv(t testing.TB, run bool) *env {
 	t.Helper()
-	home := hubtest.SetHome(t)
-	t.Setenv(state.TokenEnv, "")
-	col := collector.New(collector.Options{Interval: time.Hour, Debounce: 5 * time.Millisecond})
+	e := &env{t: t, home: hubtest.SetHome(t)}
+	e.col = collector.New(collector.Options{Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: scanOwnHubs})
 	if run {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { col.Run(ctx); close(done) }()
+		go func() { e.col.Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	srv, err := New(Config{Source: col, Token: testToken, Port: testPort, Heartbeat: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, home: home, col: col, srv: srv}
+	e.start()
 	e.refresh()
 	return e
+}
+
+// newBareEnv is a server whose collector has not collected and must not:
+// for tests of the HTTP layer that need no workspace, which leave HOME
+// alone and so may run in parallel. Nothing it serves lists the registry,
+// and no action may succeed (success re-collects).
+func newBareEnv(t testing.TB) *env {
+	t.Helper()
+	e := &env{t: t, home: t.TempDir()}
+	e.col = collector.New(collector.Options{Interval: time.Hour, RegistryDir: filepath.Join(e.home, ".bones", "workspaces"), Scan: scanOwnHubs})
+	e.start()
+	return e
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	srv, err := New(e.config(testPort))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.srv = srv
+}
+
+// config is the Config of a server over the env's collector on port.
+func (e *env) config(port int) Config {
+	return Config{
+		Source: e.col, Actions: e.col, Token: testToken, Port: port, Home: e.home,
+		AuditPath: filepath.Join(e.home, ".bones", "boneyard", "audit.log"), Heartbeat: 50 * time.Millisecond,
+	}
 }
 
 func (e *env) refresh() *collector.Snapshot { return e.col.Refresh(context.Background()) }
@@ -161,6 +199,16 @@ func (e *env) serve(r *http.Request) *httptest.ResponseRecorder {
 
 func (e *env) get(target string) *httptest.ResponseRecorder {
 	return e.serve(request(http.MethodGet, target, nil))
+}
+
+// page GETs target, requires code and parses the page.
+func (e *env) page(target string, code int) dom {
+	e.t.Helper()
+	w := e.get(target)
+	if w.Code != code {
+		e.t.Fatalf("GET %s: %d, want %d: %s", target, w.Code, code, w.Body.String())
+	}
+	return parseDOM(e.t, w.Body.String())
 }
 
 // post submits a form; htmx adds the header htmx sends.

@@ -7,9 +7,10 @@ import (
 	"strconv"
 	"strings"
 
-	"boneyard/internal/state"
-
 	"github.com/labstack/echo/v4"
+
+	"boneyard/internal/state"
+	"boneyard/web/templates"
 )
 
 // csp allows only this origin's files: no inline script or style, no eval,
@@ -31,7 +32,7 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
+		if strings.HasPrefix(c.Request().URL.Path, templates.StaticPrefix) {
 			h.Set("Cache-Control", "no-cache")
 		} else {
 			h.Set("Cache-Control", "no-store")
@@ -46,7 +47,7 @@ func (s *Server) hostCheck(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !s.hosts[strings.ToLower(c.Request().Host)] {
 			return echo.NewHTTPError(http.StatusForbidden,
-				"Host "+strconv.Quote(c.Request().Host)+" is not allowed: open boneyard as http://"+s.home+"/")
+				"Host "+strconv.Quote(c.Request().Host)+" is not allowed: open boneyard as http://"+s.addr+"/")
 		}
 		return next(c)
 	}
@@ -91,13 +92,11 @@ func parseForm(c echo.Context) (url.Values, error) {
 func (s *Server) tokenCookie() string { return "boneyard_token_" + strconv.Itoa(s.port) }
 
 // authenticate requires the token as a cookie, a Bearer header, or (on GET)
-// a ?token= query that is turned into the cookie by a redirect.
+// a ?token= query that is turned into the cookie by a redirect. It guards
+// the private routes; the public ones are registered outside its group.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.URL.Path == "/healthz" || strings.HasPrefix(r.URL.Path, "/static/") {
-			return next(c)
-		}
 		if q := r.URL.Query(); q.Has("token") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			if !state.TokenEqual(q.Get("token"), s.token) {
 				return echo.NewHTTPError(http.StatusUnauthorized, "that token is not valid")

@@ -6,12 +6,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"boneyard/internal/state"
 )
 
 func TestAuthentication(t *testing.T) {
-	e := newEnv(t, false)
+	t.Parallel()
+	e := newBareEnv(t)
 	cookie := &http.Cookie{Name: "boneyard_token_2663", Value: testToken}
 	tests := []struct {
 		name   string
@@ -45,21 +44,27 @@ func TestAuthentication(t *testing.T) {
 			if w.Code != tt.code {
 				t.Fatalf("GET %s: %d, want %d", tt.target, w.Code, tt.code)
 			}
-			if tt.code == http.StatusUnauthorized {
-				body := w.Body.String()
-				if !strings.Contains(body, "boneyard url") {
-					t.Errorf("401 body does not say how to get the URL: %s", body)
-				}
-				if strings.Contains(body, "workspaces\"") || strings.Contains(body, `id="counts"`) {
-					t.Errorf("401 body leaks data: %s", body)
-				}
+			if tt.code != http.StatusUnauthorized {
+				return
 			}
+			if strings.HasPrefix(tt.target, "/api/") {
+				if got := jsonError(t, w.Body.Bytes()); !strings.Contains(got, "`boneyard url`") {
+					t.Errorf("401 answer %q does not say how to get the URL", got)
+				}
+				return
+			}
+			d := parseDOM(t, w.Body.String())
+			if got := text(d.one("main code")); got != "boneyard url" {
+				t.Errorf("401 page names %q, want the command that prints the URL", got)
+			}
+			wantNone(t, d, "#counts", "#ws-section", "#orphans", "form")
 		})
 	}
 }
 
 func TestHealthz(t *testing.T) {
-	e := newEnv(t, false)
+	t.Parallel()
+	e := newBareEnv(t)
 	r := request(http.MethodGet, "/healthz", nil)
 	r.Header.Del("Authorization")
 	w := e.serve(r)
@@ -69,7 +74,8 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestTokenQuerySetsCookieAndRedirects(t *testing.T) {
-	e := newEnv(t, false)
+	t.Parallel()
+	e := newBareEnv(t)
 	tests := []struct {
 		target   string
 		location string
@@ -98,24 +104,6 @@ func TestTokenQuerySetsCookieAndRedirects(t *testing.T) {
 	r.Header.Del("Authorization")
 	if w := e.serve(r); w.Code != http.StatusUnauthorized || len(w.Result().Cookies()) != 0 {
 		t.Errorf("a wrong ?token= got %d with cookies %v, want 401 and none", w.Code, w.Result().Cookies())
-	}
-}
-
-func TestTokenEqual(t *testing.T) {
-	tests := []struct {
-		got, want string
-		ok        bool
-	}{
-		{"abc", "abc", true},
-		{"abd", "abc", false},
-		{"ab", "abc", false},
-		{"", "", false},
-		{"abcd", "abc", false},
-	}
-	for _, tt := range tests {
-		if ok := state.TokenEqual(tt.got, tt.want); ok != tt.ok {
-			t.Errorf("state.TokenEqual(%q, %q) = %v", tt.got, tt.want, ok)
-		}
 	}
 }
 
@@ -150,7 +138,8 @@ func TestHostAllowList(t *testing.T) {
 // TestHostAllowListBoundIP serves on another loopback address, as
 // --addr 127.0.0.5:0 does: the URL it prints must work.
 func TestHostAllowListBoundIP(t *testing.T) {
-	e := newEnv(t, false)
+	t.Parallel()
+	e := newBareEnv(t)
 	tests := []struct {
 		bound string
 		host  string
@@ -165,7 +154,9 @@ func TestHostAllowListBoundIP(t *testing.T) {
 		{"192.168.1.10", "192.168.1.10:2663", http.StatusForbidden}, // never allowed, even if configured
 	}
 	for _, tt := range tests {
-		srv, err := New(Config{Source: e.col, Token: testToken, Host: tt.bound, Port: testPort})
+		cfg := e.config(testPort)
+		cfg.Host = tt.bound
+		srv, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +172,9 @@ func TestHostAllowListBoundIP(t *testing.T) {
 	}
 
 	// The refusal names the address to use.
-	srv, err := New(Config{Source: e.col, Token: testToken, Host: "127.0.0.5", Port: testPort})
+	cfg := e.config(testPort)
+	cfg.Host = "127.0.0.5"
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +182,8 @@ func TestHostAllowListBoundIP(t *testing.T) {
 	r.Host = "evil.example:2663"
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, r)
-	if !strings.Contains(w.Body.String(), "http://127.0.0.5:2663/") {
-		t.Errorf("403 page does not name the bound address: %s", w.Body.String())
+	if got := text(parseDOM(t, w.Body.String()).one("main")); !strings.Contains(got, "open boneyard as http://127.0.0.5:2663/") {
+		t.Errorf("403 page %q does not name the bound address", got)
 	}
 }
 
@@ -240,7 +233,8 @@ func TestCrossOriginPOSTRefused(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	e := newEnv(t, false)
+	t.Parallel()
+	e := newBareEnv(t)
 	for _, target := range []string{"/", "/api/workspaces", "/api/processes", "/healthz", "/nope", "/static/app.js"} {
 		w := e.get(target)
 		h := w.Header()
@@ -260,10 +254,21 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestNoInlineScript(t *testing.T) {
 	e := newEnv(t, false)
-	body := e.get("/").Body.String()
-	for _, bad := range []string{"<script>", "onclick=", "onload=", "javascript:", "style="} {
-		if strings.Contains(body, bad) {
-			t.Errorf("the page contains %q, which the CSP forbids", bad)
+	id := e.idle(e.workspace("w"), "w")
+	startHub(t, "serve", e.workspace("lost"), false)
+	e.refresh()
+	for _, target := range []string{"/", "/workspaces/" + id, "/nope"} {
+		w := e.get(target)
+		d := parseDOM(t, w.Body.String())
+		wantInert(t, d)
+		// Every element, not only the known names: no event handler
+		// attribute anywhere.
+		for _, n := range d.all("*") {
+			for _, a := range n.Attr {
+				if strings.HasPrefix(a.Key, "on") {
+					t.Errorf("GET %s: <%s %s>, which the CSP forbids", target, n.Data, a.Key)
+				}
+			}
 		}
 	}
 }
@@ -287,7 +292,8 @@ func TestBodyLimit(t *testing.T) {
 }
 
 func TestUnknownRoutesAndStaticEscape(t *testing.T) {
-	e := newEnv(t, false)
+	t.Parallel()
+	e := newBareEnv(t)
 	tests := []struct {
 		target string
 		code   int

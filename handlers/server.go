@@ -1,6 +1,6 @@
 // Package handlers is boneyard's HTTP layer: Echo routes and middleware that
-// parse requests, act through the registry, and render the collector's latest
-// snapshot with the templ components of web/templates.
+// parse requests, act through the collector, and render its latest snapshot
+// with the templ components of web/templates.
 package handlers
 
 import (
@@ -17,24 +17,44 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"boneyard/internal/collector"
-	"boneyard/internal/state"
+	"boneyard/web/templates"
 )
 
 // Source is where the handlers get snapshots; *collector.Collector is one.
 type Source interface {
+	// Snapshot returns the latest snapshot without blocking.
 	Snapshot() *collector.Snapshot
+	// Refresh re-collects now, after an action, and returns the result.
 	Refresh(ctx context.Context) *collector.Snapshot
-	Trigger()
-	Subscribe() (<-chan *collector.Snapshot, func())
+	// Subscribe delivers every new snapshot until cancel is called.
+	Subscribe() (updates <-chan *collector.Snapshot, cancel func())
+}
+
+// Actions are the changes the handlers make on the user's behalf;
+// *collector.Collector is one. A refused action returns a
+// *collector.Refusal and changed nothing.
+type Actions interface {
+	// Register records an idle entry named name for the directory cwd and
+	// returns the cleaned directory once cwd passed validation.
+	Register(cwd, name string) (string, error)
+	// Remove deletes w's registry entry.
+	Remove(w collector.Workspace) error
+	// ReapWorkspace stops w's hub, as the page showed it (pid and process
+	// start, when known), and removes its entry.
+	ReapWorkspace(w collector.Workspace, seenPID int, seen time.Time) (collector.Reaped, error)
+	// ReapProcess stops the process-only orphan hub pid, started at seen.
+	ReapProcess(pid int, seen time.Time) error
 }
 
 // Config wires a Server.
 type Config struct {
 	Source    Source
+	Actions   Actions
 	Token     string       // required on every route but /healthz and /static
 	Host      string       // the bound IP, e.g. "127.0.0.5", allowed in the Host header besides the usual loopback names
 	Port      int          // the bound port, for the Host allow-list
-	AuditPath string       // audit log; "" means <StateDir>/audit.log
+	Home      string       // the user's home directory, shown as ~ in paths; "" shows every path whole
+	AuditPath string       // the audit log every action is appended to; required
 	Logger    *slog.Logger // nil means slog.Default()
 	// Heartbeat is the SSE keep-alive interval; 0 means 15 s.
 	Heartbeat time.Duration
@@ -44,14 +64,23 @@ type Config struct {
 type Server struct {
 	echo      *echo.Echo
 	src       Source
+	act       Actions
 	token     string
 	port      int
 	hosts     map[string]bool
-	home      string // host:port the printed URL names, for messages
+	addr      string // host:port the printed URL names, for messages
+	home      string // see Config.Home
 	log       *slog.Logger
 	audit     *auditLog
 	heartbeat time.Duration
-	cache     snapCache
+
+	// What was rendered from the latest snapshot, shared by the requests
+	// and streams showing the same view; keyed by the view's query.
+	frags cached[string, *dashFragments]
+	pages cached[string, []byte] // the plain dashboard page
+	fulls cached[string, []byte] // every live fragment, for streams that catch up
+	diffs cached[diffKey, []byte]
+	api   cached[struct{}, []byte] // GET /api/workspaces
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by CloseStreams
@@ -60,14 +89,17 @@ type Server struct {
 
 // New builds the router with every route and middleware.
 func New(cfg Config) (*Server, error) {
-	if cfg.Source == nil || cfg.Token == "" {
-		return nil, errors.New("handlers: Config needs a Source and a Token")
+	if cfg.Source == nil || cfg.Actions == nil || cfg.Token == "" || cfg.AuditPath == "" {
+		return nil, errors.New("handlers: Config needs a Source, Actions, a Token and an AuditPath")
 	}
 	s := &Server{
 		src:       cfg.Source,
+		act:       cfg.Actions,
 		token:     cfg.Token,
 		port:      cfg.Port,
+		home:      cfg.Home,
 		log:       cfg.Logger,
+		audit:     &auditLog{path: cfg.AuditPath},
 		heartbeat: cfg.Heartbeat,
 		closing:   make(chan struct{}),
 	}
@@ -77,36 +109,35 @@ func New(cfg Config) (*Server, error) {
 	if s.heartbeat <= 0 {
 		s.heartbeat = 15 * time.Second
 	}
-	auditPath := cfg.AuditPath
-	if auditPath == "" {
-		dir, err := state.Dir()
-		if err != nil {
-			return nil, err
-		}
-		auditPath = dir + "/audit.log"
-	}
-	s.audit = &auditLog{path: auditPath}
-	s.hosts, s.home = allowedHosts(cfg.Host, cfg.Port)
+	s.hosts, s.addr = allowedHosts(cfg.Host, cfg.Port)
 
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(s.securityHeaders, s.hostCheck, limitBody)
-	e.Use(s.authenticate, s.crossOrigin)
 
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
-	e.GET("/static/*", staticFiles())
+	// Public: what a page loads before it can show its token, and probes.
+	pub := e.Group("")
+	pub.GET(templates.HealthPath, func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	pub.GET(templates.StaticPrefix+"*", staticFiles())
 
-	e.GET("/", s.dashboard)
-	e.GET("/workspaces/:id", s.detail)
-	e.POST("/workspaces", s.register)
-	e.POST("/workspaces/:id/remove", s.remove)
-	e.POST("/workspaces/:id/reap", s.reapWorkspace)
-	e.POST("/processes/:pid/reap", s.reapProcess)
-	e.GET("/events", s.events)
-	e.GET("/api/workspaces", s.apiWorkspaces)
-	e.GET("/api/processes", s.apiProcesses)
+	// Private: everything else needs the token, and every change passes the
+	// cross-origin check. The middleware is given per route: group
+	// middleware adds a catch-all route, which would answer a known path
+	// asked with the wrong method 404 instead of 405.
+	priv := e.Group("")
+	guard := []echo.MiddlewareFunc{s.authenticate, s.crossOrigin}
+	priv.GET(templates.DashboardPath, s.dashboard, guard...)
+	priv.GET(templates.WorkspacePath(":id"), s.detail, guard...)
+	priv.POST(templates.RegisterPath, s.register, guard...)
+	priv.POST(templates.RemovePath(":id"), s.remove, guard...)
+	priv.POST(templates.ReapPath(":id"), s.reapWorkspace, guard...)
+	priv.POST(templates.ReapProcessPath(":pid"), s.reapProcess, guard...)
+	priv.GET(templates.EventsPath, s.events, guard...)
+	priv.GET(templates.TitlePath, s.currentTitle, guard...)
+	priv.GET(templates.APIWorkspacesPath, s.apiWorkspaces, guard...)
+	priv.GET(templates.APIProcessesPath, s.apiProcesses, guard...)
 	s.echo = e
 	return s, nil
 }
@@ -122,15 +153,15 @@ func (s *Server) CloseStreams() {
 
 // allowedHosts are the Host header values that name this server: the
 // loopback names with the bound port, plus the bound IP itself (any of
-// 127.0.0.0/8 may be bound, and the printed URL names it). home is the one
+// 127.0.0.0/8 may be bound, and the printed URL names it). addr is the one
 // the printed URL uses.
-func allowedHosts(boundIP string, port int) (hosts map[string]bool, home string) {
+func allowedHosts(boundIP string, port int) (hosts map[string]bool, addr string) {
 	p := strconv.Itoa(port)
-	home = "127.0.0.1:" + p
-	hosts = map[string]bool{home: true, "localhost:" + p: true, "[::1]:" + p: true}
+	addr = "127.0.0.1:" + p
+	hosts = map[string]bool{addr: true, "localhost:" + p: true, "[::1]:" + p: true}
 	if ip, err := netip.ParseAddr(boundIP); err == nil && ip.IsLoopback() {
-		home = netip.AddrPortFrom(ip.Unmap(), uint16(port)).String()
-		hosts[home] = true
+		addr = netip.AddrPortFrom(ip.Unmap(), uint16(port)).String()
+		hosts[addr] = true
 	}
-	return hosts, home
+	return hosts, addr
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"boneyard/lock"
 	"boneyard/procscan"
@@ -19,12 +22,19 @@ import (
 // is a few syscalls, so more workers than cores only adds contention.
 const probeWorkers = 4
 
+// sources are where a collection reads the registry and the processes.
+type sources struct {
+	dir  string                                                         // the registry directory
+	list func(alive func(registry.Entry) bool) ([]registry.Info, error) // registry.ListInfoFunc or the like
+	scan func() ([]procscan.Process, error)                             // procscan.Scan or the like
+}
+
 // collect gathers one snapshot (Seq unset). A part that fails is recorded in
 // Err and leaves its section empty or partial; the other parts are still
 // filled. Hubs are checked through probes, so only hubs never seen before
 // are probed while the collection waits; resources are re-measured as
 // resources.measure decides.
-func collect(probes *probeCache, resources *resourceCache, remeasure bool) *Snapshot {
+func collect(src sources, probes *probeCache, resources *resourceCache, remeasure bool) *Snapshot {
 	start := time.Now()
 	var (
 		wg               sync.WaitGroup
@@ -35,8 +45,8 @@ func collect(probes *probeCache, resources *resourceCache, remeasure bool) *Snap
 	// Listing may wait on a new hub's probe; the scan only reads the process
 	// table, so it runs alongside. One scan serves both the process list and
 	// the orphans.
-	wg.Go(func() { infos, infoErr = probes.listInfo() })
-	wg.Go(func() { procs, procErr = procscan.Scan() })
+	wg.Go(func() { infos, infoErr = probes.listInfo(src.list) })
+	wg.Go(func() { procs, procErr = src.scan() })
 	wg.Wait()
 
 	var (
@@ -66,19 +76,29 @@ func collect(probes *probeCache, resources *resourceCache, remeasure bool) *Snap
 		}
 	}
 
+	hubs := make([]HubProcess, len(procs))
+	started := make(map[int]time.Time, len(procs))
+	for i, p := range procs {
+		hubs[i] = HubProcess{Process: p}
+		started[p.PID] = p.CreateTime
+	}
+	slices.SortFunc(hubs, func(a, b HubProcess) int { return cmp.Compare(a.PID, b.PID) })
+
 	ws := make([]Workspace, len(infos))
 	for i, in := range infos {
-		ws[i] = Workspace{Info: in, Status: StatusUnknown}
-		switch o, isOrphan := entryOrphans[in.ID]; {
-		case in.HubPID == 0:
-			ws[i].Status = StatusIdle
-		case isOrphan:
-			ws[i].Status = StatusOrphan
-			ws[i].OrphanReason = o.Reason
-		case in.HubStatus == registry.HubRunning:
-			ws[i].Status = StatusRunning
-		case in.HubStatus == registry.HubStopped:
-			ws[i].Status = StatusStopped
+		w := &ws[i]
+		o, isOrphan := entryOrphans[in.ID]
+		*w = Workspace{
+			Info:    in,
+			HubLink: registry.IsLoopbackHTTP(in.HubURL),
+			LogPath: filepath.Join(lock.StateDir(in.Cwd), "hub.log"),
+		}
+		w.Status = statusOf(w, isOrphan)
+		if w.Status == StatusOrphan {
+			w.OrphanReason = o.Reason
+		}
+		if in.HubPID > 0 {
+			w.HubStarted = started[in.HubPID]
 		}
 	}
 	// Both fill disjoint fields of ws.
@@ -87,24 +107,27 @@ func collect(probes *probeCache, resources *resourceCache, remeasure bool) *Snap
 	wg.Go(func() { resErr = resources.measure(ws, remeasure) })
 	wg.Wait()
 	errs = append(errs, lockErr, resErr)
+	for i := range ws {
+		w := &ws[i]
+		if w.Status == StatusStopped {
+			_, scanned := started[w.HubPID]
+			w.StoppedReason = stoppedReason(w, scanned)
+		}
+		w.CanReap = canReap(w)
+	}
 	slices.SortFunc(ws, compareWorkspaces)
-
-	procs = slices.Clone(procs)
-	slices.SortFunc(procs, func(a, b procscan.Process) int { return cmp.Compare(a.PID, b.PID) })
+	markProcesses(ws, processOnly, hubs)
 
 	s := &Snapshot{
-		Taken:      start,
-		Workspaces: ws[:len(ws):len(ws)],
-		Orphans:    processOnly[:len(processOnly):len(processOnly)],
-		Processes:  procs[:len(procs):len(procs)],
-		Err:        errors.Join(errs...),
-		ListErr:    infoErr,
-		ScanErr:    procErr,
+		Taken:       start,
+		RegistryDir: src.dir,
+		Workspaces:  ws[:len(ws):len(ws)],
+		Orphans:     processOnly[:len(processOnly):len(processOnly)],
+		Processes:   hubs[:len(hubs):len(hubs)],
+		Err:         errors.Join(errs...),
+		ListErr:     infoErr,
+		ScanErr:     procErr,
 	}
-	if s.Processes == nil {
-		s.Processes = []procscan.Process{}
-	}
-	s.hubs = markProcesses(s)
 	s.Took = time.Since(start)
 	return s
 }
@@ -127,14 +150,20 @@ func probeLocks(ws []Workspace) error {
 	var fails failures
 	// One read of the host's lock table serves every workspace.
 	table := lock.ReadTable()
-	parallel(len(ws), func(i int) {
-		st, err := table.Probe(ws[i].Cwd)
-		// No lock file means nobody holds the lock: an idle workspace.
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			fails.add(ws[i].Cwd, err)
-		}
-		ws[i].Lock = st
-	})
+	var pool errgroup.Group
+	pool.SetLimit(probeWorkers)
+	for i := range ws {
+		pool.Go(func() error {
+			st, err := table.Probe(ws[i].Cwd)
+			// No lock file means nobody holds the lock: an idle workspace.
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				fails.add(ws[i].Cwd, err)
+			}
+			ws[i].Lock = st
+			return nil
+		})
+	}
+	pool.Wait()
 	return fails.err("probe workspace lock")
 }
 
@@ -213,20 +242,6 @@ func (rc *resourceCache) measure(ws []Workspace, remeasure bool) error {
 		}
 	}
 	return fails.err("measure hub resources")
-}
-
-// parallel runs fn(0..n-1) on at most probeWorkers goroutines.
-func parallel(n int, fn func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(n, probeWorkers) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // failures counts errors from parallel work and keeps the first one.

@@ -12,7 +12,8 @@
 //	w, ok := s.Workspace(id)   // detail page; s.Process(pid), s.Orphan(pid) likewise
 //	n := s.Counts()            // header; n.Problems() for the page title
 //
-//	s = c.Refresh(ctx)         // POST: after acting, a snapshot that shows the effect
+//	err := c.Remove(w)         // POST: act (Register, Remove, ReapWorkspace, ReapProcess),
+//	s = c.Refresh(ctx)         // then a snapshot that shows the effect
 //
 //	ch, cancel := c.Subscribe() // live updates: latest snapshot wins
 //	defer cancel()
@@ -28,6 +29,12 @@
 // A snapshot with Seq 0 has not been collected yet: show "collecting", not
 // "nothing registered". ListErr set means the same for a failed registry
 // listing.
+//
+// The collector also decides what the snapshot means, once for every page
+// and API: each workspace's status, why a hub is stopped, whether a reap
+// makes sense (Workspace fields), which processes may be reaped
+// (Snapshot.ProcessReapable). Its actions apply the same rules and refuse
+// with a *Refusal, changing nothing, when one forbids the action.
 package collector
 
 import (
@@ -38,72 +45,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"boneyard/lock"
 	"boneyard/procscan"
 	"boneyard/registry"
 )
-
-// Status is the dashboard's badge for a workspace.
-type Status string
-
-const (
-	StatusRunning Status = "running" // pid alive, hub answers
-	StatusStopped Status = "stopped" // entry has a hub, but it does not answer
-	StatusIdle    Status = "idle"    // pid 0: registered by `bones up`
-	StatusUnknown Status = "unknown" // not enough info to probe
-	StatusOrphan  Status = "orphan"  // pid alive, workspace gone
-)
-
-// Statuses returns every status in display order: problems first (orphan,
-// stopped), then unknown, idle, running. Workspaces are sorted by it.
-func Statuses() []Status {
-	return []Status{StatusOrphan, StatusStopped, StatusUnknown, StatusIdle, StatusRunning}
-}
-
-// Problem reports whether a workspace with this status needs the user's
-// attention: an orphan or a stopped hub.
-func (s Status) Problem() bool { return s == StatusOrphan || s == StatusStopped }
-
-// Rank is the status's position in Statuses, for sorting problems first;
-// unknown strings sort last.
-func (s Status) Rank() int {
-	for i, st := range Statuses() {
-		if st == s {
-			return i
-		}
-	}
-	return len(Statuses())
-}
-
-// Workspace is one registry row with everything the pages show.
-type Workspace struct {
-	registry.Info
-	Status       Status              // the badge; HubStatus keeps the registry's own label
-	OrphanReason string              // why the hub is an orphan; "" unless Status is orphan
-	Lock         lock.State          // the workspace lock as probed (never taken)
-	Resources    *procscan.Resources // nil unless the hub pid is alive; shared by entries naming the same pid
-}
-
-// Snapshot is immutable once published: the collector never modifies a
-// published snapshot, and no slice or pointer in it is shared with another
-// snapshot's mutable state. Readers must treat it as read-only; its slices
-// have no spare capacity, so an append by one reader never writes into
-// memory another reader sees.
-type Snapshot struct {
-	Seq        uint64               // increases with every published snapshot; 0 before the first collection
-	Taken      time.Time            // when this collection started
-	Took       time.Duration        // how long it took
-	Workspaces []Workspace          // sorted problems first, then name, cwd
-	Orphans    []registry.OrphanHub // process-only orphans, sorted by pid
-	Processes  []procscan.Process   // every live hub process, sorted by pid
-	Err        error                // errors of this collection's parts, if any (the other parts are still filled)
-	ListErr    error                // the registry listing failed: Workspaces and Orphans are empty for want of it (also in Err)
-	ScanErr    error                // the process scan failed: Processes and Orphans are incomplete (also in Err)
-
-	// hubs is Processes with what the registry says of each, built once at
-	// collection; see HubProcesses.
-	hubs []HubProcess
-}
 
 // Options configure a Collector. The zero value is ready to use.
 type Options struct {
@@ -123,6 +67,15 @@ type Options struct {
 	// Logger receives collection errors and watcher problems; default
 	// slog.Default().
 	Logger *slog.Logger
+
+	// RegistryDir is the registry directory, watched for changes; default
+	// registry.RegistryDir() at New.
+	RegistryDir string
+	// ListInfo lists the registry in RegistryDir with the hub check it is
+	// given, as registry.ListInfoFunc does (the default).
+	ListInfo func(alive func(registry.Entry) bool) ([]registry.Info, error)
+	// Scan lists the live hub processes; default procscan.Scan.
+	Scan func() ([]procscan.Process, error)
 }
 
 const (
@@ -137,6 +90,7 @@ type Collector struct {
 	interval time.Duration
 	debounce time.Duration
 	log      *slog.Logger
+	src      sources
 
 	cur     atomic.Pointer[Snapshot]
 	trigger chan struct{} // capacity 1: "a collection is pending"
@@ -166,6 +120,7 @@ func New(opts Options) *Collector {
 		interval: opts.Interval,
 		debounce: opts.Debounce,
 		log:      opts.Logger,
+		src:      sources{dir: opts.RegistryDir, list: opts.ListInfo, scan: opts.Scan},
 		trigger:  make(chan struct{}, 1),
 		sem:      make(chan struct{}, 1),
 		subs:     make(map[chan *Snapshot]struct{}),
@@ -179,21 +134,31 @@ func New(opts Options) *Collector {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	if c.src.dir == "" {
+		c.src.dir = registry.RegistryDir()
+	}
+	if c.src.list == nil {
+		c.src.list = registry.ListInfoFunc
+	}
+	if c.src.scan == nil {
+		c.src.scan = procscan.Scan
+	}
 	// Half the interval: a result probed during one tick's collection is
 	// stale by the next tick, so every tick re-probes every hub.
 	c.probes = newProbeCache(c.interval/2, c.Trigger)
 	c.resources = &resourceCache{maxAge: c.interval}
 	c.cur.Store(&Snapshot{
-		Workspaces: []Workspace{},
-		Orphans:    []registry.OrphanHub{},
-		Processes:  []procscan.Process{},
+		RegistryDir: c.src.dir,
+		Workspaces:  []Workspace{},
+		Orphans:     []Orphan{},
+		Processes:   []HubProcess{},
 	})
 	return c
 }
 
 // Run collects once, then again on every registry change, Trigger and
 // interval, until ctx is done; it then returns nil. Changes are watched with
-// fsnotify on registry.RegistryDir (created with mode 0700 if missing) and
+// fsnotify on the registry directory (created with mode 0700 if missing) and
 // its parent, so the directory may be deleted and re-created; if watching
 // fails, Run logs it, relies on the interval and retries the watch on every
 // tick. Only one Run may be active
@@ -206,7 +171,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	c.probes.start(ctx)
 	defer c.probes.stop()
 
-	w := newDirWatch(registry.RegistryDir(), c.log)
+	w := newDirWatch(c.src.dir, c.log)
 	defer w.close()
 
 	ticker := time.NewTicker(c.interval)
@@ -231,7 +196,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	collectNow := func(periodic bool) bool {
 		pending = false
 		debounce.Stop()
-		ok := c.collectLocked(ctx, periodic)
+		ok := c.lockAndCollect(ctx, periodic)
 		ticker.Reset(c.interval)
 		return ok
 	}
@@ -313,7 +278,7 @@ func (c *Collector) Refresh(ctx context.Context) *Snapshot {
 	if s := c.Snapshot(); s.Seq > 0 && s.Taken.After(called) {
 		return s
 	}
-	return c.collectHeld(false)
+	return c.collectLocked(false)
 }
 
 // Subscribe returns a channel that receives each newly published snapshot
@@ -340,31 +305,31 @@ func (c *Collector) Subscribe() (<-chan *Snapshot, func()) {
 	return ch, cancel
 }
 
-// collectLocked takes the collection lock, collects and publishes; it
+// lockAndCollect takes the collection lock, collects and publishes; it
 // reports false if ctx ended while waiting for the lock. periodic is passed
-// on to collectHeld.
-func (c *Collector) collectLocked(ctx context.Context, periodic bool) bool {
+// on to collectLocked.
+func (c *Collector) lockAndCollect(ctx context.Context, periodic bool) bool {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
 		return false
 	}
 	defer func() { <-c.sem }()
-	c.collectHeld(periodic)
+	c.collectLocked(periodic)
 	return true
 }
 
-// collectHeld collects and publishes; the caller holds sem. A periodic
+// collectLocked collects and publishes; the caller holds sem. A periodic
 // collection re-measures every hub's resources; any other reuses those
 // measured within the last interval.
-func (c *Collector) collectHeld(periodic bool) *Snapshot {
+func (c *Collector) collectLocked(periodic bool) *Snapshot {
 	if n := c.active.Add(1); n > c.maxActive.Load() {
 		c.maxActive.Store(n)
 	}
 	defer c.active.Add(-1)
 	c.collections.Add(1)
 
-	s := collect(c.probes, c.resources, periodic)
+	s := collect(c.src, c.probes, c.resources, periodic)
 	c.seq++
 	s.Seq = c.seq
 	c.logErr(s.Err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,8 @@ import (
 )
 
 func TestSnapshotBeforeFirstCollection(t *testing.T) {
-	c := New(Options{})
+	t.Parallel()
+	c := New(Options{RegistryDir: t.TempDir()})
 	s := c.Snapshot()
 	if s == nil || s.Seq != 0 || s.Workspaces == nil || s.Orphans == nil || s.Processes == nil {
 		t.Fatalf("Snapshot before Run = %+v, want empty non-nil snapshot with Seq 0", s)
@@ -63,7 +65,7 @@ func TestCollectStatusesAndParts(t *testing.T) {
 		writeEntry(t, e)
 	}
 
-	c := New(Options{})
+	c := New(Options{Scan: scanOwnHubs})
 	s := c.Refresh(context.Background())
 	if s.Seq != 1 || c.Collections() != 1 {
 		t.Fatalf("first Refresh: Seq %d, Collections %d; want 1, 1", s.Seq, c.Collections())
@@ -119,18 +121,42 @@ func TestCollectStatusesAndParts(t *testing.T) {
 	if _, ok := s.Orphan(hubPID); ok {
 		t.Errorf("registered hub %d listed as a process-only orphan", hubPID)
 	}
-	hubs := map[int]HubProcess{}
-	for _, h := range s.HubProcesses() {
-		hubs[h.PID] = h
+	if h, _ := s.Process(hubPID); h.Orphan || h.WorkspaceID != registry.WorkspaceID(runningDir) {
+		t.Errorf("Processes: running hub %+v, want not orphan, workspace %s", h, registry.WorkspaceID(runningDir))
 	}
-	if h := hubs[hubPID]; h.Orphan || h.WorkspaceID != registry.WorkspaceID(runningDir) {
-		t.Errorf("HubProcesses: running hub %+v, want not orphan, workspace %s", h, registry.WorkspaceID(runningDir))
+	if h, _ := s.Process(strayPID); !h.Orphan || h.OrphanReason == "" || h.WorkspaceID != "" {
+		t.Errorf("Processes: stray hub %+v, want an orphan with a reason and no workspace", h)
 	}
-	if h := hubs[strayPID]; !h.Orphan || h.OrphanReason == "" || h.WorkspaceID != "" {
-		t.Errorf("HubProcesses: stray hub %+v, want an orphan with a reason and no workspace", h)
+	n := s.Counts()
+	for _, st := range Statuses() {
+		if n.Of(st) != 1 {
+			t.Errorf("Counts.Of(%s) = %d, want 1", st, n.Of(st))
+		}
 	}
-	if n := s.Counts(); n.Running != 1 || n.Stopped != 1 || n.Orphan != 1 || n.Idle != 1 || n.Unknown != 1 || n.ProcessOrphans < 1 {
-		t.Errorf("Counts = %+v", n)
+	if n.ProcessOrphans != 1 || len(s.Processes) != 2 {
+		t.Errorf("Counts.ProcessOrphans = %d of %d processes, want the stray hub of the two", n.ProcessOrphans, len(s.Processes))
+	}
+	for _, tt := range []struct {
+		name    string
+		cwd     string
+		stopped string
+		canReap bool
+		started bool // HubStarted is the hub process's start
+	}{
+		{"running", runningDir, "", true, true},
+		{"stopped", tests[2].cwd, "pid " + strconv.Itoa(self) + " alive, hub not answering at " + tests[2].entry.HubURL, true, false},
+		{"idle", tests[1].cwd, "", false, false},
+	} {
+		w, _ := s.Workspace(registry.WorkspaceID(tt.cwd))
+		if w.StoppedReason != tt.stopped || w.CanReap != tt.canReap || w.HubStarted.IsZero() == tt.started {
+			t.Errorf("%s: stopped reason %q, can reap %v, hub started %v; want %q, %v, %v", tt.name, w.StoppedReason, w.CanReap, w.HubStarted, tt.stopped, tt.canReap, tt.started)
+		}
+		if want := filepath.Join(tt.cwd, ".bones", "hub.log"); w.LogPath != want {
+			t.Errorf("%s: log path %q, want %q", tt.name, w.LogPath, want)
+		}
+	}
+	if p, _ := s.Process(hubPID); !running.HubLink || !running.HubStarted.Equal(p.CreateTime) {
+		t.Errorf("running hub: link %v, started %v; want a link and the scanned start", running.HubLink, running.HubStarted)
 	}
 
 	if fi, err := os.Stat(filepath.Join(home, ".bones", "workspaces")); err != nil || !fi.IsDir() {
@@ -159,11 +185,8 @@ func TestCollectKeepsOtherPartsOnError(t *testing.T) {
 		if s.ListErr == nil || s.ScanErr != nil {
 			t.Errorf("ListErr = %v, ScanErr = %v; want only the listing error", s.ListErr, s.ScanErr)
 		}
-		if h := s.HubProcesses(); !slices.ContainsFunc(h, func(p HubProcess) bool { return p.PID == pid && !p.Orphan }) {
-			t.Errorf("HubProcesses = %+v: want pid %d, not called an orphan without the registry", h, pid)
-		}
-		if _, ok := s.Process(pid); !ok {
-			t.Errorf("hub process %d missing although only the registry failed", pid)
+		if p, ok := s.Process(pid); !ok || p.Orphan {
+			t.Errorf("Process(%d) = %+v, %v: want it listed, not called an orphan without the registry", pid, p, ok)
 		}
 	}
 	if n := strings.Count(logged.String(), "collection incomplete"); n != 1 {

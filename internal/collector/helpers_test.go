@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
 	"boneyard/internal/hubtest"
 	"boneyard/lock"
+	"boneyard/procscan"
 	"boneyard/registry"
 )
 
@@ -46,6 +48,16 @@ func lockedHub() int {
 	return serveHub()
 }
 
+// ownHubs are the fake hubs the tests started.
+var ownHubs hubtest.PIDSet
+
+// scanOwnHubs is procscan.Scan keeping only ownHubs, for a collector that
+// must not see hubs run by anything else on the host.
+func scanOwnHubs() ([]procscan.Process, error) {
+	procs, err := procscan.Scan()
+	return slices.DeleteFunc(procs, func(p procscan.Process) bool { return !ownHubs.Has(p.PID) }), err
+}
+
 // startHub runs a fake `bones hub start` in cwd and returns its pid and URL.
 func startHub(t testing.TB, cwd string, holdLock bool) (int, string) {
 	t.Helper()
@@ -54,6 +66,7 @@ func startHub(t testing.TB, cwd string, holdLock bool) (int, string) {
 		mode = "locked"
 	}
 	h := hubtest.Start(t, hubtest.Options{Mode: mode, Dir: cwd, Args: hubtest.HubArgs()})
+	ownHubs.Add(t, h.PID)
 	return h.PID, h.URL
 }
 

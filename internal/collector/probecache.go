@@ -6,13 +6,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"boneyard/procscan"
 	"boneyard/registry"
 )
 
 // revalidateWorkers bounds the background hub probes in flight, as ListInfo
-// bounds its own: a registry full of hung hubs is re-probed in about one
-// HealthTimeout.
+// bounds its own: 32 hung hubs are re-probed in about one HealthTimeout.
 const revalidateWorkers = 32
 
 // probeKey identifies one hub run: a restarted hub writes a new started_at,
@@ -49,9 +50,8 @@ type probeCache struct {
 	probe   func(context.Context, registry.Entry) bool
 	changed func()
 
-	sem        chan struct{} // bounds background probes
-	wg         sync.WaitGroup
-	syncProbes atomic.Int64 // probes a collection waited for
+	wg         sync.WaitGroup // the goroutine draining queue, while there is one
+	syncProbes atomic.Int64   // probes a collection waited for
 
 	mu      sync.Mutex
 	results map[probeKey]*probeResult
@@ -59,7 +59,18 @@ type probeCache struct {
 	// bg is the context of the running Run; background probes stop with
 	// it. Without a Run (nil) stale results are re-probed synchronously, so
 	// that no goroutine outlives a Refresh.
-	bg context.Context
+	bg       context.Context
+	queue    []revalidation // background probes not started yet
+	draining bool           // a goroutine is working through queue
+}
+
+// revalidation is one background re-probe: of e, whose result r is cached
+// under k, until ctx is done.
+type revalidation struct {
+	ctx context.Context
+	k   probeKey
+	r   *probeResult
+	e   registry.Entry
 }
 
 func newProbeCache(maxAge time.Duration, changed func()) *probeCache {
@@ -67,7 +78,6 @@ func newProbeCache(maxAge time.Duration, changed func()) *probeCache {
 		maxAge:  maxAge,
 		probe:   registry.IsAliveContext,
 		changed: changed,
-		sem:     make(chan struct{}, revalidateWorkers),
 		results: make(map[probeKey]*probeResult),
 	}
 }
@@ -89,14 +99,14 @@ func (p *probeCache) stop() {
 	p.wg.Wait()
 }
 
-// listInfo is registry.ListInfo answered from the cache. Results for hubs
-// the registry no longer lists are dropped.
-func (p *probeCache) listInfo() ([]registry.Info, error) {
+// listInfo is list (registry.ListInfoFunc or the like) answered from the
+// cache. Results for hubs the registry no longer lists are dropped.
+func (p *probeCache) listInfo(list func(alive func(registry.Entry) bool) ([]registry.Info, error)) ([]registry.Info, error) {
 	p.mu.Lock()
 	p.seen = make(map[probeKey]bool)
 	p.mu.Unlock()
 
-	infos, err := registry.ListInfoFunc(p.alive)
+	infos, err := list(p.alive)
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -142,35 +152,63 @@ func (p *probeCache) alive(e registry.Entry) bool {
 	return alive
 }
 
-// revalidate re-probes e in the background and stores the answer in r
-// unless r was dropped or replaced meanwhile. The caller holds mu and has
+// revalidate queues a background re-probe of e, whose answer is stored in
+// r unless r was dropped or replaced meanwhile. The caller holds mu and has
 // marked r as probing.
 func (p *probeCache) revalidate(ctx context.Context, k probeKey, r *probeResult, e registry.Entry) {
-	p.wg.Go(func() {
-		var (
-			alive, done bool
-			at          time.Time
-		)
-		select {
-		case p.sem <- struct{}{}:
-			at = time.Now()
-			alive = p.probe(ctx, e)
-			<-p.sem
-			// A probe cut short by ctx has no answer.
-			done = ctx.Err() == nil
-		case <-ctx.Done():
+	p.queue = append(p.queue, revalidation{ctx: ctx, k: k, r: r, e: e})
+	if !p.draining {
+		p.draining = true
+		p.wg.Go(p.drain)
+	}
+}
+
+// drain runs the queued re-probes on at most revalidateWorkers goroutines
+// until the queue stays empty.
+func (p *probeCache) drain() {
+	var workers errgroup.Group
+	workers.SetLimit(revalidateWorkers)
+	for {
+		for {
+			p.mu.Lock()
+			if len(p.queue) == 0 {
+				p.queue = nil // drop the drained backing array
+				p.mu.Unlock()
+				break
+			}
+			v := p.queue[0]
+			p.queue = p.queue[1:]
+			p.mu.Unlock()
+			// Go waits for a free worker.
+			workers.Go(func() error { p.reprobe(v); return nil })
 		}
+		workers.Wait()
 		p.mu.Lock()
-		r.probing = false
-		changed := done && p.results[k] == r && r.alive != alive
-		if done {
-			r.alive, r.at = alive, at
+		if len(p.queue) == 0 {
+			p.draining = false
+			p.mu.Unlock()
+			return
 		}
 		p.mu.Unlock()
-		if changed {
-			p.changed()
-		}
-	})
+	}
+}
+
+// reprobe probes v's hub and stores the answer, calling changed when it
+// differs from the cached one. A probe cut short by v.ctx has no answer.
+func (p *probeCache) reprobe(v revalidation) {
+	at := time.Now()
+	alive := v.ctx.Err() == nil && p.probe(v.ctx, v.e)
+	done := v.ctx.Err() == nil
+	p.mu.Lock()
+	v.r.probing = false
+	changed := done && p.results[v.k] == v.r && v.r.alive != alive
+	if done {
+		v.r.alive, v.r.at = alive, at
+	}
+	p.mu.Unlock()
+	if changed {
+		p.changed()
+	}
 }
 
 // size returns how many hubs have a cached result.

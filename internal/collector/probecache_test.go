@@ -230,7 +230,7 @@ func TestRunCancelsBackgroundProbes(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	waitFor(t, c, 10*time.Second, "running hubs", func(s *Snapshot) bool { return s.Counts().Running == 3 })
+	waitFor(t, c, 10*time.Second, "running hubs", func(s *Snapshot) bool { return s.Counts().Of(StatusRunning) == 3 })
 
 	hub.hang.Store(true)
 	deadline := time.Now().Add(10 * time.Second)
@@ -268,7 +268,7 @@ func TestResourcesReused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := New(Options{Interval: tt.interval})
-			if !c.collectLocked(context.Background(), true) {
+			if !c.lockAndCollect(context.Background(), true) {
 				t.Fatal("first collection did not run")
 			}
 			first, ok := c.Snapshot().Workspace(registry.WorkspaceID(cwd))
@@ -276,7 +276,7 @@ func TestResourcesReused(t *testing.T) {
 				t.Fatalf("first collection: resources %+v, %d measured", first.Resources, c.resources.measured.Load())
 			}
 			for _, periodic := range tt.periodic {
-				c.collectLocked(context.Background(), periodic)
+				c.lockAndCollect(context.Background(), periodic)
 			}
 			if got := c.resources.measured.Load() - 1; got != tt.want {
 				t.Errorf("%d measured after the first collection, want %d", got, tt.want)

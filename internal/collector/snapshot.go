@@ -2,57 +2,150 @@ package collector
 
 import (
 	"slices"
+	"time"
 
+	"boneyard/lock"
 	"boneyard/procscan"
 	"boneyard/registry"
 )
 
+// Status is the dashboard's badge for a workspace.
+type Status string
+
+const (
+	StatusRunning Status = "running" // pid alive, hub answers
+	StatusStopped Status = "stopped" // entry has a hub, but it does not answer
+	StatusIdle    Status = "idle"    // pid 0: registered by `bones up`
+	StatusUnknown Status = "unknown" // not enough info to probe
+	StatusOrphan  Status = "orphan"  // pid alive, workspace gone
+)
+
+// statuses is every status in display order; Counts is indexed by it.
+var statuses = [...]Status{StatusOrphan, StatusStopped, StatusUnknown, StatusIdle, StatusRunning}
+
+// Statuses returns every status in display order: problems first (orphan,
+// stopped), then unknown, idle, running. Workspaces are sorted by it.
+func Statuses() []Status { return slices.Clone(statuses[:]) }
+
+// Problem reports whether a workspace with this status needs the user's
+// attention: an orphan or a stopped hub.
+func (s Status) Problem() bool { return s == StatusOrphan || s == StatusStopped }
+
+// Rank is the status's position in Statuses, for sorting problems first;
+// unknown strings sort last.
+func (s Status) Rank() int {
+	if i := slices.Index(statuses[:], s); i >= 0 {
+		return i
+	}
+	return len(statuses)
+}
+
+// The parts a snapshot is made of, named here so that its readers need not
+// import the packages that produce them.
+type (
+	// Resources is a live hub process's resource use.
+	Resources = procscan.Resources
+	// LockState is a workspace lock as probed.
+	LockState = lock.State
+	// Orphan is a live hub process whose workspace is gone or unknown.
+	Orphan = registry.OrphanHub
+	// ReapOutcome says what a workspace reap did.
+	ReapOutcome = registry.ReapOutcome
+)
+
+// What a workspace reap did; see ReapWorkspace.
+const (
+	ReapStopped  = registry.ReapStopped  // the hub was signalled and is gone; its entry was removed
+	ReapExited   = registry.ReapExited   // the hub had already exited: only its entry was removed
+	ReapRecycled = registry.ReapRecycled // the pid names a newer hub: nothing was signalled, the stale entry was removed
+)
+
+// Workspace is one registry row with everything the pages show, and the
+// verdicts the collector drew from it.
+type Workspace struct {
+	registry.Info
+	Status        Status     // the badge; HubStatus keeps the registry's own label
+	OrphanReason  string     // why the hub is an orphan; "" unless Status is orphan
+	StoppedReason string     // why the hub is stopped: dead, or alive and not answering; "" unless Status is stopped
+	CanReap       bool       // the hub pid may be a live hub, so reaping it makes sense
+	HubLink       bool       // HubURL is http(s) on loopback, so a page may show it as a link
+	HubStarted    time.Time  // when the hub process HubPID started, as the scan saw it; zero when the scan did not list it
+	LogPath       string     // the hub's log file in the workspace's state directory
+	Lock          LockState  // the workspace lock as probed (never taken)
+	Resources     *Resources // nil unless the hub pid is alive; shared by entries naming the same pid
+}
+
+// HubProcess is a live hub process with what the registry says of it.
+type HubProcess struct {
+	procscan.Process
+	WorkspaceID  string // the registry entry naming this pid, "" if none
+	Orphan       bool   // an orphan hub: process-only, or its entry's workspace is gone
+	OrphanReason string // why it is an orphan; "" unless Orphan
+}
+
+// Snapshot is immutable once published: the collector never modifies a
+// published snapshot, and no slice or pointer in it is shared with another
+// snapshot's mutable state. Readers must treat it as read-only; its slices
+// have no spare capacity, so an append by one reader never writes into
+// memory another reader sees.
+type Snapshot struct {
+	Seq         uint64        // increases with every published snapshot; 0 before the first collection
+	Taken       time.Time     // when this collection started
+	Took        time.Duration // how long it took
+	RegistryDir string        // the registry directory the collector lists
+	Workspaces  []Workspace   // sorted problems first, then name, cwd
+	Orphans     []Orphan      // process-only orphans, sorted by pid
+	// Processes is every live hub process, sorted by pid, marked with its
+	// registry entry and orphan verdict under the same definition as the
+	// workspaces' orphan status.
+	Processes []HubProcess
+	Err       error // errors of this collection's parts, if any (the other parts are still filled)
+	ListErr   error // the registry listing failed: Workspaces and Orphans are empty for want of it (also in Err)
+	ScanErr   error // the process scan failed: Processes and Orphans are incomplete (also in Err)
+}
+
 // Counts are the per-status totals a page header shows.
 type Counts struct {
-	Running, Stopped, Idle, Unknown, Orphan int // workspaces per status
-	ProcessOrphans                          int // process-only orphan hubs
+	byStatus       [len(statuses)]int // workspaces per status, in display order
+	ProcessOrphans int                // process-only orphan hubs
 }
 
 // Of returns the number of workspaces with status s.
 func (c Counts) Of(s Status) int {
-	switch s {
-	case StatusRunning:
-		return c.Running
-	case StatusStopped:
-		return c.Stopped
-	case StatusIdle:
-		return c.Idle
-	case StatusUnknown:
-		return c.Unknown
-	case StatusOrphan:
-		return c.Orphan
+	if r := s.Rank(); r < len(c.byStatus) {
+		return c.byStatus[r]
 	}
 	return 0
 }
 
 // Workspaces returns the number of workspaces of any status.
-func (c Counts) Workspaces() int { return c.Running + c.Stopped + c.Idle + c.Unknown + c.Orphan }
+func (c Counts) Workspaces() int {
+	n := 0
+	for _, k := range c.byStatus {
+		n += k
+	}
+	return n
+}
 
 // Problems returns what needs the user's attention: orphan and stopped
 // workspaces plus process-only orphan hubs (the page title's count).
-func (c Counts) Problems() int { return c.Orphan + c.Stopped + c.ProcessOrphans }
+func (c Counts) Problems() int {
+	n := c.ProcessOrphans
+	for i, st := range statuses {
+		if st.Problem() {
+			n += c.byStatus[i]
+		}
+	}
+	return n
+}
 
 // Counts tallies the snapshot's workspaces per status and its process-only
 // orphans.
 func (s *Snapshot) Counts() Counts {
 	c := Counts{ProcessOrphans: len(s.Orphans)}
 	for _, w := range s.Workspaces {
-		switch w.Status {
-		case StatusRunning:
-			c.Running++
-		case StatusStopped:
-			c.Stopped++
-		case StatusIdle:
-			c.Idle++
-		case StatusUnknown:
-			c.Unknown++
-		case StatusOrphan:
-			c.Orphan++
+		if r := w.Status.Rank(); r < len(c.byStatus) {
+			c.byStatus[r]++
 		}
 	}
 	return c
@@ -60,6 +153,10 @@ func (s *Snapshot) Counts() Counts {
 
 // Problems is shorthand for s.Counts().Problems().
 func (s *Snapshot) Problems() int { return s.Counts().Problems() }
+
+// Listed reports whether the snapshot speaks for the registry: collected,
+// and the listing succeeded. Otherwise a missing workspace proves nothing.
+func (s *Snapshot) Listed() bool { return s.Seq > 0 && s.ListErr == nil }
 
 // Workspace returns the workspace with registry id, if the snapshot has it.
 func (s *Snapshot) Workspace(id string) (Workspace, bool) {
@@ -71,69 +168,19 @@ func (s *Snapshot) Workspace(id string) (Workspace, bool) {
 }
 
 // Process returns the live hub process pid, if the snapshot has it.
-func (s *Snapshot) Process(pid int) (procscan.Process, bool) {
-	i := slices.IndexFunc(s.Processes, func(p procscan.Process) bool { return p.PID == pid })
+func (s *Snapshot) Process(pid int) (HubProcess, bool) {
+	i := slices.IndexFunc(s.Processes, func(p HubProcess) bool { return p.PID == pid })
 	if i < 0 {
-		return procscan.Process{}, false
+		return HubProcess{}, false
 	}
 	return s.Processes[i], true
 }
 
 // Orphan returns the process-only orphan hub pid, if the snapshot has it.
-func (s *Snapshot) Orphan(pid int) (registry.OrphanHub, bool) {
-	i := slices.IndexFunc(s.Orphans, func(o registry.OrphanHub) bool { return o.PID == pid })
+func (s *Snapshot) Orphan(pid int) (Orphan, bool) {
+	i := slices.IndexFunc(s.Orphans, func(o Orphan) bool { return o.PID == pid })
 	if i < 0 {
-		return registry.OrphanHub{}, false
+		return Orphan{}, false
 	}
 	return s.Orphans[i], true
-}
-
-// HubProcess is a live hub process with what the registry says of it.
-type HubProcess struct {
-	procscan.Process
-	WorkspaceID  string // the registry entry naming this pid, "" if none
-	Orphan       bool   // an orphan hub: process-only, or its entry's workspace is gone
-	OrphanReason string // why it is an orphan; "" unless Orphan
-}
-
-// HubProcesses returns every live hub process, sorted by pid, marked with
-// its registry entry and orphan verdict under the same definition as the
-// workspaces' orphan status. The slice is shared: treat it as read-only.
-func (s *Snapshot) HubProcesses() []HubProcess {
-	if s.hubs == nil {
-		return markProcesses(s)
-	}
-	return s.hubs
-}
-
-// markProcesses builds HubProcesses from the snapshot's other sections.
-// Several entries may name one pid: the first in display order wins, which
-// puts an orphaned entry before a healthy one.
-func markProcesses(s *Snapshot) []HubProcess {
-	byPID := make(map[int]*Workspace, len(s.Workspaces))
-	for i := range s.Workspaces {
-		w := &s.Workspaces[i]
-		if _, seen := byPID[w.HubPID]; !seen && w.HubPID > 0 {
-			byPID[w.HubPID] = w
-		}
-	}
-	processOnly := make(map[int]string, len(s.Orphans))
-	for _, o := range s.Orphans {
-		processOnly[o.PID] = o.Reason
-	}
-	out := make([]HubProcess, len(s.Processes))
-	for i, p := range s.Processes {
-		h := HubProcess{Process: p}
-		if reason, ok := processOnly[p.PID]; ok {
-			h.Orphan, h.OrphanReason = true, reason
-		}
-		if w := byPID[p.PID]; w != nil {
-			h.WorkspaceID = w.ID
-			if w.Status == StatusOrphan {
-				h.Orphan, h.OrphanReason = true, w.OrphanReason
-			}
-		}
-		out[i] = h
-	}
-	return out
 }

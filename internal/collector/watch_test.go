@@ -11,6 +11,7 @@ import (
 )
 
 func TestDirWatchHandle(t *testing.T) {
+	t.Parallel()
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "workspaces")
 	d := newDirWatch(dir, slog.Default())
@@ -44,6 +45,7 @@ func TestDirWatchHandle(t *testing.T) {
 // A watcher whose channels close is replaced on the next ensure, and the
 // new one reports changes.
 func TestDirWatchRecoversLostWatcher(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "workspaces")
 	d := newDirWatch(dir, slog.Default())
 	defer d.close()

@@ -102,3 +102,22 @@ func TestURL(t *testing.T) {
 		t.Errorf("URL: %q", got)
 	}
 }
+
+func TestTokenEqual(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		got, want string
+		ok        bool
+	}{
+		{"abc", "abc", true},
+		{"abd", "abc", false},
+		{"ab", "abc", false},
+		{"", "", false},
+		{"abcd", "abc", false},
+	}
+	for _, tt := range tests {
+		if ok := TokenEqual(tt.got, tt.want); ok != tt.ok {
+			t.Errorf("TokenEqual(%q, %q) = %v", tt.got, tt.want, ok)
+		}
+	}
+}

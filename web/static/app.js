@@ -195,12 +195,10 @@
   var titleTimer = null;
 
   function pollTitle() {
-    var stream = document.body && document.body.getAttribute("sse-connect");
-    if (!stream) {
+    var url = document.body && document.body.getAttribute("data-title-url");
+    if (!url) {
       return;
     }
-    var url = new URL(stream, location.href);
-    url.searchParams.set("title", "1");
     fetch(url, { credentials: "same-origin", cache: "no-store" })
       .then(function (res) {
         return res.ok ? res.text() : null;

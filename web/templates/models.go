@@ -16,6 +16,7 @@ type Flash struct {
 type Page struct {
 	Title     string // document title, e.g. "(2) boneyard"
 	EventsURL string // SSE stream for live updates; "" for none
+	TitleURL  string // the page's current title as text, for a hidden tab that closed its stream; set with EventsURL
 	Flash     *Flash
 	Health    Health
 }

@@ -1,0 +1,184 @@
+package handlers
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"boneyard/internal/collector"
+	"boneyard/web/templates"
+)
+
+// The view models of web/templates, built from one snapshot.
+
+// title is a page title with the problem count in front, so a background
+// tab shows trouble: "(2) boneyard".
+func title(snap *collector.Snapshot, page ...string) string {
+	t := strings.Join(append(page, "boneyard"), " · ")
+	if n := snap.Problems(); n > 0 {
+		return "(" + strconv.Itoa(n) + ") " + t
+	}
+	return t
+}
+
+// counts are the per-status totals, problems first. The orphan total
+// includes process-only orphan hubs, as the title's problem count does, and
+// says how it splits.
+func counts(snap *collector.Snapshot) []templates.Count {
+	n := snap.Counts()
+	out := make([]templates.Count, 0, len(collector.Statuses()))
+	for _, st := range collector.Statuses() {
+		c := templates.Count{Status: string(st), N: n.Of(st)}
+		if st == collector.StatusOrphan && n.ProcessOrphans > 0 {
+			c.N += n.ProcessOrphans
+			c.Detail = plural(n.Of(st), "workspace") + ", " + plural(n.ProcessOrphans, "process")
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (f formatter) row(w *collector.Workspace) templates.Row {
+	r := templates.Row{
+		ID:           w.ID,
+		Name:         w.DisplayName(),
+		Cwd:          f.path(w.Cwd),
+		Status:       string(w.Status),
+		OrphanReason: w.OrphanReason,
+		Reason:       w.StoppedReason,
+		HubURL:       w.HubURL,
+		HubLink:      w.HubLink,
+		NATSURL:      w.NATSURL,
+		PID:          w.HubPID,
+		CanReap:      w.CanReap,
+		AgentID:      w.AgentID,
+		LastTouched:  f.stamp(w.LastTouched),
+		StartedAt:    f.stamp(w.StartedAt),
+		Lock:         lockText(w.Lock),
+		Uptime:       "—",
+		CPU:          "—",
+		RSS:          "—",
+		Ports:        "—",
+		Children:     "—",
+	}
+	if !w.HubStarted.IsZero() {
+		r.CreateTime = w.HubStarted.Format(time.RFC3339Nano)
+	}
+	if res := w.Resources; res != nil {
+		r.Uptime = duration(res.Uptime)
+		r.CPU = strconv.FormatFloat(res.CPUPercent, 'f', 1, 64) + "%"
+		r.RSS = bytesIEC(res.RSS)
+		r.Children = strconv.Itoa(res.Children)
+		if len(res.Ports) > 0 {
+			ports := make([]string, len(res.Ports))
+			for i, p := range res.Ports {
+				ports[i] = strconv.Itoa(p)
+			}
+			r.Ports = strings.Join(ports, ", ")
+		}
+	}
+	return r
+}
+
+// orphans is the orphan section of a view: the orphans it matches, and how
+// many it hides.
+func (f formatter) orphans(snap *collector.Snapshot, v view) templates.Orphans {
+	out := templates.Orphans{
+		Rows:    make([]templates.OrphanRow, 0, len(snap.Orphans)),
+		Unknown: snap.Seq == 0 || snap.ListErr != nil || snap.ScanErr != nil,
+		Clear:   v.unfiltered().href(),
+	}
+	for i := range snap.Orphans {
+		o := &snap.Orphans[i]
+		if !v.orphanMatches(o) {
+			out.Hidden++
+			continue
+		}
+		cwd := templates.Path{Short: "unknown", Full: "unknown"}
+		if o.Cwd != "" {
+			cwd = f.path(o.Cwd)
+		}
+		out.Rows = append(out.Rows, templates.OrphanRow{
+			PID:        o.PID,
+			Elapsed:    o.ETime,
+			Cwd:        cwd,
+			Reason:     o.Reason,
+			Cmd:        o.Cmd,
+			CreateTime: o.CreateTime.Format(time.RFC3339Nano),
+		})
+	}
+	return out
+}
+
+// health tells the page how far to trust the snapshot: collecting before
+// the first collection, else the latest collection's error with what to do.
+func (f formatter) health(snap *collector.Snapshot) templates.Health {
+	switch {
+	case snap.Seq == 0:
+		return templates.Health{Collecting: true}
+	case snap.ListErr != nil:
+		return templates.Health{Error: snap.Err.Error(), Hint: "The workspace list is unknown, not empty. " +
+			"Make sure " + f.path(snap.RegistryDir).Short + " is a directory you can read and write; " +
+			"boneyard retries on its own and this page updates when it succeeds."}
+	case snap.Err != nil:
+		return templates.Health{Error: snap.Err.Error(), Hint: "The rest of the page is current. " +
+			"boneyard retries on its own; its log has the details."}
+	}
+	return templates.Health{}
+}
+
+// page is what every full page of p needs at snap: the title, the live
+// URLs and the health banner. The events URL carries the snapshot the page
+// is rendered from, so that the stream can tell whether the page is stale.
+func (f formatter) page(snap *collector.Snapshot, p livePage, titleText string) templates.Page {
+	q := p.query()
+	titleURL := templates.TitlePath
+	if enc := q.Encode(); enc != "" {
+		titleURL += "?" + enc
+	}
+	q.Set("seq", strconv.FormatUint(snap.Seq, 10))
+	return templates.Page{
+		Title:     titleText,
+		EventsURL: templates.EventsPath + "?" + q.Encode(),
+		TitleURL:  titleURL,
+		Health:    f.health(snap),
+	}
+}
+
+// dashboardModel is everything GET / renders for one view of one snapshot.
+func (f formatter) dashboardModel(snap *collector.Snapshot, v view) templates.Dashboard {
+	d := templates.Dashboard{
+		Page:       f.page(snap, livePage{view: v}, title(snap)),
+		Counts:     counts(snap),
+		Headers:    v.headers(),
+		Orphans:    f.orphans(snap, v),
+		Collecting: snap.Seq == 0,
+		Unlisted:   snap.Seq > 0 && snap.ListErr != nil,
+		Empty:      snap.Listed() && len(snap.Workspaces) == 0,
+		View:       v.model(),
+		Back:       v.href(),
+	}
+	for _, w := range v.apply(snap.Workspaces) {
+		d.Rows = append(d.Rows, f.row(w))
+	}
+	return d
+}
+
+// detailModel is the page of workspace w.
+func (f formatter) detailModel(snap *collector.Snapshot, w *collector.Workspace) templates.Detail {
+	row := f.row(w)
+	return templates.Detail{
+		Page: f.page(snap, livePage{detailID: w.ID}, title(snap, row.Name)),
+		Row:  row,
+		Back: templates.WorkspacePath(w.ID),
+	}
+}
+
+// findWorkspace is snap.Workspace as a pointer, nil when absent.
+func findWorkspace(snap *collector.Snapshot, id string) *collector.Workspace {
+	w, ok := snap.Workspace(id)
+	if !ok {
+		return nil
+	}
+	return &w
+}

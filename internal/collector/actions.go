@@ -1,0 +1,175 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"boneyard/registry"
+)
+
+// Reason classifies a Refusal, so that a caller can answer it in its own
+// terms (an HTTP status, an exit code).
+type Reason int
+
+const (
+	// Invalid: the request cannot be right as it stands (a malformed or
+	// missing value, a pid that is no live bones hub).
+	Invalid Reason = iota + 1
+	// NotFound: what the request names does not exist.
+	NotFound
+	// Conflict: the request no longer matches what is there (it changed
+	// since it was shown), or a rule keeps it from being done here.
+	Conflict
+)
+
+// Refusal is an action refused before anything was changed or signalled.
+// Msg says what was wrong and what to do.
+type Refusal struct {
+	Reason Reason
+	Msg    string
+}
+
+func (r *Refusal) Error() string { return r.Msg }
+
+// Refuse returns a *Refusal with the formatted message.
+func Refuse(r Reason, format string, args ...any) error {
+	return &Refusal{Reason: r, Msg: fmt.Sprintf(format, args...)}
+}
+
+// maxName bounds a workspace name, in characters.
+const maxName = 100
+
+// Register records an idle registry row named name for the workspace
+// directory cwd, as `bones up` does, so it is listed before its first hub
+// starts. A live hub's entry is left in place (a Conflict). It returns the
+// cleaned directory once cwd passed validation, "" before; errors other
+// than a *Refusal come from writing the registry.
+func (c *Collector) Register(cwd, name string) (string, error) {
+	if err := validateRegistration(cwd, name); err != nil {
+		return "", err
+	}
+	cwd = filepath.Clean(cwd)
+	kept, err := registry.RegisterIdle(cwd, name)
+	if err != nil {
+		return cwd, err
+	}
+	if kept != nil {
+		return cwd, Refuse(Conflict, "%s already has a live hub entry (pid %d); nothing was changed: the workspace is listed while its hub runs", cwd, kept.HubPID)
+	}
+	return cwd, nil
+}
+
+// validateRegistration checks a registration; every message says what to
+// fix.
+func validateRegistration(cwd, name string) error {
+	switch {
+	case cwd == "":
+		return Refuse(Invalid, "enter the workspace directory as an absolute path")
+	case hasControl(cwd):
+		return Refuse(Invalid, "the directory contains a control character (a tab, newline or escape); enter the path without it")
+	case !filepath.IsAbs(cwd):
+		return Refuse(Invalid, "the directory %q is not absolute: enter its full path, e.g. /home/you/project", cwd)
+	}
+	fi, err := os.Stat(cwd)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return Refuse(Invalid, "the directory %s does not exist: check the path, or create the workspace first", cwd)
+	case err != nil:
+		return Refuse(Invalid, "the directory %s cannot be read (%v): check the path and its permissions", cwd, err)
+	case !fi.IsDir():
+		return Refuse(Invalid, "%s is not a directory: enter the workspace directory itself, not a file in it", cwd)
+	}
+	switch {
+	case strings.TrimSpace(name) == "":
+		return Refuse(Invalid, "a name is required: enter a short name for the workspace")
+	case !utf8.ValidString(name):
+		return Refuse(Invalid, "the name is not valid UTF-8: retype it")
+	case utf8.RuneCountInString(name) > maxName:
+		return Refuse(Invalid, "the name is too long (%d characters; at most %d): shorten it", utf8.RuneCountInString(name), maxName)
+	case hasControl(name):
+		return Refuse(Invalid, "the name contains a control character; use printable characters only")
+	}
+	return nil
+}
+
+func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
+
+// Remove deletes w's registry entry. A hub process still running keeps
+// running, as an orphan.
+func (c *Collector) Remove(w Workspace) error { return registry.Remove(w.Cwd) }
+
+// Reaped is what ReapWorkspace did.
+type Reaped struct {
+	PID     int // the hub pid the entry named
+	Outcome ReapOutcome
+}
+
+// ReapWorkspace stops the hub of w, a workspace as a page showed it, and
+// removes its entry. seenPID and seen are the hub pid and its process's
+// start time as shown (0 and the zero time when not known): if the entry
+// names another pid now, or the pid names another process, nothing is
+// signalled.
+func (c *Collector) ReapWorkspace(w Workspace, seenPID int, seen time.Time) (Reaped, error) {
+	// Read prunes an entry whose hub has exited or whose directory is gone;
+	// the entry the page showed then still says which process was meant,
+	// and ReapEntry signals it only if it is that hub, alive.
+	entry, err := registry.Read(w.Cwd)
+	if errors.Is(err, registry.ErrNotFound) {
+		entry, err = w.Entry, nil
+	}
+	if err != nil {
+		return Reaped{}, err
+	}
+	if entry.HubPID == 0 {
+		return Reaped{}, Refuse(Invalid, "%s has no hub process (pid 0), so it is not a live bones hub; use Remove to drop the entry", w.Cwd)
+	}
+	if seenPID != 0 && seenPID != entry.HubPID {
+		return Reaped{}, Refuse(Conflict, "the hub of %s changed since the page was shown (pid %d, now %d); nothing was signalled: reload and try again", w.Cwd, seenPID, entry.HubPID)
+	}
+	outcome, err := registry.ReapEntry(entry, seen)
+	if errors.Is(err, registry.ErrNotHub) {
+		return Reaped{}, Refuse(Invalid, "pid %d, which the entry of %s names, is not a live bones hub but another program; nothing was signalled: use Remove to drop the entry", entry.HubPID, w.Cwd)
+	}
+	if err != nil {
+		return Reaped{}, reapError(entry.HubPID, err)
+	}
+	return Reaped{PID: entry.HubPID, Outcome: outcome}, nil
+}
+
+// ReapProcess stops the hub process pid, which must be a process-only
+// orphan in the latest snapshot (see ProcessReapable) whose start time is
+// seen, as a page showed it.
+func (c *Collector) ReapProcess(pid int, seen time.Time) error {
+	if err := c.Snapshot().ProcessReapable(pid); err != nil {
+		return err
+	}
+	if err := registry.ReapProcess(pid, seen); err != nil {
+		return reapError(pid, err)
+	}
+	return nil
+}
+
+// notHub refuses a pid that names no live bones hub.
+func notHub(pid int) error {
+	return Refuse(Invalid, "pid %d is not a live bones hub (it may have exited already); nothing was signalled: reload the page to see the current processes", pid)
+}
+
+// reapError turns a refusal of the registry's reap into one that says what
+// was wrong and what to do; other errors pass through.
+func reapError(pid int, err error) error {
+	switch {
+	case errors.Is(err, registry.ErrNotHub):
+		return notHub(pid)
+	case errors.Is(err, registry.ErrProcessChanged):
+		return Refuse(Conflict, "process %d changed since the page was shown (the pid was reused); nothing was signalled: reload and check again", pid)
+	case errors.Is(err, registry.ErrUnverified):
+		return Refuse(Conflict, "the entry's started_at is missing or in the future, so pid %d cannot be shown to be its hub; nothing was signalled: use Remove to drop the entry, and stop the process yourself if it is a hub", pid)
+	}
+	return err
+}

@@ -1,0 +1,33 @@
+package templates
+
+// The dashboard's URL paths, built here for the routes, the components and
+// the handlers alike. A route registers a pattern by passing the Echo
+// parameter as the argument, e.g. WorkspacePath(":id").
+
+const (
+	DashboardPath = "/"
+	RegisterPath  = "/workspaces" // POST: register a workspace
+	EventsPath    = "/events"     // the SSE stream of a page
+	TitlePath     = "/title"      // a page's current title, for hidden tabs
+	HealthPath    = "/healthz"
+	StaticPrefix  = "/static/"
+	APIPrefix     = "/api/"
+
+	APIWorkspacesPath = APIPrefix + "workspaces"
+	APIProcessesPath  = APIPrefix + "processes"
+)
+
+// WorkspacePath is a workspace's detail page.
+func WorkspacePath(id string) string { return RegisterPath + "/" + id }
+
+// RemovePath removes a workspace's registry entry.
+func RemovePath(id string) string { return WorkspacePath(id) + "/remove" }
+
+// ReapPath reaps a workspace's hub.
+func ReapPath(id string) string { return WorkspacePath(id) + "/reap" }
+
+// ReapProcessPath reaps a process-only orphan hub.
+func ReapProcessPath(pid string) string { return "/processes/" + pid + "/reap" }
+
+// StaticPath is an embedded asset.
+func StaticPath(name string) string { return StaticPrefix + name }
