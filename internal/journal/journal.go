@@ -463,7 +463,8 @@ type Filter struct {
 	Limit       int       // at most; 0: DefaultLimit, never more than the memory holds
 }
 
-// Query returns the events in memory matching f, newest first.
+// Query returns the events matching f among the newest in memory
+// (Options.Memory), newest first.
 func (j *Journal) Query(f Filter) []Event {
 	limit := f.Limit
 	if limit <= 0 {
@@ -473,7 +474,8 @@ func (j *Journal) Query(f Filter) []Event {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
 	var out []Event
-	for i := len(j.events) - 1; i >= 0 && len(out) < limit; i-- {
+	oldest := max(len(j.events)-j.opts.Memory, 0)
+	for i := len(j.events) - 1; i >= oldest && len(out) < limit; i-- {
 		e := j.events[i]
 		if (f.WorkspaceID == "" || e.WorkspaceID == f.WorkspaceID) && (f.Kind == "" || e.Kind == f.Kind) &&
 			!e.Time.Before(f.Since) {
