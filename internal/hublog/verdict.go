@@ -100,11 +100,11 @@ func Judge(lines []Line, t Target) Verdict {
 	switch {
 	case v.Clean:
 	case panicLine != nil:
-		v.Cause, v.Detail = CausePanic, clip(panicLine.Msg)
+		v.Cause, v.Detail = CausePanic, Clip(panicLine.Msg, MaxDetail)
 	case errLine != nil:
-		v.Cause, v.Detail = CauseError, clip(errorText(*errLine))
+		v.Cause, v.Detail = CauseError, Clip(errorText(*errLine), MaxDetail)
 	case lastLine != nil:
-		v.Cause, v.Detail = CauseLastLine, clip(lastLine.Text())
+		v.Cause, v.Detail = CauseLastLine, Clip(lastLine.Text(), MaxDetail)
 	}
 	return v
 }
@@ -192,20 +192,24 @@ func errorText(l Line) string {
 	return l.Msg + ": " + e
 }
 
-// clip makes s one line of at most MaxDetail bytes: control characters
-// (terminal escapes included) become spaces, and a longer text is cut at a
-// character boundary and marked with an ellipsis.
-func clip(s string) string {
+// Clip makes s one line of valid UTF-8 of at most n bytes, for showing
+// untrusted text: control characters (terminal escapes included) become
+// spaces, and a longer text is cut at a character boundary and marked with
+// an ellipsis.
+func Clip(s string, n int) string {
 	s = strings.TrimSpace(strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
 		}
 		return r
-	}, s))
-	if len(s) <= MaxDetail {
+	}, strings.ToValidUTF8(s, "\uFFFD")))
+	if len(s) <= n {
 		return s
 	}
-	cut := MaxDetail - len("…")
+	cut := n - len("…")
+	if cut < 0 {
+		return ""
+	}
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

@@ -192,3 +192,25 @@ func TestReadVerdict(t *testing.T) {
 		t.Error("ReadVerdict of a directory succeeded")
 	}
 }
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"  padded\n", 10, "padded"},
+		{"a\tb\x1b[0mc", 20, "a b [0mc"},
+		{"bad \xff byte", 20, "bad \uFFFD byte"},
+		{"abcdefghij", 6, "abc…"},
+		{"ééééé", 6, "é…"},
+		{"abcdef", 2, ""},
+		{"abcdef", 0, ""},
+	}
+	for _, tt := range tests {
+		if got := Clip(tt.s, tt.n); got != tt.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+	}
+}

@@ -30,8 +30,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"boneyard/internal/hublog"
 )
 
 // Kind is what an event reports.
@@ -529,41 +529,22 @@ func encode(e Event) ([]byte, error) {
 		if buf.Len() <= MaxLine {
 			return buf.Bytes(), nil
 		}
-		e.Cwd = clipText(e.Cwd, len(e.Cwd)/2, false)
-		e.Detail = clipText(e.Detail, len(e.Detail)/2, true)
-		e.Name = clipText(e.Name, len(e.Name)/2, true)
+		e.Cwd = hublog.Clip(e.Cwd, len(e.Cwd)/2)
+		e.Detail = hublog.Clip(e.Detail, len(e.Detail)/2)
+		e.Name = hublog.Clip(e.Name, len(e.Name)/2)
 	}
 }
 
-// bounded clips e's text fields so that its line stays under MaxLine, and
-// turns control characters in its name and detail into spaces.
+// bounded clips e's text fields so that its line stays under MaxLine,
+// turning control characters in them into spaces; a cwd is left as it is
+// unless it is longer than a path can be.
 func bounded(e Event) Event {
-	e.WorkspaceID = clipText(e.WorkspaceID, maxID, false)
-	e.Name = clipText(e.Name, maxName, true)
-	e.Cwd = clipText(e.Cwd, maxCwd, false)
-	e.Detail = clipText(e.Detail, maxDetail, true)
+	e.WorkspaceID = hublog.Clip(e.WorkspaceID, maxID)
+	e.Name = hublog.Clip(e.Name, maxName)
+	e.Detail = hublog.Clip(e.Detail, maxDetail)
+	e.Cwd = strings.ToValidUTF8(e.Cwd, "\uFFFD")
+	if len(e.Cwd) > maxCwd {
+		e.Cwd = hublog.Clip(e.Cwd, maxCwd)
+	}
 	return e
-}
-
-// clipText makes s valid UTF-8 of at most n bytes, cut at a character
-// boundary with an ellipsis; printable turns control characters into
-// spaces.
-func clipText(s string, n int, printable bool) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if printable {
-		s = strings.Map(func(r rune) rune {
-			if unicode.IsControl(r) {
-				return ' '
-			}
-			return r
-		}, s)
-	}
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
