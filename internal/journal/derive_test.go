@@ -93,6 +93,7 @@ func TestDerive(t *testing.T) {
 	type setup struct {
 		log    []string
 		hubPID int
+		gone   bool // the workspace directory is deleted
 	}
 	tests := []struct {
 		name  string
@@ -241,6 +242,13 @@ func TestDerive(t *testing.T) {
 			want:  []ev{{KindHubDied, 100, "no clean stop known (nothing of it in hub.log)"}},
 		},
 		{
+			name:  "workspace deleted with its hub",
+			setup: setup{gone: true},
+			prev:  func(d string) Observation { return obs(ws(d, StatusOrphan, 100, c1)) },
+			cur:   func(string) Observation { return Observation{} },
+			want:  []ev{{KindHubDied, 100, "no clean stop known (the workspace's state directory is gone)"}},
+		},
+		{
 			name: "nothing changed; an unknown create time matches",
 			prev: func(d string) Observation { return obs(ws(d, StatusRunning, 100, time.Time{})) },
 			cur:  func(d string) Observation { return obs(ws(d, StatusRunning, 100, c1)) },
@@ -254,6 +262,9 @@ func TestDerive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := workspace(t, tt.setup.log, tt.setup.hubPID)
+			if tt.setup.gone {
+				must(t, os.RemoveAll(dir))
+			}
 			cur := tt.cur(dir)
 			cur.Time = sec(600)
 			got := Derive(tt.prev(dir), cur, LogEndings(DefaultStateDir))

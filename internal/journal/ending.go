@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -58,6 +59,9 @@ func deathDetail(v hublog.Verdict) string {
 
 // pidFileEnding judges by hub.pid a hub the log says nothing of.
 func pidFileEnding(dir string, pid int, hasLog bool) Ending {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return Ending{Detail: "no clean stop known (the workspace's state directory is gone)"}
+	}
 	why := "no hub.log"
 	if hasLog {
 		why = "nothing of it in hub.log"
