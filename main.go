@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -236,7 +237,7 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 	// are shown whole.
 	home, _ := os.UserHomeDir()
 	srv, err := handlers.New(handlers.Config{
-		Source: col, Actions: col, Token: token, Host: bound.IP.String(), Port: bound.Port,
+		Source: col, Actions: col, Auth: state.NewAuth(dir, token, strings.TrimSpace(os.Getenv(state.TokenEnv)) == ""), Host: bound.IP.String(), Port: bound.Port,
 		Home: home, AuditPath: filepath.Join(dir, "audit.log"),
 	})
 	if err != nil {

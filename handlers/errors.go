@@ -53,6 +53,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 			text += " " + hint + " `" + cmd + "`."
 		}
 		werr = c.JSON(code, map[string]string{"error": text})
+	case code == http.StatusUnauthorized && c.Request().Method == http.MethodGet && !isHTMX(c):
+		werr = s.loginPage(c, code)
 	case isHTMX(c):
 		werr = render(c, code, templates.FlashBox(&templates.Flash{Error: true, Message: msg}, true))
 	default:

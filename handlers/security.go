@@ -9,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"boneyard/internal/state"
 	"boneyard/web/templates"
 )
 
@@ -87,40 +86,4 @@ func parseForm(c echo.Context) (url.Values, error) {
 		return nil, echo.NewHTTPError(http.StatusBadRequest, "malformed form: "+err.Error())
 	}
 	return r.PostForm, nil
-}
-
-func (s *Server) tokenCookie() string { return "boneyard_token_" + strconv.Itoa(s.port) }
-
-// authenticate requires the token as a cookie, a Bearer header, or (on GET)
-// a ?token= query that is turned into the cookie by a redirect. It guards
-// the private routes; the public ones are registered outside its group.
-func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		if q := r.URL.Query(); q.Has("token") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			if !state.TokenEqual(q.Get("token"), s.token) {
-				return echo.NewHTTPError(http.StatusUnauthorized, "that token is not valid")
-			}
-			c.SetCookie(&http.Cookie{
-				Name: s.tokenCookie(), Value: s.token, Path: "/",
-				HttpOnly: true, SameSite: http.SameSiteStrictMode,
-			})
-			q.Del("token")
-			target := r.URL.EscapedPath()
-			if enc := q.Encode(); enc != "" {
-				target += "?" + enc
-			}
-			return c.Redirect(http.StatusSeeOther, target)
-		}
-		if auth := r.Header.Get("Authorization"); auth != "" {
-			if t, ok := strings.CutPrefix(auth, "Bearer "); ok && state.TokenEqual(strings.TrimSpace(t), s.token) {
-				return next(c)
-			}
-			return echo.NewHTTPError(http.StatusUnauthorized, "that token is not valid")
-		}
-		if ck, err := r.Cookie(s.tokenCookie()); err == nil && state.TokenEqual(ck.Value, s.token) {
-			return next(c)
-		}
-		return echo.NewHTTPError(http.StatusUnauthorized, "boneyard needs its access token")
-	}
 }

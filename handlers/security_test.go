@@ -6,12 +6,26 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
+
+// session logs in through ?token= and returns the session cookie.
+func session(t *testing.T, e *env) *http.Cookie {
+	t.Helper()
+	r := request(http.MethodGet, "/?token="+testToken, nil)
+	r.Header.Del("Authorization")
+	w := e.serve(r)
+	cookies := w.Result().Cookies()
+	if w.Code != http.StatusSeeOther || len(cookies) != 1 {
+		t.Fatalf("login: %d with cookies %v, want 303 and a session cookie", w.Code, cookies)
+	}
+	return cookies[0]
+}
 
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	e := newBareEnv(t)
-	cookie := &http.Cookie{Name: "boneyard_token_2663", Value: testToken}
+	cookie := session(t, e)
 	tests := []struct {
 		name   string
 		target string
@@ -19,16 +33,22 @@ func TestAuthentication(t *testing.T) {
 		code   int
 	}{
 		{"bearer", "/", func(r *http.Request) {}, http.StatusOK},
-		{"cookie", "/", func(r *http.Request) { r.Header.Del("Authorization"); r.AddCookie(cookie) }, http.StatusOK},
+		{"session cookie", "/", func(r *http.Request) { r.Header.Del("Authorization"); r.AddCookie(cookie) }, http.StatusOK},
 		{"no token", "/", func(r *http.Request) { r.Header.Del("Authorization") }, http.StatusUnauthorized},
 		{"wrong bearer", "/", func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }, http.StatusUnauthorized},
-		{"wrong cookie", "/", func(r *http.Request) {
+		{"basic auth", "/", func(r *http.Request) { r.SetBasicAuth("x", testToken) }, http.StatusUnauthorized},
+		{"wrong session", "/", func(r *http.Request) {
 			r.Header.Del("Authorization")
-			r.AddCookie(&http.Cookie{Name: "boneyard_token_2663", Value: "nope"})
+			r.AddCookie(&http.Cookie{Name: cookie.Name, Value: "nope"})
 		}, http.StatusUnauthorized},
-		{"cookie of another port", "/", func(r *http.Request) {
+		{"the token as a cookie", "/", func(r *http.Request) {
 			r.Header.Del("Authorization")
-			r.AddCookie(&http.Cookie{Name: "boneyard_token_9999", Value: testToken})
+			r.AddCookie(&http.Cookie{Name: cookie.Name, Value: testToken})
+			r.AddCookie(&http.Cookie{Name: "boneyard_token_2663", Value: testToken})
+		}, http.StatusUnauthorized},
+		{"session of another port", "/", func(r *http.Request) {
+			r.Header.Del("Authorization")
+			r.AddCookie(&http.Cookie{Name: "boneyard_session_9999", Value: cookie.Value})
 		}, http.StatusUnauthorized},
 		{"api without token", "/api/workspaces", func(r *http.Request) { r.Header.Del("Authorization") }, http.StatusUnauthorized},
 		{"events without token", "/events", func(r *http.Request) { r.Header.Del("Authorization") }, http.StatusUnauthorized},
@@ -57,7 +77,13 @@ func TestAuthentication(t *testing.T) {
 			if got := text(d.one("main code")); got != "boneyard url" {
 				t.Errorf("401 page names %q, want the command that prints the URL", got)
 			}
-			wantNone(t, d, "#counts", "#ws-section", "#orphans", "form")
+			if got, _ := attr(d.one("form.login"), "action"); got != "/login" {
+				t.Errorf("401 page login form posts to %q, want /login", got)
+			}
+			if got, _ := attr(d.one("form.login input[name=next]"), "value"); got != tt.target {
+				t.Errorf("login form returns to %q, want %q", got, tt.target)
+			}
+			wantNone(t, d, "#counts", "#ws-section", "#orphans")
 		})
 	}
 }
@@ -73,7 +99,7 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
-func TestTokenQuerySetsCookieAndRedirects(t *testing.T) {
+func TestTokenQueryOpensSessionAndRedirects(t *testing.T) {
 	t.Parallel()
 	e := newBareEnv(t)
 	tests := []struct {
@@ -96,14 +122,102 @@ func TestTokenQuerySetsCookieAndRedirects(t *testing.T) {
 			t.Fatalf("want one cookie, got %v", cookies)
 		}
 		c := cookies[0]
-		if c.Value != testToken || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" {
-			t.Errorf("cookie %+v: want the token, HttpOnly, SameSite=Strict, Path=/", c)
+		if c.Name != "boneyard_session_2663" || len(c.Value) != 64 || c.Value == testToken || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.MaxAge <= 0 {
+			t.Errorf("cookie %+v: want a 64-digit session id (not the token), HttpOnly, SameSite=Strict, Path=/, a lifetime", c)
 		}
 	}
 	r := request(http.MethodGet, "/?token=wrong", nil)
 	r.Header.Del("Authorization")
 	if w := e.serve(r); w.Code != http.StatusUnauthorized || len(w.Result().Cookies()) != 0 {
 		t.Errorf("a wrong ?token= got %d with cookies %v, want 401 and none", w.Code, w.Result().Cookies())
+	}
+	r = request(http.MethodGet, "/?token="+testToken, nil)
+	r.Header.Del("Authorization")
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	if w := e.serve(r); w.Code != http.StatusForbidden || len(w.Result().Cookies()) != 0 {
+		t.Errorf("a login link from another site got %d with cookies %v, want 403 and none", w.Code, w.Result().Cookies())
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"/", "/"},
+		{"/workspaces/abc?q=1", "/workspaces/abc?q=1"},
+		{"//evil.example/", "/"},
+		{"/\\evil.example/", "/"},
+		{"https://evil.example/", "/"},
+		{"", "/"},
+		{"/x\r\nSet-Cookie: a=b", "/"},
+	}
+	for _, tt := range tests {
+		if got := localPath(tt.in); got != tt.want {
+			t.Errorf("localPath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLoginForm(t *testing.T) {
+	t.Parallel()
+	e := newBareEnv(t)
+	post := func(token, next string) *httptest.ResponseRecorder {
+		r := request(http.MethodPost, "/login", url.Values{"token": {token}, "next": {next}})
+		r.Header.Del("Authorization")
+		return e.serve(r)
+	}
+	w := post(testToken, "/workspaces/0123456789abcdef")
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/workspaces/0123456789abcdef" || len(w.Result().Cookies()) != 1 {
+		t.Fatalf("login: %d to %q with %v, want 303 back to the page and a session", w.Code, w.Header().Get("Location"), w.Result().Cookies())
+	}
+	if w := post(testToken, "//evil.example/"); w.Header().Get("Location") != "/" {
+		t.Errorf("login with next=//evil.example/ redirects to %q, want /", w.Header().Get("Location"))
+	}
+	w = post("wrong", "/")
+	if w.Code != http.StatusUnauthorized || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("wrong token: %d, cookies %v; want 401, none", w.Code, w.Result().Cookies())
+	}
+	if got := text(parseDOM(t, w.Body.String()).one("p.flash-error")); !strings.Contains(got, "not valid") {
+		t.Errorf("login error %q", got)
+	}
+	// Ten failures a minute, then every attempt waits, the right one too.
+	for range 9 {
+		post("wrong", "/")
+	}
+	w = post(testToken, "/")
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("after 10 failures: %d (Retry-After %q), want 429 without a session", w.Code, w.Header().Get("Retry-After"))
+	}
+	r := request(http.MethodGet, "/api/processes", nil)
+	r.Header.Set("Authorization", "Bearer wrong")
+	if w := e.serve(r); w.Code != http.StatusTooManyRequests {
+		t.Errorf("bearer while limited: %d, want 429", w.Code)
+	}
+}
+
+func TestLoginLimiterWindow(t *testing.T) {
+	t.Parallel()
+	var l loginLimiter
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	logged := 0
+	for i := range 12 {
+		if ok, _ := l.allow(now); !ok {
+			t.Fatalf("attempt %d refused before the limit", i)
+		}
+		if logIt, _ := l.fail(now); logIt {
+			logged++
+		}
+		if i == 9 {
+			break
+		}
+	}
+	if ok, wait := l.allow(now.Add(30 * time.Second)); ok || wait != 30*time.Second {
+		t.Errorf("30 s after 10 failures: allowed %v, wait %v; want refused for 30 s more", ok, wait)
+	}
+	if ok, _ := l.allow(now.Add(time.Minute)); !ok {
+		t.Error("a minute later attempts are still refused")
+	}
+	if logged != 10 {
+		t.Errorf("logged %d lines for 10 failures, want 9 plus one for the limit", logged)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"boneyard/internal/collector"
+	"boneyard/internal/state"
 	"boneyard/web/templates"
 )
 
@@ -50,7 +51,8 @@ type Actions interface {
 type Config struct {
 	Source    Source
 	Actions   Actions
-	Token     string       // required on every route but /healthz and /static
+	Token     string       // required on every route but /healthz and /static, unless Auth is set
+	Auth      *state.Auth  // the token and sessions; nil means a fixed Token with fresh sessions
 	Host      string       // the bound IP, e.g. "127.0.0.5", allowed in the Host header besides the usual loopback names
 	Port      int          // the bound port, for the Host allow-list
 	Home      string       // the user's home directory, shown as ~ in paths; "" shows every path whole
@@ -65,7 +67,8 @@ type Server struct {
 	echo      *echo.Echo
 	src       Source
 	act       Actions
-	token     string
+	auth      *state.Auth
+	logins    loginLimiter
 	port      int
 	hosts     map[string]bool
 	addr      string // host:port the printed URL names, for messages
@@ -89,13 +92,16 @@ type Server struct {
 
 // New builds the router with every route and middleware.
 func New(cfg Config) (*Server, error) {
-	if cfg.Source == nil || cfg.Actions == nil || cfg.Token == "" || cfg.AuditPath == "" {
-		return nil, errors.New("handlers: Config needs a Source, Actions, a Token and an AuditPath")
+	if cfg.Auth == nil && cfg.Token != "" {
+		cfg.Auth = state.NewAuth("", cfg.Token, false)
+	}
+	if cfg.Source == nil || cfg.Actions == nil || cfg.Auth == nil || cfg.AuditPath == "" {
+		return nil, errors.New("handlers: Config needs a Source, Actions, a Token or Auth, and an AuditPath")
 	}
 	s := &Server{
 		src:       cfg.Source,
 		act:       cfg.Actions,
-		token:     cfg.Token,
+		auth:      cfg.Auth,
 		port:      cfg.Port,
 		home:      cfg.Home,
 		log:       cfg.Logger,
@@ -121,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 	pub := e.Group("")
 	pub.GET(templates.HealthPath, func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 	pub.GET(templates.StaticPrefix+"*", staticFiles())
+	pub.POST(templates.LoginPath, s.login, s.crossOrigin)
 
 	// Private: everything else needs the token, and every change passes the
 	// cross-origin check. The middleware is given per route: group
