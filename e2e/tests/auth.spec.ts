@@ -39,3 +39,27 @@ test('the start line prints the bookmarkable URL', async () => {
   const out = fs.readFileSync(SERVER_STDOUT, 'utf8');
   expect(out).toContain(`boneyard listening on http://127.0.0.1:${PORT}/?token=${TOKEN}`);
 });
+
+test('the login page takes the pasted token and returns to the page asked for; the cookie holds a session, not the token', async ({ browser, workspaces }) => {
+  const ws = idleWorkspace(workspaces, 'login-form');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const res = await page.goto('/?q=login-form');
+  expect(res!.status()).toBe(401);
+  await page.getByLabel('Access token').fill('not-the-token');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('alert')).toContainText('not valid');
+  await page.getByLabel('Access token').fill(TOKEN);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(`${BASE_URL}/?q=login-form`);
+  await gotoUntil(page, '/?q=login-form', async () => {
+    await expect(row(page, ws)).toBeVisible({ timeout: 1000 });
+  });
+  const cookies = await context.cookies();
+  expect(cookies).toHaveLength(1);
+  expect(cookies[0].name).toBe(`boneyard_session_${PORT}`);
+  expect(cookies[0].value).not.toContain(TOKEN);
+  expect(cookies[0].httpOnly).toBe(true);
+  expect(cookies[0].sameSite).toBe('Strict');
+  await context.close();
+});
