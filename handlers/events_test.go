@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -311,4 +312,52 @@ func TestWriteEventSplitsLines(t *testing.T) {
 			t.Errorf("writeEvent(%q) = %q, %v; want %q", tt.data, buf.String(), err, tt.want)
 		}
 	}
+}
+
+// TestStreamCap: past MaxStreams a page gets one "capped" event saying why
+// it is not live, and a long retry; once a stream closes, a new one is live.
+func TestStreamCap(t *testing.T) {
+	e := newEnv(t, true)
+	e.refresh()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config(ln.Addr().(*net.TCPAddr).Port)
+	cfg.MaxStreams = 2
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { srv.CloseStreams(); hs.Close() })
+	l := &live{base: "http://" + ln.Addr().String(), hs: hs, srv: srv}
+
+	first := l.stream(t, seqQuery(e))
+	l.stream(t, seqQuery(e))
+	get := func() string {
+		req, _ := http.NewRequest(http.MethodGet, l.base+"/events?"+seqQuery(e), nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return string(b)
+	}
+	if got, want := get(), "retry: 30000\n\nevent: capped\ndata: Live updates are paused: boneyard already streams to 2 pages. Close some boneyard tabs; this page goes live again by itself within a minute.\n\n"; got != want {
+		t.Fatalf("third stream got %q, want %q", got, want)
+	}
+	first.resp.Body.Close()
+	<-first.closed
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.streams.Load() > 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("closed stream still counted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	l.stream(t, seqQuery(e))
 }

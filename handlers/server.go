@@ -47,6 +47,11 @@ type Actions interface {
 	ReapProcess(pid int, seen time.Time) error
 }
 
+// DefaultMaxStreams caps the open SSE streams: far above what one user's
+// tabs need (a hidden tab closes its stream), well below the server's
+// connection cap.
+const DefaultMaxStreams = 64
+
 // Config wires a Server.
 type Config struct {
 	Source    Source
@@ -60,6 +65,8 @@ type Config struct {
 	Logger    *slog.Logger // nil means slog.Default()
 	// Heartbeat is the SSE keep-alive interval; 0 means 15 s.
 	Heartbeat time.Duration
+	// MaxStreams caps the open SSE streams; 0 means DefaultMaxStreams.
+	MaxStreams int
 }
 
 // Server is boneyard's http.Handler.
@@ -85,9 +92,10 @@ type Server struct {
 	diffs cached[diffKey, []byte]
 	api   cached[struct{}, []byte] // GET /api/workspaces
 
-	closeOnce sync.Once
-	closing   chan struct{} // closed by CloseStreams
-	streams   atomic.Int64  // open SSE streams
+	closeOnce  sync.Once
+	closing    chan struct{} // closed by CloseStreams
+	streams    atomic.Int64  // open SSE streams
+	maxStreams int
 }
 
 // New builds the router with every route and middleware.
@@ -114,6 +122,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.heartbeat <= 0 {
 		s.heartbeat = 15 * time.Second
+	}
+	s.maxStreams = cfg.MaxStreams
+	if s.maxStreams <= 0 {
+		s.maxStreams = DefaultMaxStreams
 	}
 	s.hosts, s.addr = allowedHosts(cfg.Host, cfg.Port)
 

@@ -77,6 +77,24 @@ func writeEvent(w io.Writer, name string, data []byte) error {
 	return err
 }
 
+// cappedRetry is how long a page over the stream cap waits before it asks
+// again.
+const cappedRetry = 30 * time.Second
+
+// refuseStream answers a stream over the cap with one "capped" event that
+// the page shows, and a long retry: it goes live once other pages close.
+func (s *Server) refuseStream(c echo.Context) error {
+	w := c.Response()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	msg := "Live updates are paused: boneyard already streams to " + strconv.Itoa(s.maxStreams) +
+		" pages. Close some boneyard tabs; this page goes live again by itself within a minute."
+	io.WriteString(w, "retry: "+strconv.Itoa(int(cappedRetry.Milliseconds()))+"\n\n")
+	writeEvent(w, "capped", []byte(msg))
+	s.log.Warn("sse: stream cap reached; a page was told to wait", "cap", s.maxStreams)
+	return nil
+}
+
 // events is GET /events: one SSE stream per page, pushing the fragments that
 // changed whenever the collector publishes a snapshot.
 func (s *Server) events(c echo.Context) error {
@@ -91,10 +109,13 @@ func (s *Server) events(c echo.Context) error {
 		return err
 	}
 	st := &stream{s: s, page: page}
-	s.streams.Add(1)
+	w := c.Response()
+	if n := s.streams.Add(1); n > int64(s.maxStreams) {
+		s.streams.Add(-1)
+		return s.refuseStream(c)
+	}
 	defer s.streams.Add(-1)
 
-	w := c.Response()
 	rc := http.NewResponseController(w)
 	// A stream lives for hours: the server's write timeout must not cut it.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil {

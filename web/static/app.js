@@ -149,6 +149,10 @@
         self.onerror(e);
       }
     };
+    // Over the server's stream cap the page is told so, and waits.
+    es.addEventListener("capped", function (e) {
+      flash(e.data);
+    });
     this.listeners.forEach(function (l) {
       es.addEventListener(l.type, l.fn);
     });
