@@ -24,6 +24,9 @@ import (
 //	sleep:    just waits (a hub the registry does not know);
 //	writer:   rewrites its entry in a tight loop (crash tests kill it);
 //	exit:     exits at once (its pid is then dead).
+//
+// Children write to the registry of their $HOME (startHub passes the
+// test's).
 func TestMain(m *testing.M) {
 	hubtest.Main(m, map[string]func() int{
 		"serve":    func() int { return fakeHub(http.NotFoundHandler(), true) },
@@ -90,6 +93,14 @@ func writer() int {
 // child is a running test-binary child process.
 type child = hubtest.Proc
 
+// testRegistry returns a registry in a fresh temporary home directory, and
+// the home, for a test that may run in parallel with others.
+func testRegistry(t testing.TB) (Registry, string) {
+	t.Helper()
+	home := t.TempDir()
+	return ForHome(home), home
+}
+
 // startChild runs the test binary at path with args in dir, playing mode,
 // and waits for it to report ready.
 func startChild(t testing.TB, mode, dir, path string, args ...string) *child {
@@ -97,10 +108,11 @@ func startChild(t testing.TB, mode, dir, path string, args ...string) *child {
 	return hubtest.Start(t, hubtest.Options{Mode: mode, Dir: dir, Path: path, Args: args})
 }
 
-// startHub runs a fake hub as `<tmp>/bones hub start ...` in dir.
-func startHub(t testing.TB, mode, dir string) *child {
+// startHub runs a fake hub as `<tmp>/bones hub start ...` in dir; one that
+// registers itself does so in r.
+func startHub(t testing.TB, r Registry, mode, dir string) *child {
 	t.Helper()
-	return hubtest.Start(t, hubtest.Options{Mode: mode, Dir: dir, Args: hubtest.HubArgs()})
+	return hubtest.Start(t, hubtest.Options{Mode: mode, Dir: dir, Args: hubtest.HubArgs(), Env: hubtest.HomeEnv(r.Home)})
 }
 
 // lastDeadPID caches deadPID's child: starting a process is the slowest
@@ -119,42 +131,55 @@ func deadPID(t testing.TB) int {
 	return pid
 }
 
-// workspace creates a workspace directory under parent, with its
-// .bones/agent.id marker when marked.
-func workspace(t testing.TB, parent, name string, marked bool) string {
+// mustWrite writes e to r or fails the test.
+func mustWrite(t testing.TB, r Registry, e Entry) {
 	t.Helper()
-	dir := filepath.Join(parent, name)
-	if err := os.MkdirAll(filepath.Join(dir, ".bones"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if marked {
-		if err := os.WriteFile(filepath.Join(dir, ".bones", "agent.id"), []byte("agent-"+name+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// mustWrite writes e or fails the test.
-func mustWrite(t testing.TB, e Entry) {
-	t.Helper()
-	if err := Write(e); err != nil {
+	if err := r.Write(e); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// writeRaw writes data as the registry file name, as another program would.
-func writeRaw(t testing.TB, name, data string) string {
+// writeRaw writes data as the file name in r's directory, as another
+// program would.
+func writeRaw(t testing.TB, r Registry, name, data string) string {
 	t.Helper()
-	dir := RegistryDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(r.Dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, name)
+	path := filepath.Join(r.Dir, name)
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// tempFiles lists the temporary files left in r's directory.
+func tempFiles(t testing.TB, r Registry) []string {
+	t.Helper()
+	ents, err := os.ReadDir(r.Dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range ents {
+		if strings.Contains(de.Name(), tmpMarker) {
+			names = append(names, de.Name())
+		}
+	}
+	return names
+}
+
+// readRaw reads the canonical entry file of cwd in r without pruning.
+func readRaw(t testing.TB, r Registry, cwd string) (Entry, bool) {
+	t.Helper()
+	f, err := readEntryFile(r.EntryPath(cwd))
+	if os.IsNotExist(err) {
+		return Entry{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.entry, true
 }
 
 // exists reports whether path exists.

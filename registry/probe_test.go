@@ -24,6 +24,7 @@ func shortHealthTimeout(t testing.TB, d time.Duration) {
 }
 
 func TestIsAlive(t *testing.T) {
+	t.Parallel()
 	shortHealthTimeout(t, 300*time.Millisecond)
 	notFound := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(notFound.Close)
@@ -76,7 +77,7 @@ func TestIsAlive(t *testing.T) {
 // on loopback is never dialled: the probe client's dial counter stays put,
 // while a loopback URL moves it (so the counter does count).
 func TestProbeNeverContactsNonLoopback(t *testing.T) {
-	home := hubtest.SetHome(t)
+	r, home := testRegistry(t)
 	live := os.Getpid()
 	urls := []string{
 		"http://10.255.255.1/",
@@ -98,10 +99,10 @@ func TestProbeNeverContactsNonLoopback(t *testing.T) {
 		if IsAlive(Entry{Cwd: "/w", HubPID: live, HubURL: u}) {
 			t.Errorf("IsAlive(%q) = true", u)
 		}
-		cwd := workspace(t, home, "ws"+itoa(i), true)
-		mustWrite(t, Entry{Cwd: cwd, Name: u, HubPID: live, HubURL: u})
+		cwd := hubtest.Workspace(t, home, "ws"+itoa(i), true)
+		mustWrite(t, r, Entry{Cwd: cwd, Name: u, HubPID: live, HubURL: u})
 	}
-	infos, err := ListInfo()
+	infos, err := r.ListInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,15 +126,16 @@ func TestProbeNeverContactsNonLoopback(t *testing.T) {
 // at the same time, not one after another: every hung listener holds a
 // probe's connection open at once.
 func TestListInfoProbesConcurrently(t *testing.T) {
+	t.Parallel()
 	const hubs = 20
 	shortHealthTimeout(t, 2*time.Second)
-	home := hubtest.SetHome(t)
+	r, home := testRegistry(t)
 	hung := hungListeners(t, hubs)
 	for i, u := range hung.urls {
-		cwd := workspace(t, home, "ws"+itoa(i), true)
-		mustWrite(t, Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: u})
+		cwd := hubtest.Workspace(t, home, "ws"+itoa(i), true)
+		mustWrite(t, r, Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: u})
 	}
-	infos, err := ListInfo()
+	infos, err := r.ListInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,16 +210,17 @@ func port(url string) string {
 // TestListInfoWithHubProcesses runs real hub processes: one serving, one
 // that accepts connections and never answers, and one that dies.
 func TestListInfoWithHubProcesses(t *testing.T) {
+	t.Parallel()
 	shortHealthTimeout(t, 300*time.Millisecond)
-	home := hubtest.SetHome(t)
-	serving := workspace(t, home, "serving", true)
-	hanging := workspace(t, home, "hanging", true)
-	dying := workspace(t, home, "dying", true)
-	startHub(t, "serve", serving)
-	startHub(t, "hang", hanging)
-	startHub(t, "hang", dying).Kill()
+	r, home := testRegistry(t)
+	serving := hubtest.Workspace(t, home, "serving", true)
+	hanging := hubtest.Workspace(t, home, "hanging", true)
+	dying := hubtest.Workspace(t, home, "dying", true)
+	startHub(t, r, "serve", serving)
+	startHub(t, r, "hang", hanging)
+	startHub(t, r, "hang", dying).Kill()
 
-	infos, err := ListInfo()
+	infos, err := r.ListInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +232,7 @@ func TestListInfoWithHubProcesses(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Errorf("statuses = %v, want %v", got, want)
 	}
-	if exists(EntryPath(dying)) {
+	if exists(r.EntryPath(dying)) {
 		t.Error("the dead hub's entry was not pruned")
 	}
 }

@@ -10,12 +10,15 @@ import (
 	"boneyard/procscan"
 )
 
-// shortGrace shortens the SIGTERM grace for tests of stubborn processes.
-func shortGrace(t testing.TB) {
+// shortGrace is the SIGTERM grace for tests of stubborn processes.
+const shortGrace = 300 * time.Millisecond
+
+// reaping returns a registry in a fresh home whose reaps wait shortGrace.
+func reaping(t testing.TB) (Registry, string) {
 	t.Helper()
-	old := reapGrace
-	reapGrace = 300 * time.Millisecond
-	t.Cleanup(func() { reapGrace = old })
+	r, home := testRegistry(t)
+	r.tune = &tuning{reapGrace: shortGrace}
+	return r, home
 }
 
 // createTime returns a child's create time.
@@ -42,7 +45,7 @@ func checkExited(t *testing.T, c *child, want bool) {
 }
 
 func TestReap(t *testing.T) {
-	shortGrace(t)
+	t.Parallel()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +56,7 @@ func TestReap(t *testing.T) {
 		name string
 		// setup starts what the entry describes and returns the entry and the
 		// child, if any.
-		setup func(t *testing.T, cwd string) (Entry, *child)
+		setup func(t *testing.T, r Registry, cwd string) (Entry, *child)
 		// seen returns the create time the caller saw; nil for none.
 		seen       func(t *testing.T, c *child) time.Time
 		wantErr    bool
@@ -64,9 +67,9 @@ func TestReap(t *testing.T) {
 	}{
 		{
 			name: "hub exits on SIGTERM and removes its entry",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
-				c := startHub(t, "serve", cwd)
-				e, err := Read(cwd)
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
+				c := startHub(t, r, "serve", cwd)
+				e, err := r.Read(cwd)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -77,8 +80,8 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "hub ignoring SIGTERM is killed, entry removed",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
-				c := startHub(t, "stubborn", cwd)
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
+				c := startHub(t, r, "stubborn", cwd)
 				return hubEntryOf(cwd, c), c
 			},
 			outcome:    ReapStopped,
@@ -86,8 +89,8 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "create time as seen",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
-				c := startHub(t, "sleep", cwd)
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
+				c := startHub(t, r, "sleep", cwd)
 				return hubEntryOf(cwd, c), c
 			},
 			seen:       func(t *testing.T, c *child) time.Time { return createTime(t, c.PID) },
@@ -96,14 +99,14 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "dead pid: entry removed",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
 				return Entry{Cwd: cwd, HubPID: deadPID(t), StartedAt: time.Now()}, nil
 			},
 			outcome: ReapExited,
 		},
 		{
 			name: "dead pid with a create time seen: entry removed",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
 				return Entry{Cwd: cwd, HubPID: deadPID(t), StartedAt: time.Now()}, nil
 			},
 			seen:    func(*testing.T, *child) time.Time { return time.Now().Add(-time.Minute) },
@@ -111,7 +114,7 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "zombie hub: entry removed",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
 				c := hubtest.Start(t, hubtest.Options{Mode: hubtest.ExitMode, Dir: cwd, Args: hubtest.HubArgs(), NoReap: true})
 				awaitZombie(t, c.PID)
 				return hubEntryOf(cwd, c), nil
@@ -120,22 +123,22 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "idle row: entry removed",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
 				return Entry{Cwd: cwd, Name: "idle"}, nil
 			},
 			outcome: ReapExited,
 		},
 		{
 			name: "recycled pid: entry removed, process spared",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
-				c := startHub(t, "sleep", cwd)
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
+				c := startHub(t, r, "sleep", cwd)
 				return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: createTime(t, c.PID).Add(-time.Hour)}, c
 			},
 			outcome: ReapRecycled,
 		},
 		{
 			name: "pid 1 refused",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
 				return Entry{Cwd: cwd, HubPID: 1, StartedAt: time.Now()}, nil
 			},
 			wantErr:   true,
@@ -144,7 +147,7 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "own pid refused",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
 				return Entry{Cwd: cwd, HubPID: os.Getpid(), StartedAt: time.Now()}, nil
 			},
 			wantErr:   true,
@@ -153,8 +156,8 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "no started_at: nothing signalled",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
-				c := startHub(t, "sleep", cwd)
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
+				c := startHub(t, r, "sleep", cwd)
 				return Entry{Cwd: cwd, HubPID: c.PID}, c
 			},
 			wantErr:   true,
@@ -163,8 +166,8 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "started_at in the future: nothing signalled",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
-				c := startHub(t, "sleep", cwd)
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
+				c := startHub(t, r, "sleep", cwd)
 				return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: time.Now().Add(time.Hour)}, c
 			},
 			wantErr:   true,
@@ -173,7 +176,7 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "not a bones hub: nothing signalled",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
 				c := startChild(t, "sleep", cwd, exe, "hub", "start")
 				return Entry{Cwd: cwd, HubPID: c.PID, StartedAt: time.Now().Add(time.Hour)}, c
 			},
@@ -183,7 +186,7 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "a name merely ending in bones: nothing signalled",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
 				c := startChild(t, "sleep", cwd, hubtest.Bin("notbones"), hubtest.HubArgs()...)
 				return hubEntryOf(cwd, c), c
 			},
@@ -193,7 +196,7 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "bones, but not hub start: nothing signalled",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
 				c := startChild(t, "sleep", cwd, hubtest.Bin("bones"), "hub", "status")
 				return hubEntryOf(cwd, c), c
 			},
@@ -203,8 +206,8 @@ func TestReap(t *testing.T) {
 		},
 		{
 			name: "create time other than seen: nothing signalled",
-			setup: func(t *testing.T, cwd string) (Entry, *child) {
-				c := startHub(t, "sleep", cwd)
+			setup: func(t *testing.T, r Registry, cwd string) (Entry, *child) {
+				c := startHub(t, r, "sleep", cwd)
 				return hubEntryOf(cwd, c), c
 			},
 			seen:      func(t *testing.T, c *child) time.Time { return createTime(t, c.PID).Add(-time.Second) },
@@ -215,24 +218,25 @@ func TestReap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := hubtest.SetHome(t)
-			cwd := workspace(t, home, "ws", true)
-			e, c := tt.setup(t, cwd)
-			if !exists(EntryPath(cwd)) {
-				mustWrite(t, e)
+			t.Parallel()
+			r, home := reaping(t)
+			cwd := hubtest.Workspace(t, home, "ws", true)
+			e, c := tt.setup(t, r, cwd)
+			if !exists(r.EntryPath(cwd)) {
+				mustWrite(t, r, e)
 			}
 			var seen time.Time
 			if tt.seen != nil {
 				seen = tt.seen(t, c)
 			}
-			outcome, err := ReapEntry(e, seen)
+			outcome, err := r.ReapEntry(e, seen)
 			if (err != nil) != tt.wantErr || (tt.want != nil && !errors.Is(err, tt.want)) {
 				t.Fatalf("ReapEntry: err = %v, wantErr %v (%v)", err, tt.wantErr, tt.want)
 			}
 			if !tt.wantErr && outcome != tt.outcome {
 				t.Errorf("outcome = %v, want %v", outcome, tt.outcome)
 			}
-			if got := exists(EntryPath(cwd)); got != tt.wantEntry {
+			if got := exists(r.EntryPath(cwd)); got != tt.wantEntry {
 				t.Errorf("entry exists = %v, want %v", got, tt.wantEntry)
 			}
 			if c != nil {
@@ -257,22 +261,22 @@ func awaitZombie(t *testing.T, pid int) {
 // TestReapKeepsNewerEntry reaps a dead hub's entry after a new hub took the
 // workspace over: the new hub's entry stays.
 func TestReapKeepsNewerEntry(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
 	old := Entry{Cwd: cwd, HubPID: deadPID(t), StartedAt: time.Now()}
-	mustWrite(t, Entry{Cwd: cwd, Name: "new", HubPID: os.Getpid(), StartedAt: time.Now()})
-	if err := Reap(old); err != nil {
+	mustWrite(t, r, Entry{Cwd: cwd, Name: "new", HubPID: os.Getpid(), StartedAt: time.Now()})
+	if err := r.Reap(old); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := readRaw(t, cwd); !ok || got.Name != "new" {
+	if got, ok := readRaw(t, r, cwd); !ok || got.Name != "new" {
 		t.Errorf("entry = %+v (present %v), want the new hub's", got, ok)
 	}
 }
 
+// TestReapPID reaps through reapPID, which is ReapPID with a short grace.
 func TestReapPID(t *testing.T) {
-	shortGrace(t)
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
 	tests := []struct {
 		name       string
 		mode       string // child to start, "" for none
@@ -292,24 +296,27 @@ func TestReapPID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, home := testRegistry(t)
+			cwd := hubtest.Workspace(t, home, "ws", true)
 			var c *child
 			pid := tt.pid
 			if tt.mode != "" {
 				if tt.path != "" {
 					c = startChild(t, tt.mode, cwd, tt.path, hubtest.HubArgs()...)
 				} else {
-					c = startHub(t, tt.mode, cwd)
+					c = startHub(t, r, tt.mode, cwd)
 				}
 				pid = c.PID
-				mustWrite(t, Entry{Cwd: cwd, HubPID: pid, StartedAt: time.Now()})
+				mustWrite(t, r, Entry{Cwd: cwd, HubPID: pid, StartedAt: time.Now()})
 			}
-			err := ReapPID(pid)
+			err := reapPID(pid, shortGrace)
 			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrNotHub)) {
 				t.Fatalf("ReapPID(%d): err = %v, wantErr %v", pid, err, tt.wantErr)
 			}
 			if c != nil {
 				checkExited(t, c, !tt.wantErr)
-				if !exists(EntryPath(cwd)) {
+				if !exists(r.EntryPath(cwd)) {
 					t.Error("ReapPID touched the registry")
 				}
 			}
@@ -317,10 +324,11 @@ func TestReapPID(t *testing.T) {
 	}
 }
 
+// TestReapProcess reaps through reapProcess, which is ReapProcess with a
+// short grace.
 func TestReapProcess(t *testing.T) {
-	shortGrace(t)
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, cwd := testRegistry(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -334,19 +342,19 @@ func TestReapProcess(t *testing.T) {
 	}{
 		{
 			name:       "create time as seen",
-			start:      func(t *testing.T) *child { return startHub(t, "sleep", cwd) },
+			start:      func(t *testing.T) *child { return startHub(t, r, "sleep", cwd) },
 			seen:       func(ct time.Time) time.Time { return ct },
 			wantKilled: true,
 		},
 		{
 			name:       "create time rounded differently",
-			start:      func(t *testing.T) *child { return startHub(t, "stubborn", cwd) },
+			start:      func(t *testing.T) *child { return startHub(t, r, "stubborn", cwd) },
 			seen:       func(ct time.Time) time.Time { return ct.Add(5 * time.Millisecond) },
 			wantKilled: true,
 		},
 		{
 			name:  "process started at another time",
-			start: func(t *testing.T) *child { return startHub(t, "sleep", cwd) },
+			start: func(t *testing.T) *child { return startHub(t, r, "sleep", cwd) },
 			seen:  func(ct time.Time) time.Time { return ct.Add(-time.Second) },
 			want:  ErrProcessChanged,
 		},
@@ -365,8 +373,9 @@ func TestReapProcess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			c := tt.start(t)
-			err := ReapProcess(c.PID, tt.seen(createTime(t, c.PID)))
+			err := reapProcess(c.PID, tt.seen(createTime(t, c.PID)), shortGrace)
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("ReapProcess: err = %v, want %v", err, tt.want)
 			}
@@ -374,6 +383,7 @@ func TestReapProcess(t *testing.T) {
 		})
 	}
 	t.Run("dead pid", func(t *testing.T) {
+		t.Parallel()
 		if err := ReapProcess(deadPID(t), time.Now()); !errors.Is(err, ErrNotHub) {
 			t.Errorf("err = %v, want ErrNotHub", err)
 		}
@@ -384,7 +394,8 @@ func TestReapProcess(t *testing.T) {
 		}
 	})
 	t.Run("no create time seen", func(t *testing.T) {
-		c := startHub(t, "sleep", cwd)
+		t.Parallel()
+		c := startHub(t, r, "sleep", cwd)
 		if err := ReapProcess(c.PID, time.Time{}); !errors.Is(err, ErrProcessChanged) {
 			t.Errorf("err = %v, want ErrProcessChanged", err)
 		}
