@@ -15,17 +15,8 @@ import (
 	"boneyard/internal/hubtest"
 )
 
-// shortHealthTimeout keeps tests that probe unresponsive hubs quick.
-func shortHealthTimeout(t testing.TB, d time.Duration) {
-	t.Helper()
-	old := HealthTimeout
-	HealthTimeout = d
-	t.Cleanup(func() { HealthTimeout = old })
-}
-
 func TestIsAlive(t *testing.T) {
 	t.Parallel()
-	shortHealthTimeout(t, 300*time.Millisecond)
 	notFound := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(notFound.Close)
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
@@ -75,7 +66,8 @@ func TestIsAlive(t *testing.T) {
 
 // TestProbeNeverContactsNonLoopback proves that a hub_url that is not http(s)
 // on loopback is never dialled: the probe client's dial counter stays put,
-// while a loopback URL moves it (so the counter does count).
+// while a loopback URL moves it (so the counter does count). The counter is
+// the whole process's, so the test does not run in parallel with others.
 func TestProbeNeverContactsNonLoopback(t *testing.T) {
 	r, home := testRegistry(t)
 	live := os.Getpid()
@@ -128,14 +120,15 @@ func TestProbeNeverContactsNonLoopback(t *testing.T) {
 func TestListInfoProbesConcurrently(t *testing.T) {
 	t.Parallel()
 	const hubs = 20
-	shortHealthTimeout(t, 2*time.Second)
 	r, home := testRegistry(t)
 	hung := hungListeners(t, hubs)
 	for i, u := range hung.urls {
 		cwd := hubtest.Workspace(t, home, "ws"+itoa(i), true)
 		mustWrite(t, r, Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: u})
 	}
-	infos, err := r.ListInfo()
+	// A long timeout, so that every probe is still waiting when the last
+	// one connects, also on a slow host.
+	infos, err := r.ListInfoFunc(func(e Entry) bool { return isAlive(context.Background(), e, 2*time.Second) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +204,6 @@ func port(url string) string {
 // that accepts connections and never answers, and one that dies.
 func TestListInfoWithHubProcesses(t *testing.T) {
 	t.Parallel()
-	shortHealthTimeout(t, 300*time.Millisecond)
 	r, home := testRegistry(t)
 	serving := hubtest.Workspace(t, home, "serving", true)
 	hanging := hubtest.Workspace(t, home, "hanging", true)

@@ -402,3 +402,162 @@ func TestReapProcess(t *testing.T) {
 		checkExited(t, c, false)
 	})
 }
+
+// seenHub is what a page showed of a workspace's hub, as TestReapSeen
+// arranges it: the entry and pid shown, the pid of the entry ReapSeen must
+// act on, and the hub process the page meant, if any.
+type seenHub struct {
+	shown Entry
+	pid   int
+	acted int
+	hub   *child
+}
+
+func TestReapSeen(t *testing.T) {
+	t.Parallel()
+	// sleeper starts a hub that writes no entry and returns an entry for it.
+	sleeper := func(t *testing.T, r Registry, cwd string) (*child, Entry) {
+		c := startHub(t, r, "sleep", cwd)
+		return c, Entry{Cwd: cwd, Name: "ws", HubPID: c.PID, StartedAt: time.Now()}
+	}
+	// registered starts a hub that writes its own entry, as the page saw it.
+	registered := func(t *testing.T, r Registry, cwd string) (*child, Entry) {
+		c := startHub(t, r, "serve", cwd)
+		e, err := r.Read(cwd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, e
+	}
+	tests := []struct {
+		name       string
+		setup      func(t *testing.T, r Registry, cwd string) seenHub
+		seen       func(t *testing.T, c *child) time.Time // nil: none given
+		want       error                                  // nil: reaped
+		outcome    ReapOutcome
+		wantKilled bool
+		wantEntry  bool
+	}{
+		{
+			name: "the hub the page showed",
+			setup: func(t *testing.T, r Registry, cwd string) seenHub {
+				c, e := registered(t, r, cwd)
+				return seenHub{shown: e, pid: c.PID, acted: c.PID, hub: c}
+			},
+			seen:       func(t *testing.T, c *child) time.Time { return createTime(t, c.PID) },
+			outcome:    ReapStopped,
+			wantKilled: true,
+		},
+		{
+			name: "no pid or create time given",
+			setup: func(t *testing.T, r Registry, cwd string) seenHub {
+				c, e := registered(t, r, cwd)
+				return seenHub{shown: e, acted: c.PID, hub: c}
+			},
+			outcome:    ReapStopped,
+			wantKilled: true,
+		},
+		{
+			name: "no entry: the hub the page showed",
+			setup: func(t *testing.T, r Registry, cwd string) seenHub {
+				c, e := sleeper(t, r, cwd)
+				return seenHub{shown: e, pid: c.PID, acted: c.PID, hub: c}
+			},
+			outcome:    ReapStopped,
+			wantKilled: true,
+		},
+		{
+			name: "hub exited: its pruned entry as shown",
+			setup: func(t *testing.T, r Registry, cwd string) seenHub {
+				e := Entry{Cwd: cwd, Name: "ws", HubPID: deadPID(t), StartedAt: time.Now()}
+				mustWrite(t, r, e)
+				return seenHub{shown: e, pid: e.HubPID, acted: e.HubPID}
+			},
+			outcome: ReapExited,
+		},
+		{
+			name: "entry now an idle row",
+			setup: func(t *testing.T, r Registry, cwd string) seenHub {
+				c, e := sleeper(t, r, cwd)
+				mustWrite(t, r, Entry{Cwd: cwd, Name: "ws", StartedAt: time.Now()})
+				return seenHub{shown: e, pid: c.PID, acted: 0, hub: c}
+			},
+			want:      ErrNoHub,
+			wantEntry: true,
+		},
+		{
+			name: "idle row shown, no entry",
+			setup: func(t *testing.T, r Registry, cwd string) seenHub {
+				return seenHub{shown: Entry{Cwd: cwd, Name: "ws"}}
+			},
+			want: ErrNoHub,
+		},
+		{
+			name: "another hub since",
+			setup: func(t *testing.T, r Registry, cwd string) seenHub {
+				old, shown := sleeper(t, r, cwd)
+				now, e := sleeper(t, r, cwd)
+				mustWrite(t, r, e)
+				t.Cleanup(func() { checkExited(t, now, false) })
+				return seenHub{shown: shown, pid: old.PID, acted: now.PID, hub: old}
+			},
+			want:      ErrHubChanged,
+			wantEntry: true,
+		},
+		{
+			name: "create time other than seen",
+			setup: func(t *testing.T, r Registry, cwd string) seenHub {
+				c, e := registered(t, r, cwd)
+				return seenHub{shown: e, pid: c.PID, acted: c.PID, hub: c}
+			},
+			seen:      func(t *testing.T, c *child) time.Time { return createTime(t, c.PID).Add(-time.Second) },
+			want:      ErrProcessChanged,
+			wantEntry: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, home := reaping(t)
+			cwd := hubtest.Workspace(t, home, "ws", true)
+			s := tt.setup(t, r, cwd)
+			var seen time.Time
+			if tt.seen != nil {
+				seen = tt.seen(t, s.hub)
+			}
+			outcome, acted, err := r.ReapSeen(s.shown, s.pid, seen)
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Fatalf("ReapSeen: err = %v, want %v", err, tt.want)
+			}
+			if tt.want == nil && outcome != tt.outcome {
+				t.Errorf("outcome = %v, want %v", outcome, tt.outcome)
+			}
+			if acted.HubPID != s.acted || acted.Cwd != cwd {
+				t.Errorf("acted on %+v, want the entry of pid %d in %s", acted, s.acted, cwd)
+			}
+			var changed *HubChangedError
+			if errors.As(err, &changed) && (changed.Seen != s.pid || changed.Current != s.acted || changed.Cwd != cwd) {
+				t.Errorf("HubChangedError %+v, want seen %d, current %d", changed, s.pid, s.acted)
+			}
+			if got := exists(r.EntryPath(cwd)); got != tt.wantEntry {
+				t.Errorf("entry exists = %v, want %v", got, tt.wantEntry)
+			}
+			if s.hub != nil {
+				checkExited(t, s.hub, tt.wantKilled)
+			}
+		})
+	}
+	t.Run("unreadable entry", func(t *testing.T) {
+		t.Parallel()
+		r, home := reaping(t)
+		cwd := hubtest.Workspace(t, home, "ws", true)
+		writeRaw(t, r, WorkspaceID(cwd)+".json", `{"cwd":`)
+		_, acted, err := r.ReapSeen(Entry{Cwd: cwd, HubPID: deadPID(t)}, 0, time.Time{})
+		if err == nil || errors.Is(err, ErrNotFound) || acted != (Entry{}) {
+			t.Errorf("ReapSeen = %+v, %v; want a read error and no entry", acted, err)
+		}
+		if !exists(r.EntryPath(cwd)) {
+			t.Error("the unreadable entry was removed")
+		}
+	})
+}
