@@ -23,6 +23,8 @@ import (
 //	stubborn: ignores SIGTERM;
 //	sleep:    just waits (a hub the registry does not know);
 //	writer:   rewrites its entry in a tight loop (crash tests kill it);
+//	flipper:  flips its entry between a dead pid and its own, looking at it
+//	          after each live write, then reports (see flipper);
 //	exit:     exits at once (its pid is then dead).
 //
 // Children write to the registry of their $HOME (startHub passes the
@@ -34,6 +36,7 @@ func TestMain(m *testing.M) {
 		"stubborn": stubborn,
 		"sleep":    hubtest.Sleep,
 		"writer":   writer,
+		"flipper":  flipper,
 	})
 }
 
@@ -87,6 +90,62 @@ func writer() int {
 			return 1
 		}
 	}
+	return 0
+}
+
+// flipper writes its entry, without fsync, alternately naming the dead pid
+// os.Args[1] and itself, until its lifetime ends, ending on a live write;
+// after each live write it stats the entry at once and 2 ms later. It then
+// writes "<live writes> <failed stats>" to the file flips in its cwd and
+// waits for its stdin to close, its last, live entry in place.
+func flipper() int {
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dead, err := strconv.Atoi(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	r := Default()
+	r.tune = &tuning{noSync: true}
+	path := r.EntryPath(cwd)
+	writes, failed := 0, 0
+	deadline := time.Now().Add(hubtest.Lifetime())
+	for seq := 1; ; seq++ {
+		last := time.Now().After(deadline)
+		e := hubEntry(cwd)
+		if seq%2 == 1 && !last {
+			e.HubPID = dead
+		}
+		if err := r.Write(e); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if seq == 1 {
+			hubtest.Ready()
+		}
+		if e.HubPID == dead {
+			continue
+		}
+		writes++
+		for _, wait := range []time.Duration{0, 2 * time.Millisecond} {
+			time.Sleep(wait)
+			if _, err := os.Stat(path); err != nil {
+				failed++
+			}
+		}
+		if last {
+			break
+		}
+	}
+	if err := os.WriteFile("flips", fmt.Appendf(nil, "%d %d", writes, failed), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	hubtest.AwaitStdin()
 	return 0
 }
 

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"boneyard/internal/atomicfile"
 	"boneyard/procscan"
@@ -25,25 +28,31 @@ import (
 // still holds it. No system call removes a name only if it holds a given
 // file, so:
 //
-//  1. Under the entry's lock, which this package's Write also takes around
-//     its rename, the name is checked with lstat. A file other than the
-//     judged one is never touched: no entry written by this process is
-//     ever moved, and a reader never finds such an entry missing.
-//  2. The name is renamed aside to a fresh temporary name (rename takes
+//  1. Everything happens under the entry's lock, which this package's Write
+//     also takes around its rename, so no writer of this process moves in
+//     between the steps.
+//  2. Writers of other processes (bones, another boneyard) first write a
+//     complete temporary file in the same directory, then rename it into
+//     place. While the directory holds such a file, younger than
+//     inFlightAge, a write may be about to land, and nothing is moved.
+//  3. The name is checked with lstat: a file other than the judged one is
+//     never touched. So no entry written by this process is ever moved,
+//     and a reader never finds such an entry missing.
+//  4. The name is renamed aside to a fresh temporary name (rename takes
 //     exactly one file, whichever is there at that instant, and nobody
 //     else touches the temporary name), and the file taken is compared
-//     with the judged one again, bytes included.
-//  3. If it is the judged file it is deleted, or the replacement is linked
+//     with the judged one again.
+//  5. If it is the judged file it is deleted, or the replacement is linked
 //     into the name (a link fails if a newer file arrived meanwhile, and
 //     that file stays).
-//  4. Otherwise a writer in another process (bones) renamed a newer file
-//     into place between the check and the rename, two system calls apart.
-//     That file is put back at once (see settleLocked).
+//  6. Otherwise another process wrote its temporary file and renamed it
+//     into place within the few system calls since step 2. That file is
+//     put back at once (see settleLocked).
 //
 // Invariant: a file is deleted only if it is the exact file judged, or if
 // the name meanwhile holds a file that supersedes it (a live hub's entry
 // beats anything else, otherwise the newer write wins). The name is briefly
-// empty only in case 4, or while an idle row is replaced (step 3); it never
+// empty only in case 6, or while an idle row is replaced (step 5); it never
 // holds a torn file, and no write is lost.
 
 // maxSettle bounds the compare-and-retry loops; each round means another
@@ -115,6 +124,9 @@ func (r Registry) compareAndSwap(old entryFile, repl string) (bool, error) {
 // file moved is f after all; when it is not, the caller must put it back.
 // The caller holds lockEntry(f.path).
 func moveAsideIfLocked(f entryFile) (aside string, same bool, err error) {
+	if writeInFlight(filepath.Dir(f.path)) {
+		return "", false, nil
+	}
 	info, err := os.Lstat(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
@@ -132,8 +144,43 @@ func moveAsideIfLocked(f entryFile) (aside string, same bool, err error) {
 		}
 		return "", false, fmt.Errorf("registry prune %s: %w", f.path, err)
 	}
+	// A file that is not f by identity goes back at once; only one that is
+	// has its bytes compared as well.
+	if info, err := os.Lstat(aside); err != nil || !sameFile(info, f.info) {
+		return aside, false, nil
+	}
 	taken, _ := readEntryFile(aside)
 	return aside, f.is(taken), nil
+}
+
+// inFlightAge is how long a temporary file of another process counts as a
+// write in progress: writers rename theirs within milliseconds, and one
+// left behind by a killed writer holds prunes back for no longer than this.
+const inFlightAge = 2 * time.Second
+
+// ownTempPurpose marks this process's temporary entry files. Its writes
+// are serialised with pruning by lockEntry, so they do not count as in
+// flight.
+var ownTempPurpose = "write-" + strconv.Itoa(os.Getpid())
+
+// writeInFlight reports whether dir holds a temporary file of another
+// process younger than inFlightAge.
+func writeInFlight(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, de := range ents {
+		name := de.Name()
+		if !strings.Contains(name, tmpMarker) || strings.Contains(name, tmpMarker+asidePurpose+".") ||
+			strings.Contains(name, tmpMarker+ownTempPurpose+".") {
+			continue
+		}
+		if info, err := de.Info(); err == nil && info.Mode().IsRegular() && time.Since(info.ModTime()) < inFlightAge {
+			return true
+		}
+	}
+	return false
 }
 
 // asidePurpose marks the temporary names of files parked by

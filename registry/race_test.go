@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -256,6 +257,86 @@ func TestPruneRaceStress(t *testing.T) {
 	for _, e := range entries {
 		if w := cwds[e.Cwd]; e.HubPID != live || e.StartedAt.Sub(base).Nanoseconds() != latest[w].Load() {
 			t.Errorf("writer %d ended with %+v, want its last (live) write %d", w, e, latest[w].Load())
+		}
+	}
+	if tmps := tempFiles(t, r); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+}
+
+// TestPruneRaceCrossProcess is TestPruneRaceStress with the writers in
+// other processes, as bones hubs are: 4 children flip their entries
+// between a dead and a live pid, and look at them after each live write,
+// while 4 goroutines here List. No lock is shared with the writers, so
+// a write landing between a pruner's identity check and its rename, two
+// system calls apart, is taken aside and put back at once; the test
+// reports how often a stat then failed, and requires that every writer
+// ends with its last, live entry.
+func TestPruneRaceCrossProcess(t *testing.T) {
+	t.Parallel()
+	const writers, listers = 4, 4
+	dead := deadPID(t)
+	var pruned atomic.Int64
+	r, home := racing(t, func(e Entry) {
+		if e.HubPID == dead {
+			pruned.Add(1)
+		}
+	})
+	var procs []*child
+	for w := range writers {
+		cwd := hubtest.Workspace(t, home, fmt.Sprint("w", w), true)
+		procs = append(procs, hubtest.Start(t, hubtest.Options{
+			Mode: "flipper", Dir: cwd, Args: []string{itoa(dead)},
+			Env: hubtest.HomeEnv(home), Lifetime: 5 * time.Second,
+		}))
+	}
+	stop := make(chan struct{})
+	var listersWG sync.WaitGroup
+	var lists atomic.Int64
+	for range listers {
+		listersWG.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := r.List(); err != nil {
+					t.Error(err)
+					return
+				}
+				lists.Add(1)
+			}
+		})
+	}
+	writes, failed := 0, 0
+	for _, p := range procs {
+		var data []byte
+		for deadline := time.Now().Add(time.Minute); len(data) == 0 && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+			data, _ = os.ReadFile(filepath.Join(p.Dir, "flips"))
+		}
+		var w, f int
+		if _, err := fmt.Sscan(string(data), &w, &f); err != nil {
+			t.Fatalf("writer %d reported %q: %v", p.PID, data, err)
+		}
+		writes, failed = writes+w, failed+f
+	}
+	close(stop)
+	listersWG.Wait()
+	t.Logf("%d live writes by %d processes, %d List calls, %d dead entries pruned: %d failed stats right after a live write",
+		writes, writers, lists.Load(), pruned.Load(), failed)
+	entries, err := r.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := make(map[int]bool)
+	for _, e := range entries {
+		pids[e.HubPID] = true
+	}
+	for _, p := range procs {
+		if !pids[p.PID] {
+			t.Errorf("writer %d's last, live entry is missing: %+v", p.PID, entries)
 		}
 	}
 	if tmps := tempFiles(t, r); len(tmps) != 0 {

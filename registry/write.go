@@ -51,7 +51,7 @@ func (r Registry) writeTemp(e Entry) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("registry create %s: %w", dir, err)
 	}
-	tmp, err := atomicfile.WriteTemp(path, "write", data, 0o600, r.tune == nil || !r.tune.noSync)
+	tmp, err := atomicfile.WriteTemp(path, ownTempPurpose, data, 0o600, r.tune == nil || !r.tune.noSync)
 	if err != nil {
 		return "", fmt.Errorf("registry write %s: %w", path, err)
 	}
