@@ -134,6 +134,36 @@ func TestSettle(t *testing.T) {
 	}
 }
 
+// listConstantly runs n goroutines that call r.List (and so prune) until
+// the returned func is called; it stops them and returns how many calls
+// they made.
+func listConstantly(t *testing.T, r Registry, n int) (stop func() int64) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var lists atomic.Int64
+	for range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := r.List(); err != nil {
+					t.Error(err)
+					return
+				}
+				lists.Add(1)
+			}
+		})
+	}
+	return func() int64 {
+		close(done)
+		wg.Wait()
+		return lists.Load()
+	}
+}
+
 // stressTime bounds each stress test; stressRounds and maxRaces bound
 // their loops.
 const (
@@ -188,9 +218,8 @@ func TestPruneRaceStress(t *testing.T) {
 	}
 
 	deadline := time.Now().Add(stressTime)
-	var liveWrites, lists atomic.Int64
-	var writersWG, listersWG sync.WaitGroup
-	stop := make(chan struct{})
+	var liveWrites atomic.Int64
+	var writersWG sync.WaitGroup
 	for cwd, w := range cwds {
 		writersWG.Go(func() {
 			for seq := int64(1); seq <= stressRounds; seq++ {
@@ -216,28 +245,12 @@ func TestPruneRaceStress(t *testing.T) {
 			}
 		})
 	}
-	for range listers {
-		listersWG.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := r.List(); err != nil {
-					t.Error(err)
-					return
-				}
-				lists.Add(1)
-			}
-		})
-	}
+	stopListing := listConstantly(t, r, listers)
 	writersWG.Wait()
-	close(stop)
-	listersWG.Wait()
+	lists := stopListing()
 
 	t.Logf("%d live writes, %d List calls: %d failed stats and %d other entries read right after a live write, %d latest live entries discarded (%d superseded ones)",
-		liveWrites.Load(), lists.Load(), unseen.Load(), missing.Load(), lost.Load(), liveDiscards.Load())
+		liveWrites.Load(), lists, unseen.Load(), missing.Load(), lost.Load(), liveDiscards.Load())
 	if n := unseen.Load(); n != 0 {
 		t.Errorf("a stat found no entry %d times right after a live write", n)
 	}
@@ -290,25 +303,7 @@ func TestPruneRaceCrossProcess(t *testing.T) {
 			Env: hubtest.HomeEnv(home), Lifetime: 5 * time.Second,
 		}))
 	}
-	stop := make(chan struct{})
-	var listersWG sync.WaitGroup
-	var lists atomic.Int64
-	for range listers {
-		listersWG.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := r.List(); err != nil {
-					t.Error(err)
-					return
-				}
-				lists.Add(1)
-			}
-		})
-	}
+	stopListing := listConstantly(t, r, listers)
 	writes, failed := 0, 0
 	for _, p := range procs {
 		var data []byte
@@ -322,10 +317,9 @@ func TestPruneRaceCrossProcess(t *testing.T) {
 		}
 		writes, failed = writes+w, failed+f
 	}
-	close(stop)
-	listersWG.Wait()
+	lists := stopListing()
 	t.Logf("%d live writes by %d processes, %d List calls, %d dead entries pruned: %d failed stats right after a live write",
-		writes, writers, lists.Load(), pruned.Load(), failed)
+		writes, writers, lists, pruned.Load(), failed)
 	entries, err := r.List()
 	if err != nil {
 		t.Fatal(err)

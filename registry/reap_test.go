@@ -13,12 +13,13 @@ import (
 // shortGrace is the SIGTERM grace for tests of stubborn processes.
 const shortGrace = 300 * time.Millisecond
 
-// reaping returns a registry in a fresh home whose reaps wait shortGrace.
+// reaping returns a registry in a fresh home whose reaps wait shortGrace,
+// and a marked workspace in that home.
 func reaping(t testing.TB) (Registry, string) {
 	t.Helper()
 	r, home := testRegistry(t)
 	r.tune = &tuning{reapGrace: shortGrace}
-	return r, home
+	return r, hubtest.Workspace(t, home, "ws", true)
 }
 
 // createTime returns a child's create time.
@@ -219,8 +220,7 @@ func TestReap(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, home := reaping(t)
-			cwd := hubtest.Workspace(t, home, "ws", true)
+			r, cwd := reaping(t)
 			e, c := tt.setup(t, r, cwd)
 			if !exists(r.EntryPath(cwd)) {
 				mustWrite(t, r, e)
@@ -518,8 +518,7 @@ func TestReapSeen(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, home := reaping(t)
-			cwd := hubtest.Workspace(t, home, "ws", true)
+			r, cwd := reaping(t)
 			s := tt.setup(t, r, cwd)
 			var seen time.Time
 			if tt.seen != nil {
@@ -549,8 +548,7 @@ func TestReapSeen(t *testing.T) {
 	}
 	t.Run("unreadable entry", func(t *testing.T) {
 		t.Parallel()
-		r, home := reaping(t)
-		cwd := hubtest.Workspace(t, home, "ws", true)
+		r, cwd := reaping(t)
 		writeRaw(t, r, WorkspaceID(cwd)+".json", `{"cwd":`)
 		_, acted, err := r.ReapSeen(Entry{Cwd: cwd, HubPID: deadPID(t)}, 0, time.Time{})
 		if err == nil || errors.Is(err, ErrNotFound) || acted != (Entry{}) {
