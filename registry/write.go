@@ -42,6 +42,9 @@ func (r Registry) Write(e Entry) error {
 // its entry file and returns the temporary file's path. Nothing is left
 // behind on error.
 func (r Registry) writeTemp(e Entry) (string, error) {
+	if r.Dir == "" {
+		return "", errors.New("registry write: the Registry has no Dir; use Default() or ForHome")
+	}
 	data, err := encodeEntry(e)
 	if err != nil {
 		return "", err

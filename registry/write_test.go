@@ -36,22 +36,24 @@ func TestWriteErrorsLeaveNothing(t *testing.T) {
 	}
 	tests := []struct {
 		name string
+		r    Registry
 		e    Entry
 	}{
-		{"rename fails", Entry{Cwd: cwd, Name: "ws"}},
-		{"no cwd", Entry{Name: "ws"}},
-		{"negative pid", Entry{Cwd: cwd + "-other", HubPID: -5}},
-		{"unencodable time", Entry{Cwd: cwd + "-other", StartedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{"rename fails", r, Entry{Cwd: cwd, Name: "ws"}},
+		{"no registry directory", Registry{}, Entry{Cwd: cwd + "-other", Name: "ws"}},
+		{"no cwd", r, Entry{Name: "ws"}},
+		{"negative pid", r, Entry{Cwd: cwd + "-other", HubPID: -5}},
+		{"unencodable time", r, Entry{Cwd: cwd + "-other", StartedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := r.Write(tt.e); err == nil {
+			if err := tt.r.Write(tt.e); err == nil {
 				t.Fatal("Write succeeded")
 			}
 			if tmps := tempFiles(t, r); len(tmps) != 0 {
 				t.Errorf("temporary files left: %v", tmps)
 			}
-			if tt.e.Cwd != cwd && tt.e.Cwd != "" && exists(r.EntryPath(tt.e.Cwd)) {
+			if tt.e.Cwd != cwd && tt.e.Cwd != "" && exists(tt.r.EntryPath(tt.e.Cwd)) {
 				t.Error("an entry was written")
 			}
 		})
@@ -102,6 +104,7 @@ func TestRegister(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r, home := testRegistry(t)
 			cwd := hubtest.Workspace(t, home, "ws", true)
 			var existing Entry
