@@ -10,6 +10,12 @@
 // serving HTTP on 127.0.0.1:0, hanging every connection, ignoring SIGTERM and
 // lingering for a bounded lifetime.
 //
+// For the tests themselves it offers what several packages need: Workspace
+// makes a workspace directory, HomeEnv gives a child its own home (so tests
+// with explicit directories can run in parallel, where SetHome cannot),
+// DeadPID a pid that is gone, ClosedURL a URL nothing listens on, and
+// LockedBuffer a log destination for concurrent writers.
+//
 // hubtest imports no boneyard package, so every package's in-package tests
 // may use it; what a hub registers (its registry entry, a workspace lock) is
 // left to the caller's hooks.
