@@ -79,10 +79,12 @@ func PidPath(root string) string { return filepath.Join(StateDir(root), PidFileN
 //
 // The returned release func removes the pid file and drops the lock; calling
 // it more than once is harmless.
-func Acquire(root string) (release func(), err error) {
-	dir := StateDir(root)
-	path := Path(root)
-	pidPath := PidPath(root)
+func Acquire(root string) (release func(), err error) { return acquire(StateDir(root), slog.Default()) }
+
+// acquire is Acquire for the state directory dir, logging to log.
+func acquire(dir string, log *slog.Logger) (release func(), err error) {
+	path := filepath.Join(dir, FileName)
+	pidPath := filepath.Join(dir, PidFileName)
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("workspace lock: create state directory %s: %w", dir, err)
 	}
@@ -97,10 +99,10 @@ func Acquire(root string) (release func(), err error) {
 	}
 
 	self := os.Getpid()
-	warnStale(pidPath, self)
-	removeTemps(pidPath)
+	warnStale(log, pidPath, self)
+	removeTemps(log, pidPath)
 	if err := writePid(pidPath, self); err != nil {
-		unlock(fl)
+		unlock(log, fl)
 		return nil, fmt.Errorf("workspace lock: record holder in %s: %w", pidPath, err)
 	}
 
@@ -111,19 +113,19 @@ func Acquire(root string) (release func(), err error) {
 			// may write its own pid file, which must survive.
 			if pid, err := readPid(pidPath); err == nil && pid == self {
 				if err := os.Remove(pidPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					slog.Warn("workspace lock: remove holder pid file", "path", pidPath, "err", err)
+					log.Warn("workspace lock: remove holder pid file", "path", pidPath, "err", err)
 				}
 			}
-			unlock(fl)
+			unlock(log, fl)
 		})
 	}, nil
 }
 
 // unlock drops the flock and closes its file, logging a failure: callers are
 // release paths with nobody to return an error to.
-func unlock(fl *flock.Flock) {
+func unlock(log *slog.Logger, fl *flock.Flock) {
 	if err := fl.Unlock(); err != nil {
-		slog.Warn("workspace lock: unlock", "path", fl.Path(), "err", err)
+		log.Warn("workspace lock: unlock", "path", fl.Path(), "err", err)
 	}
 }
 
@@ -131,20 +133,20 @@ func unlock(fl *flock.Flock) {
 // flock proves no other process holds it, so any other pid recorded there is
 // stale: the holder crashed (the kernel dropped its flock) or the pid was
 // reused by an unrelated process.
-func warnStale(pidPath string, self int) {
+func warnStale(log *slog.Logger, pidPath string, self int) {
 	pid, err := readPid(pidPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return
 	case err != nil:
-		slog.Warn("workspace lock: replacing unreadable holder pid file", "path", pidPath, "err", err)
+		log.Warn("workspace lock: replacing unreadable holder pid file", "path", pidPath, "err", err)
 	case pid == self:
 		return
 	case procscan.Alive(pid):
-		slog.Warn("workspace lock: recovered stale lock; recorded holder is alive but does not hold the lock (pid reused)",
+		log.Warn("workspace lock: recovered stale lock; recorded holder is alive but does not hold the lock (pid reused)",
 			"path", pidPath, "stale_pid", pid)
 	default:
-		slog.Warn("workspace lock: recovered stale lock left by a process that is gone",
+		log.Warn("workspace lock: recovered stale lock left by a process that is gone",
 			"path", pidPath, "stale_pid", pid)
 	}
 }
@@ -152,11 +154,11 @@ func warnStale(pidPath string, self int) {
 // removeTemps deletes temporary pid files left by a holder that crashed
 // mid-write. Only the lock holder writes the pid file, so while we hold the
 // lock none of them can be in use.
-func removeTemps(pidPath string) {
+func removeTemps(log *slog.Logger, pidPath string) {
 	dir, prefix := filepath.Dir(pidPath), filepath.Base(pidPath)+atomicfile.Marker
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		slog.Warn("workspace lock: list state directory", "path", dir, "err", err)
+		log.Warn("workspace lock: list state directory", "path", dir, "err", err)
 		return
 	}
 	for _, e := range entries {
@@ -165,7 +167,7 @@ func removeTemps(pidPath string) {
 		}
 		tmp := filepath.Join(dir, e.Name())
 		if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			slog.Warn("workspace lock: remove leftover temporary file", "path", tmp, "err", err)
+			log.Warn("workspace lock: remove leftover temporary file", "path", tmp, "err", err)
 		}
 	}
 }

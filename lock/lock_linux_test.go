@@ -9,6 +9,7 @@ import (
 )
 
 func TestFindHolder(t *testing.T) {
+	t.Parallel()
 	const table = `1: POSIX  ADVISORY  WRITE 1001 08:01:555 0 EOF
 2: FLOCK  ADVISORY  WRITE 1002 fd:01:777 0 EOF
 2: -> FLOCK  ADVISORY  WRITE 1003 fd:01:888 0 EOF
@@ -57,6 +58,7 @@ garbage line
 // which /proc/locks lists with pid -1: Probe must see it as held and take
 // the holder from the pid file.
 func TestProbeOFDLock(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		pidFile bool
@@ -99,6 +101,7 @@ func TestProbeOFDLock(t *testing.T) {
 // TestTableIsOneRead shows a table answers from the lock table as it was
 // read: a lock taken afterwards shows only in a new table.
 func TestTableIsOneRead(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	mustAcquire(t, root)()
 	before := ReadTable()

@@ -1,7 +1,6 @@
 package lock
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,11 +38,11 @@ type holder struct {
 	*hubtest.Proc
 }
 
-// startHolder runs the test binary as a lock holder for root and waits until
-// it holds the lock.
-func startHolder(t *testing.T, root string) *holder {
+// startHolder runs the test binary as a lock holder for root, with env
+// added to its environment, and waits until it holds the lock.
+func startHolder(t *testing.T, root string, env ...string) *holder {
 	t.Helper()
-	return &holder{hubtest.Start(t, hubtest.Options{Mode: "hold", Args: []string{root}})}
+	return &holder{hubtest.Start(t, hubtest.Options{Mode: "hold", Args: []string{root}, Env: env})}
 }
 
 func (h *holder) pid() int { return h.PID }
@@ -66,39 +64,29 @@ func (h *holder) kill(t *testing.T) {
 	h.Kill()
 }
 
-// syncBuffer is an io.Writer safe for concurrent log writes and reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// testLogger returns a logger for acquire and the buffer it writes to.
+func testLogger() (*slog.Logger, *hubtest.LockedBuffer) {
+	buf := &hubtest.LockedBuffer{}
+	return slog.New(slog.NewTextHandler(buf, nil)), buf
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// captureLogs routes the default slog logger into a buffer for the test.
-func captureLogs(t *testing.T) *syncBuffer {
-	t.Helper()
-	buf := &syncBuffer{}
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(buf, nil)))
-	t.Cleanup(func() { slog.SetDefault(prev) })
-	return buf
-}
-
+// mustAcquire takes the lock of the workspace at root with Acquire.
 func mustAcquire(t *testing.T, root string) func() {
 	t.Helper()
 	release, err := Acquire(root)
 	if err != nil {
 		t.Fatalf("Acquire(%s): %v", root, err)
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// mustAcquireIn takes the lock in the state directory dir, logging to log.
+func mustAcquireIn(t *testing.T, dir string, log *slog.Logger) func() {
+	t.Helper()
+	release, err := acquire(dir, log)
+	if err != nil {
+		t.Fatalf("acquire(%s): %v", dir, err)
 	}
 	t.Cleanup(release)
 	return release
@@ -127,6 +115,7 @@ func assertHeldBy(t *testing.T, err error, pid int, path string) {
 	}
 }
 
+// TestPaths sets BONES_DIR, so it cannot run in parallel.
 func TestPaths(t *testing.T) {
 	root := t.TempDir()
 	abs := filepath.Join(t.TempDir(), "state")
@@ -158,53 +147,61 @@ func TestPaths(t *testing.T) {
 }
 
 func TestAcquireRelease(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
-		env  func(t *testing.T) string // BONES_DIR value
+		dir  func(t *testing.T, root string) string // the state directory; "": Acquire(root)
 	}{
-		{"default state dir", func(*testing.T) string { return "" }},
-		{"absolute BONES_DIR", func(t *testing.T) string { return filepath.Join(t.TempDir(), "abs", "state") }},
-		{"relative BONES_DIR", func(*testing.T) string { return filepath.Join("rel", "state") }},
+		{"Acquire, default state dir", func(*testing.T, string) string { return "" }},
+		{"state dir elsewhere", func(t *testing.T, _ string) string { return filepath.Join(t.TempDir(), "abs", "state") }},
+		{"state dir below root", func(_ *testing.T, root string) string { return filepath.Join(root, "rel", "state") }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			root := t.TempDir()
-			t.Setenv(EnvDir, tc.env(t))
+			dir := tc.dir(t, root)
+			take := func() func() { return mustAcquireIn(t, dir, slog.Default()) }
+			if dir == "" {
+				dir = filepath.Join(root, ".bones")
+				take = func() func() { return mustAcquire(t, root) }
+			}
+			lockPath, pidPath := filepath.Join(dir, FileName), filepath.Join(dir, PidFileName)
 			// A temporary file left by a holder that crashed mid-write.
-			if err := os.MkdirAll(StateDir(root), 0o755); err != nil {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(PidPath(root)+".tmp.123", []byte("1"), 0o644); err != nil {
+			if err := os.WriteFile(pidPath+".tmp.123", []byte("1"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			release := mustAcquire(t, root)
+			release := take()
 
-			if _, err := os.Stat(Path(root)); err != nil {
+			if _, err := os.Stat(lockPath); err != nil {
 				t.Fatalf("lock file: %v", err)
 			}
-			if got, want := pidFileContent(t, root), strconv.Itoa(os.Getpid())+"\n"; got != want {
-				t.Fatalf("pid file = %q, want %q", got, want)
+			if data, err := os.ReadFile(pidPath); err != nil || string(data) != strconv.Itoa(os.Getpid())+"\n" {
+				t.Fatalf("pid file = %q, %v; want this pid", data, err)
 			}
-			tmps, _ := filepath.Glob(filepath.Join(StateDir(root), "*.tmp.*"))
+			tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp.*"))
 			if len(tmps) != 0 {
 				t.Fatalf("temporary files left behind: %v", tmps)
 			}
 
 			release()
 			release()
-			if _, err := os.Stat(PidPath(root)); !errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(pidPath); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("pid file after release: %v, want not exist", err)
 			}
-			if _, err := os.Stat(Path(root)); err != nil {
+			if _, err := os.Stat(lockPath); err != nil {
 				t.Fatalf("lock file must stay after release: %v", err)
 			}
-			again := mustAcquire(t, root)
-			again()
+			take()()
 		})
 	}
 }
 
 func TestAcquireSameProcessFails(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	release := mustAcquire(t, root)
 
@@ -220,35 +217,40 @@ func TestAcquireSameProcessFails(t *testing.T) {
 }
 
 func TestAcquireHeldByOtherProcess(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
-		env  string
+		env  string // the holder's BONES_DIR
+		dir  string // the state directory below root
 	}{
-		{"default state dir", ""},
-		{"relative BONES_DIR", "elsewhere"},
+		{"default state dir", "", ".bones"},
+		{"relative BONES_DIR", "elsewhere", "elsewhere"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			root := t.TempDir()
-			t.Setenv(EnvDir, tc.env)
-			h := startHolder(t, root)
+			dir := filepath.Join(root, tc.dir)
+			h := startHolder(t, root, EnvDir+"="+tc.env)
 
-			_, err := Acquire(root)
-			assertHeldBy(t, err, h.pid(), Path(root))
-			if got, want := pidFileContent(t, root), strconv.Itoa(h.pid())+"\n"; got != want {
-				t.Fatalf("pid file = %q, want the holder's %q", got, want)
+			_, err := acquire(dir, slog.Default())
+			assertHeldBy(t, err, h.pid(), filepath.Join(dir, FileName))
+			pidPath := filepath.Join(dir, PidFileName)
+			if data, err := os.ReadFile(pidPath); err != nil || string(data) != strconv.Itoa(h.pid())+"\n" {
+				t.Fatalf("pid file = %q, %v; want the holder's pid %d", data, err, h.pid())
 			}
 
 			h.stop(t)
-			if _, err := os.Stat(PidPath(root)); !errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(pidPath); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("holder's release left the pid file: %v", err)
 			}
-			mustAcquire(t, root)()
+			mustAcquireIn(t, dir, slog.Default())()
 		})
 	}
 }
 
 func TestAcquireRecoversStaleHolder(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		stale func(t *testing.T, root string) int // leaves a stale pid file, returns its pid
@@ -271,11 +273,12 @@ func TestAcquireRecoversStaleHolder(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			root := t.TempDir()
 			stalePID := tc.stale(t, root)
-			logs := captureLogs(t)
+			log, logs := testLogger()
 
-			mustAcquire(t, root)
+			mustAcquireIn(t, StateDir(root), log)
 
 			if got, want := pidFileContent(t, root), strconv.Itoa(os.Getpid())+"\n"; got != want {
 				t.Fatalf("pid file = %q, want %q", got, want)
@@ -289,6 +292,7 @@ func TestAcquireRecoversStaleHolder(t *testing.T) {
 }
 
 func TestAcquireReplacesMalformedPidFile(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	if err := os.MkdirAll(StateDir(root), 0o755); err != nil {
 		t.Fatal(err)
@@ -296,8 +300,8 @@ func TestAcquireReplacesMalformedPidFile(t *testing.T) {
 	if err := os.WriteFile(PidPath(root), []byte("not a pid"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logs := captureLogs(t)
-	mustAcquire(t, root)
+	log, logs := testLogger()
+	mustAcquireIn(t, StateDir(root), log)
 	if got, want := pidFileContent(t, root), strconv.Itoa(os.Getpid())+"\n"; got != want {
 		t.Fatalf("pid file = %q, want %q", got, want)
 	}
@@ -307,6 +311,7 @@ func TestAcquireReplacesMalformedPidFile(t *testing.T) {
 }
 
 func TestAcquireStateDirIsAFile(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	if err := os.WriteFile(filepath.Join(root, ".bones"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -322,6 +327,7 @@ func TestAcquireStateDirIsAFile(t *testing.T) {
 }
 
 func TestErrLockHeldMessage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  ErrLockHeld
@@ -343,6 +349,7 @@ func TestErrLockHeldMessage(t *testing.T) {
 }
 
 func TestProbe(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, root string) State // arranges the workspace, returns the expected state
@@ -386,6 +393,7 @@ func TestProbe(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			root := t.TempDir()
 			want := tc.setup(t, root)
 			got, err := Probe(root)
@@ -402,6 +410,7 @@ func TestProbe(t *testing.T) {
 // TestProbeNeverBreaksAcquire polls Probe as fast as it can while the lock
 // is taken and released over and over: every Acquire must succeed.
 func TestProbeNeverBreaksAcquire(t *testing.T) {
+	t.Parallel()
 	const (
 		iterations = 500
 		budget     = 3 * time.Second
@@ -449,6 +458,7 @@ func TestProbeNeverBreaksAcquire(t *testing.T) {
 // TestTableProbe probes several workspaces through one table, as a
 // collection does, and expects what Probe reports for each.
 func TestTableProbe(t *testing.T) {
+	t.Parallel()
 	type ws struct {
 		root string
 		want State

@@ -33,6 +33,7 @@ func startSleep(t *testing.T, seconds string) *exec.Cmd {
 }
 
 func TestResourcesOfManyBatch(t *testing.T) {
+	t.Parallel()
 	live := []int{startSleep(t, "120").Process.Pid, startSleep(t, "120").Process.Pid}
 	deadCmd := startSleep(t, "120")
 	deadCmd.Process.Kill()

@@ -162,6 +162,7 @@ func benchInterleaved(b *testing.B) {
 // TestPsScanAgrees checks that the baseline finds the same hub as Scan, so
 // the benchmark compares like with like.
 func TestPsScanAgrees(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("ps"); err != nil {
 		t.Skip("no ps on this host")
 	}

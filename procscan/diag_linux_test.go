@@ -46,6 +46,7 @@ func concat(parts ...[]byte) []byte {
 }
 
 func TestParseDiag(t *testing.T) {
+	t.Parallel()
 	done := netlinkMessage(unix.NLMSG_DONE, make([]byte, 4))
 	tests := []struct {
 		name     string
@@ -99,6 +100,7 @@ func sameListeners(a, b listeners) bool {
 // TestListenerSourcesAgree checks that sock_diag and the /proc tables list
 // the same listening sockets, a fresh listener among them.
 func TestListenerSourcesAgree(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

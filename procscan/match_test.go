@@ -38,6 +38,7 @@ var matchTests = []struct {
 }
 
 func TestIsHubCommand(t *testing.T) {
+	t.Parallel()
 	for _, tt := range matchTests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := IsHubCommand(tt.argv); got != tt.want {
@@ -48,6 +49,7 @@ func TestIsHubCommand(t *testing.T) {
 }
 
 func TestIsHubCommandWindowsNames(t *testing.T) {
+	t.Parallel()
 	argv := []string{`C:\Program Files\bones\bones.exe`, "hub", "start"}
 	want := runtime.GOOS == "windows"
 	if got := IsHubCommand(argv); got != want {
@@ -56,6 +58,7 @@ func TestIsHubCommandWindowsNames(t *testing.T) {
 }
 
 func TestFormatETime(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		d    time.Duration
 		want string

@@ -6,6 +6,7 @@ import (
 )
 
 func TestExactRSS(t *testing.T) {
+	t.Parallel()
 	dead := startSleep(t, "120")
 	dead.Process.Kill()
 	dead.Wait()

@@ -22,6 +22,7 @@ const (
 )
 
 func TestParseListenLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		line      string
@@ -55,6 +56,7 @@ func TestParseListenLine(t *testing.T) {
 }
 
 func TestListenersParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		table string
@@ -85,6 +87,7 @@ func TestListenersParse(t *testing.T) {
 }
 
 func TestSocketInode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		link string
 		want uint64
@@ -139,6 +142,7 @@ func listenFile(tb testing.TB, network, addr string) (*os.File, int, error) {
 }
 
 func TestResourcesOfManyListeningPorts(t *testing.T) {
+	t.Parallel()
 	// A connection to a listener the test keeps: the child holds the client
 	// end, an established socket whose ephemeral port must not count.
 	server, err := net.Listen("tcp", "127.0.0.1:0")

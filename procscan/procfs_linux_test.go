@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseStat(t *testing.T) {
+	t.Parallel()
 	const rest = " 1 1 1 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 12345 1000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0"
 	tests := []struct {
 		name    string
@@ -34,6 +35,7 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestCreateTimeAgreesWithGopsutil(t *testing.T) {
+	t.Parallel()
 	ours, err := CreateTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)

@@ -19,11 +19,11 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/host"
 	"github.com/shirou/gopsutil/v4/process"
+	"golang.org/x/sync/errgroup"
 )
 
 func init() {
@@ -84,27 +84,34 @@ func Scan() ([]Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
-	// Reading command lines is all kernel time spent per process, so on a
-	// busy host the pid list is split over the cores; each part keeps pid
-	// order, and so does their concatenation.
-	workers := min(runtime.GOMAXPROCS(0), len(pids)/minPidsPerWorker)
-	if workers <= 1 {
-		return scanPIDs(pids), nil
-	}
-	parts := make([][]Process, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := len(pids)*w/workers, len(pids)*(w+1)/workers
-		wg.Go(func() { parts[w] = scanPIDs(pids[lo:hi]) })
-	}
-	wg.Wait()
-	return slices.Concat(parts...), nil
+	return scanChunks(pids, pidsPerChunk), nil
 }
 
-// minPidsPerWorker keeps small hosts on one goroutine, where starting more
-// costs more than it saves. A variable so tests can take the parallel path
-// on a quiet host.
-var minPidsPerWorker = 256
+// pidsPerChunk keeps small hosts on one goroutine, where starting more
+// costs more than it saves.
+const pidsPerChunk = 256
+
+// scanChunks scans pids in chunks of size pids each. Reading command lines is all
+// kernel time spent per process, so on a busy host the chunks are scanned
+// on all cores at once; each chunk keeps pid order, and so does their
+// concatenation.
+func scanChunks(pids []int32, size int) []Process {
+	if len(pids) <= size {
+		return scanPIDs(pids)
+	}
+	parts := make([][]Process, (len(pids)+size-1)/size)
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range parts {
+		chunk := pids[i*size : min((i+1)*size, len(pids))]
+		g.Go(func() error {
+			parts[i] = scanPIDs(chunk)
+			return nil
+		})
+	}
+	g.Wait()
+	return slices.Concat(parts...)
+}
 
 // scanPIDs returns the hub processes among pids, in their order.
 func scanPIDs(pids []int32) []Process {

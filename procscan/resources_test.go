@@ -12,6 +12,7 @@ import (
 )
 
 func TestResourcesOf(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" && runtime.GOOS != "windows" {
 		t.Skip("listening ports are only read on Linux and Windows")
 	}
@@ -53,6 +54,7 @@ func TestResourcesOf(t *testing.T) {
 }
 
 func TestResourcesOfInvalidPID(t *testing.T) {
+	t.Parallel()
 	for _, pid := range []int{0, -1} {
 		if _, err := ResourcesOf(pid); err == nil {
 			t.Errorf("ResourcesOf(%d) returned no error", pid)
@@ -68,6 +70,7 @@ func killPID(pid int) {
 }
 
 func TestPortsFrom(t *testing.T) {
+	t.Parallel()
 	listen := func(ip string, port uint32) net.ConnectionStat {
 		return net.ConnectionStat{Status: "LISTEN", Laddr: net.Addr{IP: ip, Port: port}}
 	}

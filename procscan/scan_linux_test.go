@@ -14,6 +14,7 @@ import (
 const nobody = 65534
 
 func TestScanKeepsUnreadableCwd(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to scan as another user")
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
 )
 
 // findPID returns the scanned row for pid.
@@ -53,6 +55,7 @@ func resolved(t *testing.T, dir string) string {
 }
 
 func TestScanFindsHub(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	before := time.Now()
 	h := startHelper(t, "bones", dir, "sleep", "hub", "start", "--repo-port", "1")
@@ -94,6 +97,7 @@ func TestScanFindsHub(t *testing.T) {
 }
 
 func TestScanMatchesArgv(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	bones, notbones := binaryPath("bones"), binaryPath("notbones")
 	// 8 KiB: longer than the first read of a command line.
@@ -137,6 +141,7 @@ func TestScanMatchesArgv(t *testing.T) {
 }
 
 func TestScanDeletedCwd(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("only Linux marks a removed working directory as deleted")
 	}
@@ -151,6 +156,7 @@ func TestScanDeletedCwd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dir := filepath.Join(t.TempDir(), tt.dir)
 			if err := os.Mkdir(dir, 0o755); err != nil {
 				t.Fatal(err)
@@ -188,6 +194,7 @@ func procState(pid int) (byte, error) {
 }
 
 func TestZombieIsDead(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("the zombie state is read from /proc")
 	}
@@ -208,6 +215,7 @@ func TestZombieIsDead(t *testing.T) {
 }
 
 func TestAlive(t *testing.T) {
+	t.Parallel()
 	h := startHelper(t, "bones", t.TempDir(), "sleep")
 	tests := []struct {
 		name string
@@ -235,6 +243,7 @@ func TestAlive(t *testing.T) {
 }
 
 func TestAliveThreadIsNotProcess(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("thread ids share the pid space only on Linux")
 	}
@@ -260,6 +269,7 @@ func TestAliveThreadIsNotProcess(t *testing.T) {
 }
 
 func TestCreateTime(t *testing.T) {
+	t.Parallel()
 	ct, err := CreateTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -274,22 +284,22 @@ func TestCreateTime(t *testing.T) {
 	}
 }
 
-// TestScanParallelMatchesSequential splits even a small process table over
-// several goroutines and checks that the result is the sequential scan's:
-// the same hubs, in pid order.
+// TestScanParallelMatchesSequential splits even a small process table into
+// chunks of one pid, scanned by several goroutines, and checks that the
+// result is the sequential scan's: the same hubs, in pid order.
 func TestScanParallelMatchesSequential(t *testing.T) {
+	t.Parallel()
 	var want []int
 	for range 3 {
 		h := startHelper(t, "bones", t.TempDir(), "sleep", "hub", "start")
 		want = append(want, h.pid())
 		waitScanned(t, h.pid())
 	}
-	defer func(old int) { minPidsPerWorker = old }(minPidsPerWorker)
-	minPidsPerWorker = 1
-	got, err := Scan()
+	pids, err := process.Pids()
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := scanChunks(pids, 1)
 	if !slices.IsSortedFunc(got, func(a, b Process) int { return a.PID - b.PID }) {
 		t.Errorf("Scan is not ordered by pid: %v", pidsOf(got))
 	}

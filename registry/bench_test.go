@@ -13,18 +13,19 @@ import (
 // benchRegistry fills a fresh registry with n entries that survive pruning;
 // with url set they are live hubs answering at url, otherwise half are
 // idle rows and half live hubs without a URL.
-func benchRegistry(b *testing.B, n int, url func(i int) string) {
+func benchRegistry(b *testing.B, n int, url func(i int) string) Registry {
 	b.Helper()
-	home := hubtest.SetHome(b)
+	r, home := testRegistry(b)
 	for i := range n {
-		e := Entry{Cwd: workspace(b, home, "ws"+strconv.Itoa(i), true), Name: "ws" + strconv.Itoa(i)}
+		e := Entry{Cwd: hubtest.Workspace(b, home, "ws"+strconv.Itoa(i), true), Name: "ws" + strconv.Itoa(i)}
 		if url != nil {
 			e.HubPID, e.HubURL = os.Getpid(), url(i)
 		} else if i%2 == 0 {
 			e.HubPID = os.Getpid()
 		}
-		mustWrite(b, e)
+		mustWrite(b, r, e)
 	}
+	return r
 }
 
 var benchSizes = []int{10, 100, 1000}
@@ -32,9 +33,9 @@ var benchSizes = []int{10, 100, 1000}
 func BenchmarkList(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			benchRegistry(b, n, nil)
+			r := benchRegistry(b, n, nil)
 			for b.Loop() {
-				entries, err := List()
+				entries, err := r.List()
 				if err != nil || len(entries) != n {
 					b.Fatalf("List: %d entries, %v", len(entries), err)
 				}
@@ -48,9 +49,9 @@ func BenchmarkListInfo(b *testing.B) {
 	b.Cleanup(srv.Close)
 	for _, n := range benchSizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			benchRegistry(b, n, func(int) string { return srv.URL })
+			r := benchRegistry(b, n, func(int) string { return srv.URL })
 			for b.Loop() {
-				infos, err := ListInfo()
+				infos, err := r.ListInfo()
 				if err != nil || len(infos) != n {
 					b.Fatalf("ListInfo: %d rows, %v", len(infos), err)
 				}
@@ -69,14 +70,14 @@ func BenchmarkListInfoHung(b *testing.B) {
 	for _, n := range []int{0, hubs} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			h := hungListeners(b, n)
-			benchRegistry(b, hubs, func(i int) string {
+			r := benchRegistry(b, hubs, func(i int) string {
 				if i < n {
 					return h.urls[i]
 				}
 				return srv.URL
 			})
 			for b.Loop() {
-				infos, err := ListInfo()
+				infos, err := r.ListInfo()
 				if err != nil || len(infos) != hubs {
 					b.Fatalf("ListInfo: %d rows, %v", len(infos), err)
 				}

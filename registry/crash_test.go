@@ -16,14 +16,15 @@ import (
 // two writers at a time. After every kill the entry must still parse: never
 // torn, never empty.
 func TestCrashSafety(t *testing.T) {
+	t.Parallel()
 	const (
 		lanes        = 2
 		killsPerLane = 100
 		maxTime      = 40 * time.Second
 	)
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
-	mustWrite(t, Entry{Cwd: cwd, Name: "initial"})
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
+	mustWrite(t, r, Entry{Cwd: cwd, Name: "initial"})
 	deadline := time.Now().Add(maxTime)
 	var kills atomic.Int64
 	var wg sync.WaitGroup
@@ -33,12 +34,12 @@ func TestCrashSafety(t *testing.T) {
 				if time.Now().After(deadline) {
 					return
 				}
-				if err := killWriter(cwd); err != nil {
+				if err := killWriter(r, cwd); err != nil {
 					t.Error(err)
 					return
 				}
 				n := kills.Add(1)
-				f, err := readEntryFile(EntryPath(cwd))
+				f, err := readEntryFile(r.EntryPath(cwd))
 				if err != nil {
 					t.Errorf("after kill %d: %v", n, err)
 					return
@@ -51,16 +52,16 @@ func TestCrashSafety(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	t.Logf("%d SIGKILLs of writers, every entry intact; %d temporary files left by killed writers", kills.Load(), len(tempFiles(t)))
+	t.Logf("%d SIGKILLs of writers, every entry intact; %d temporary files left by killed writers", kills.Load(), len(tempFiles(t, r)))
 	if n := kills.Load(); n < lanes*killsPerLane {
 		t.Errorf("only %d kills within %v, want %d", n, maxTime, lanes*killsPerLane)
 	}
 }
 
-// killWriter starts a writer child in cwd, lets it write for a random
+// killWriter starts a writer child of r in cwd, lets it write for a random
 // moment after its first write, and kills it with SIGKILL.
-func killWriter(cwd string) error {
-	p, err := hubtest.Spawn(hubtest.Options{Mode: "writer", Dir: cwd, Args: []string{"registry-writer"}})
+func killWriter(r Registry, cwd string) error {
+	p, err := hubtest.Spawn(hubtest.Options{Mode: "writer", Dir: cwd, Args: []string{"registry-writer"}, Env: hubtest.HomeEnv(r.Home)})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,14 +22,8 @@ import (
 const tmpMarker = atomicfile.Marker
 
 // RegistryDir returns the directory that holds workspace entry files,
-// $HOME/.bones/workspaces.
-func RegistryDir() string {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		slog.Warn("registry: no home directory; using a relative registry path", "err", err)
-	}
-	return filepath.Join(home, ".bones", "workspaces")
-}
+// $HOME/.bones/workspaces: Default().Dir.
+func RegistryDir() string { return Default().Dir }
 
 // WorkspaceID returns the 16-hex-character identifier of a workspace: the
 // first 8 bytes of SHA-256 over filepath.Clean(cwd). bones uses the same
@@ -40,9 +33,14 @@ func WorkspaceID(cwd string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// EntryPath returns the path of the canonical entry file for cwd.
-func EntryPath(cwd string) string {
-	return filepath.Join(RegistryDir(), WorkspaceID(cwd)+".json")
+// EntryPath returns the path of the canonical entry file for cwd in the
+// default registry.
+func EntryPath(cwd string) string { return Default().EntryPath(cwd) }
+
+// EntryPath returns the path of the canonical entry file for cwd,
+// Dir/<WorkspaceID(cwd)>.json.
+func (r Registry) EntryPath(cwd string) string {
+	return filepath.Join(r.Dir, WorkspaceID(cwd)+".json")
 }
 
 // IsTempFile reports whether name (a path or a base name) is a temporary
@@ -80,11 +78,25 @@ func legacyPID(name, id string) (int, bool) {
 // maxYear is the last year encoding/json can write in RFC 3339.
 const maxYear = 9999
 
-// decodeEntry parses an entry file. A file that could not have been written
-// by Write is rejected, so it is treated as corrupt (skipped, never deleted)
-// rather than judged: no cwd (nothing to check for existence), a negative
-// pid (kill(2) would read it as a process group), or a start time that does
-// not survive re-encoding in UTC.
+// validate rejects an entry that Write may not write, and so decodeEntry
+// treats as corrupt (skipped, never deleted) rather than judged: no cwd
+// (nothing to check for existence), a negative pid (kill(2) would read it
+// as a process group), or a start time that does not survive encoding in
+// RFC 3339 UTC.
+func validate(e Entry) error {
+	switch {
+	case e.Cwd == "":
+		return errors.New("entry has no cwd; set it to the workspace root")
+	case e.HubPID < 0:
+		return fmt.Errorf("entry for %s has negative hub_pid %d", e.Cwd, e.HubPID)
+	}
+	if y := e.StartedAt.UTC().Year(); y < 0 || y > maxYear {
+		return fmt.Errorf("entry for %s has started_at %v outside years 0-%d", e.Cwd, e.StartedAt, maxYear)
+	}
+	return nil
+}
+
+// decodeEntry parses an entry file: one JSON object that validate accepts.
 func decodeEntry(data []byte) (Entry, error) {
 	var e Entry
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -94,14 +106,8 @@ func decodeEntry(data []byte) (Entry, error) {
 	if _, err := dec.Token(); err == nil {
 		return Entry{}, errors.New("decode entry: trailing data after the JSON object")
 	}
-	switch {
-	case e.Cwd == "":
-		return Entry{}, errors.New("decode entry: no cwd")
-	case e.HubPID < 0:
-		return Entry{}, fmt.Errorf("decode entry: negative hub_pid %d", e.HubPID)
-	}
-	if y := e.StartedAt.UTC().Year(); y < 0 || y > maxYear {
-		return Entry{}, fmt.Errorf("decode entry: started_at year %d out of range", y)
+	if err := validate(e); err != nil {
+		return Entry{}, fmt.Errorf("decode entry: %w", err)
 	}
 	e.StartedAt = e.StartedAt.UTC()
 	return e, nil
@@ -118,17 +124,19 @@ func encodeEntry(e Entry) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// entryFile is one entry file as read: its decoded content and the identity
-// of the exact file that content came from.
+// entryFile is one entry file as read: its bytes, their decoded content and
+// the identity of the exact file they came from.
 type entryFile struct {
 	path  string
+	data  []byte
 	entry Entry
 	info  fs.FileInfo
 }
 
 // readEntryFile opens path and reads it through one descriptor, so the
 // returned FileInfo identifies the file whose bytes were decoded even if the
-// name is replaced meanwhile.
+// name is replaced meanwhile. A file that does not decode comes back with
+// its identity and bytes, and the error.
 func readEntryFile(path string) (entryFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -145,9 +153,9 @@ func readEntryFile(path string) (entryFile, error) {
 	}
 	e, err := decodeEntry(data)
 	if err != nil {
-		return entryFile{path: path, info: info}, fmt.Errorf("registry %s: %w", path, err)
+		return entryFile{path: path, data: data, info: info}, fmt.Errorf("registry %s: %w", path, err)
 	}
-	return entryFile{path: path, entry: e, info: info}, nil
+	return entryFile{path: path, data: data, entry: e, info: info}, nil
 }
 
 // maxEntrySize bounds what is read from one entry file; a real entry is a
@@ -175,6 +183,13 @@ func readAll(f *os.File, size int64) ([]byte, error) {
 func sameFile(a, b fs.FileInfo) bool {
 	return a != nil && b != nil && os.SameFile(a, b) &&
 		a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// is reports whether g, read later, is the very file f: the same identity
+// and the same bytes. The bytes rule out a file that merely got f's inode
+// number, size and coarse mtime after f was deleted.
+func (f entryFile) is(g entryFile) bool {
+	return sameFile(f.info, g.info) && bytes.Equal(f.data, g.data)
 }
 
 // cwdGone reports whether cwd definitely no longer exists. Other stat

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 )
 
 func TestWorkspaceID(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		cwd, want string
 	}{
@@ -32,14 +34,59 @@ func TestWorkspaceID(t *testing.T) {
 	}
 }
 
-func TestRegistryDirAndEntryPath(t *testing.T) {
+// TestDefault checks that the package-level functions work on the registry
+// of $HOME as it is at each call. It sets HOME, so it cannot run in
+// parallel.
+func TestDefault(t *testing.T) {
 	home := hubtest.SetHome(t)
-	want := filepath.Join(home, ".bones", "workspaces")
-	if got := RegistryDir(); got != want {
-		t.Errorf("RegistryDir() = %q, want %q", got, want)
+	xdg := filepath.Join(home, "data")
+	t.Setenv("XDG_DATA_HOME", xdg)
+	dir := filepath.Join(home, ".bones", "workspaces")
+	if got, want := Default(), (Registry{Dir: dir, Home: home, DataHome: xdg}); got != want {
+		t.Errorf("Default() = %+v, want %+v", got, want)
+	}
+	if got := RegistryDir(); got != dir {
+		t.Errorf("RegistryDir() = %q, want %q", got, dir)
+	}
+	cwd := hubtest.Workspace(t, home, "ws", true)
+	if got, want := EntryPath(cwd), filepath.Join(dir, WorkspaceID(cwd)+".json"); got != want {
+		t.Errorf("EntryPath = %q, want %q", got, want)
+	}
+	if err := Write(Entry{Cwd: cwd, Name: "ws"}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := Read(cwd); err != nil || e.Name != "ws" {
+		t.Errorf("Read = %+v, %v; want the entry written", e, err)
+	}
+	if entries, err := List(); err != nil || len(entries) != 1 {
+		t.Errorf("List = %+v, %v; want the entry written", entries, err)
+	}
+	trashed := hubtest.Workspace(t, filepath.Join(xdg, "Trash"), "ws", true)
+	if !IsOrphan(Entry{Cwd: trashed, HubPID: os.Getpid()}) {
+		t.Error("a workspace in the XDG_DATA_HOME trash is not an orphan")
+	}
+
+	// The environment is read at each call.
+	other := t.TempDir()
+	t.Setenv("HOME", other)
+	if got, want := RegistryDir(), filepath.Join(other, ".bones", "workspaces"); got != want {
+		t.Errorf("RegistryDir() after HOME changed = %q, want %q", got, want)
+	}
+	if _, err := Read(cwd); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Read in the new HOME: %v, want ErrNotFound", err)
+	}
+}
+
+func TestForHome(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	r := ForHome(home)
+	want := Registry{Dir: filepath.Join(home, ".bones", "workspaces"), Home: home}
+	if r != want {
+		t.Errorf("ForHome = %+v, want %+v", r, want)
 	}
 	cwd := filepath.Join(home, "ws")
-	if got, want := EntryPath(cwd), filepath.Join(want, WorkspaceID(cwd)+".json"); got != want {
+	if got, want := r.EntryPath(cwd), filepath.Join(home, ".bones", "workspaces", WorkspaceID(cwd)+".json"); got != want {
 		t.Errorf("EntryPath = %q, want %q", got, want)
 	}
 }
@@ -47,12 +94,13 @@ func TestRegistryDirAndEntryPath(t *testing.T) {
 // TestWriteFormat checks the file bones reads: exactly the six keys,
 // started_at in RFC 3339 UTC with nanoseconds, mode 0600.
 func TestWriteFormat(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
 	started := time.Date(2026, 3, 4, 5, 6, 7, 891011121, time.FixedZone("X", 3*3600))
 	e := Entry{Cwd: cwd, Name: "ws", HubURL: "http://127.0.0.1:4000", NATSURL: "nats://127.0.0.1:4001", HubPID: 42, StartedAt: started}
-	mustWrite(t, e)
-	path := EntryPath(cwd)
+	mustWrite(t, r, e)
+	path := r.EntryPath(cwd)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +135,7 @@ func TestWriteFormat(t *testing.T) {
 }
 
 func TestDecodeEntry(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		data    string
@@ -143,7 +192,7 @@ func FuzzDecodeEntry(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	home := f.TempDir()
+	r := ForHome(f.TempDir())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := decodeEntry(data)
 		if err != nil {
@@ -163,11 +212,10 @@ func FuzzDecodeEntry(f *testing.F) {
 		if !reflect.DeepEqual(again, e) {
 			t.Fatalf("round trip changed the entry:\n%+v\n%+v", e, again)
 		}
-		t.Setenv("HOME", home)
-		if err := Write(e); err != nil {
+		if err := r.Write(e); err != nil {
 			t.Fatalf("Write(%+v): %v", e, err)
 		}
-		file, err := readEntryFile(EntryPath(e.Cwd))
+		file, err := readEntryFile(r.EntryPath(e.Cwd))
 		if err != nil {
 			t.Fatalf("written entry does not read back: %v", err)
 		}

@@ -14,7 +14,8 @@ import (
 // TestListInfoFunc checks that the caller's check decides the status of
 // every probeable entry and is never asked about anything else.
 func TestListInfoFunc(t *testing.T) {
-	home := hubtest.SetHome(t)
+	t.Parallel()
+	r, home := testRegistry(t)
 	self := os.Getpid()
 	tests := []struct {
 		name   string
@@ -32,18 +33,18 @@ func TestListInfoFunc(t *testing.T) {
 	answers := make(map[string]bool)
 	for _, tt := range tests {
 		e := tt.entry
-		e.Cwd, e.Name = workspace(t, home, tt.name, true), tt.name
-		mustWrite(t, e)
+		e.Cwd, e.Name = hubtest.Workspace(t, home, tt.name, true), tt.name
+		mustWrite(t, r, e)
 		answers[tt.name] = tt.answer
 	}
-	staleCwd := workspace(t, home, "stale", true)
-	mustWrite(t, Entry{Cwd: staleCwd, Name: "stale", HubPID: deadPID(t), HubURL: "http://127.0.0.1:1/stale"})
+	staleCwd := hubtest.Workspace(t, home, "stale", true)
+	mustWrite(t, r, Entry{Cwd: staleCwd, Name: "stale", HubPID: deadPID(t), HubURL: "http://127.0.0.1:1/stale"})
 
 	var (
 		mu    sync.Mutex
 		asked []string
 	)
-	infos, err := ListInfoFunc(func(e Entry) bool {
+	infos, err := r.ListInfoFunc(func(e Entry) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		asked = append(asked, e.Name)
@@ -52,7 +53,7 @@ func TestListInfoFunc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exists(EntryPath(staleCwd)) {
+	if exists(r.EntryPath(staleCwd)) {
 		t.Error("the entry of a dead hub was not pruned")
 	}
 	if len(infos) != len(tests) {
@@ -84,13 +85,14 @@ func TestListInfoFunc(t *testing.T) {
 // the caller already has match AllOrphanHubs, and what is found without a
 // process list.
 func TestOrphanHubsFrom(t *testing.T) {
-	home := hubtest.SetHome(t)
-	intact := startHub(t, "serve", workspace(t, home, "intact", true))
-	unmarkedDir := workspace(t, home, "unmarked", false)
-	unmarked := startHub(t, "serve", unmarkedDir)
-	unregistered := startHub(t, "sleep", workspace(t, home, "unregistered", true))
-	mustWrite(t, Entry{Cwd: workspace(t, home, "intact", true), Name: "intact", HubPID: intact.PID, HubURL: intact.URL})
-	mustWrite(t, Entry{Cwd: unmarkedDir, Name: "unmarked", HubPID: unmarked.PID, HubURL: unmarked.URL})
+	t.Parallel()
+	r, home := testRegistry(t)
+	intact := startHub(t, r, "serve", hubtest.Workspace(t, home, "intact", true))
+	unmarkedDir := hubtest.Workspace(t, home, "unmarked", false)
+	unmarked := startHub(t, r, "serve", unmarkedDir)
+	unregistered := startHub(t, r, "sleep", hubtest.Workspace(t, home, "unregistered", true))
+	mustWrite(t, r, Entry{Cwd: hubtest.Workspace(t, home, "intact", true), Name: "intact", HubPID: intact.PID, HubURL: intact.URL})
+	mustWrite(t, r, Entry{Cwd: unmarkedDir, Name: "unmarked", HubPID: unmarked.PID, HubURL: unmarked.URL})
 	mine := func(orphans []OrphanHub) map[int]OrphanHub {
 		m := make(map[int]OrphanHub)
 		for _, o := range orphans {
@@ -101,7 +103,7 @@ func TestOrphanHubsFrom(t *testing.T) {
 		return m
 	}
 
-	infos, err := ListInfo()
+	infos, err := r.ListInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +115,7 @@ func TestOrphanHubsFrom(t *testing.T) {
 	for i := range noIDs {
 		noIDs[i].ID = ""
 	}
-	all, err := AllOrphanHubs()
+	all, err := r.AllOrphanHubs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestOrphanHubsFrom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := OrphanHubsFrom(tt.infos, tt.procs)
+			got := r.OrphanHubsFrom(tt.infos, tt.procs)
 			kinds := make(map[int]bool)
 			for pid, o := range mine(got) {
 				kinds[pid] = o.ProcessOnly
@@ -149,7 +151,7 @@ func TestOrphanHubsFrom(t *testing.T) {
 	}
 	// Other hub processes on the host may come and go between the calls,
 	// so only this test's are compared.
-	got, want := mine(OrphanHubsFrom(infos, procs)), mine(all)
+	got, want := mine(r.OrphanHubsFrom(infos, procs)), mine(all)
 	if !maps.EqualFunc(got, want, func(a, b OrphanHub) bool {
 		return a.Reason == b.Reason && a.ProcessOnly == b.ProcessOnly && a.ID == b.ID && a.CreateTime.Equal(b.CreateTime)
 	}) {

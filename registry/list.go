@@ -10,8 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"boneyard/lock"
 )
@@ -20,15 +21,18 @@ import (
 // registry full of hung hubs costs about one HealthTimeout, not one each.
 const probeConcurrency = 32
 
+// List returns all entries of the default registry; see Registry.List.
+func List() ([]Entry, error) { return Default().List() }
+
 // List returns all registry entries, skipping corrupt files (which are never
 // deleted) and temporary files. Stale entries (dead hub pid, or cwd gone)
 // are pruned from disk first, each only if the file is still the one that
-// was judged, so an entry rewritten meanwhile survives. When a workspace has several files (a legacy
-// <id>-<pid>.json beside <id>.json), one entry is returned for it, chosen as
-// Read would. Temporary files that killed writers left behind more than ten
-// minutes ago are removed.
-func List() ([]Entry, error) {
-	files, err := listFiles()
+// was judged, so an entry rewritten meanwhile survives. When a workspace has
+// several files (a legacy <id>-<pid>.json beside <id>.json), one entry is
+// returned for it, chosen as Read would. Temporary files that killed writers
+// left behind more than ten minutes ago are removed.
+func (r Registry) List() ([]Entry, error) {
+	files, err := r.listFiles()
 	if err != nil {
 		return nil, err
 	}
@@ -39,10 +43,16 @@ func List() ([]Entry, error) {
 	return entries, nil
 }
 
+// ListInfo lists the default registry; see Registry.ListInfo.
+func ListInfo() ([]Info, error) { return Default().ListInfo() }
+
 // ListInfo is List with each entry's id, file mtime, agent.id marker and hub
 // status (see HubStatus), sorted by name, then cwd. Hubs are probed
 // concurrently.
-func ListInfo() ([]Info, error) { return ListInfoFunc(IsAlive) }
+func (r Registry) ListInfo() ([]Info, error) { return r.ListInfoFunc(IsAlive) }
+
+// ListInfoFunc lists the default registry; see Registry.ListInfoFunc.
+func ListInfoFunc(alive func(Entry) bool) ([]Info, error) { return Default().ListInfoFunc(alive) }
 
 // ListInfoFunc is ListInfo with the hub check supplied by the caller, so a
 // caller that remembers earlier probes can answer from memory instead of
@@ -50,14 +60,14 @@ func ListInfo() ([]Info, error) { return ListInfoFunc(IsAlive) }
 // loopback http(s) hub_url (every other entry is HubUnknown), from at most
 // 32 goroutines at once; it reports whether the hub is up (HubRunning) or
 // not (HubStopped). Listing, pruning and sorting are those of ListInfo.
-func ListInfoFunc(alive func(Entry) bool) ([]Info, error) {
-	files, err := listFiles()
+func (r Registry) ListInfoFunc(alive func(Entry) bool) ([]Info, error) {
+	files, err := r.listFiles()
 	if err != nil {
 		return nil, err
 	}
 	infos := make([]Info, len(files))
-	sem := make(chan struct{}, probeConcurrency)
-	var wg sync.WaitGroup
+	var probes errgroup.Group
+	probes.SetLimit(probeConcurrency)
 	for i, f := range files {
 		infos[i] = Info{
 			Entry:       f.entry,
@@ -69,16 +79,15 @@ func ListInfoFunc(alive func(Entry) bool) ([]Info, error) {
 		if !probeWorthy(f.entry) {
 			continue
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		probes.Go(func() error {
 			infos[i].HubStatus = HubStopped
 			if alive(f.entry) {
 				infos[i].HubStatus = HubRunning
 			}
+			return nil
 		})
 	}
-	wg.Wait()
+	probes.Wait()
 	slices.SortFunc(infos, func(a, b Info) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Cwd, b.Cwd))
 	})
@@ -102,8 +111,8 @@ func agentID(cwd string) string {
 
 // listFiles reads every entry file, prunes the stale ones and returns one
 // file per workspace, ordered by file name.
-func listFiles() ([]entryFile, error) {
-	dir := RegistryDir()
+func (r Registry) listFiles() ([]entryFile, error) {
+	dir := r.Dir
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -127,7 +136,7 @@ func listFiles() ([]entryFile, error) {
 			continue
 		}
 		if stale(f.entry) {
-			if err := pruneFile(f); err != nil {
+			if err := r.prune(f); err != nil {
 				slog.Warn("registry: prune failed", "path", f.path, "err", err)
 			}
 			continue

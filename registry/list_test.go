@@ -18,24 +18,24 @@ import (
 // entry for cwd came back.
 var readers = []struct {
 	name string
-	read func(t *testing.T, cwd string) bool
+	read func(t *testing.T, r Registry, cwd string) bool
 }{
-	{"List", func(t *testing.T, cwd string) bool {
-		entries, err := List()
+	{"List", func(t *testing.T, r Registry, cwd string) bool {
+		entries, err := r.List()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return slices.ContainsFunc(entries, func(e Entry) bool { return e.Cwd == cwd })
 	}},
-	{"ListInfo", func(t *testing.T, cwd string) bool {
-		infos, err := ListInfo()
+	{"ListInfo", func(t *testing.T, r Registry, cwd string) bool {
+		infos, err := r.ListInfo()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return slices.ContainsFunc(infos, func(i Info) bool { return i.Cwd == cwd })
 	}},
-	{"Read", func(t *testing.T, cwd string) bool {
-		_, err := Read(cwd)
+	{"Read", func(t *testing.T, r Registry, cwd string) bool {
+		_, err := r.Read(cwd)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			t.Fatal(err)
 		}
@@ -44,6 +44,7 @@ var readers = []struct {
 }
 
 func TestPruneOnRead(t *testing.T) {
+	t.Parallel()
 	dead := deadPID(t)
 	tests := []struct {
 		name      string
@@ -57,22 +58,23 @@ func TestPruneOnRead(t *testing.T) {
 		{"idle row, cwd exists", func() int { return 0 }, true, true},
 		{"live hub pid", func() int { return os.Getpid() }, true, true},
 	}
-	for _, r := range readers {
+	for _, rd := range readers {
 		for _, tt := range tests {
-			t.Run(r.name+"/"+tt.name, func(t *testing.T) {
-				home := hubtest.SetHome(t)
+			t.Run(rd.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				r, home := testRegistry(t)
 				cwd := filepath.Join(home, "ws")
 				if tt.cwdExists {
-					cwd = workspace(t, home, "ws", true)
+					cwd = hubtest.Workspace(t, home, "ws", true)
 				}
-				mustWrite(t, Entry{Cwd: cwd, Name: "ws", HubPID: tt.pid(), StartedAt: time.Now()})
-				if got := r.read(t, cwd); got != tt.wantKept {
+				mustWrite(t, r, Entry{Cwd: cwd, Name: "ws", HubPID: tt.pid(), StartedAt: time.Now()})
+				if got := rd.read(t, r, cwd); got != tt.wantKept {
 					t.Errorf("entry returned = %v, want %v", got, tt.wantKept)
 				}
-				if got := exists(EntryPath(cwd)); got != tt.wantKept {
+				if got := exists(r.EntryPath(cwd)); got != tt.wantKept {
 					t.Errorf("file kept = %v, want %v", got, tt.wantKept)
 				}
-				if tmps := tempFiles(t); len(tmps) != 0 {
+				if tmps := tempFiles(t, r); len(tmps) != 0 {
 					t.Errorf("temporary files left: %v", tmps)
 				}
 			})
@@ -81,16 +83,18 @@ func TestPruneOnRead(t *testing.T) {
 }
 
 func TestReadUnknownCwd(t *testing.T) {
-	home := hubtest.SetHome(t)
-	_, err := Read(filepath.Join(home, "nowhere"))
+	t.Parallel()
+	r, home := testRegistry(t)
+	_, err := r.Read(filepath.Join(home, "nowhere"))
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
 }
 
 func TestZombieIsDead(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
 	cmd := hubtest.Command(hubtest.Bin("bones"), hubtest.ExitMode, "version")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -104,33 +108,34 @@ func TestZombieIsDead(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("/proc", itoa(cmd.Process.Pid))); err != nil && exists("/proc/self") {
 		t.Fatalf("child is not a zombie: %v", err)
 	}
-	mustWrite(t, Entry{Cwd: cwd, HubPID: cmd.Process.Pid})
-	if _, err := Read(cwd); !errors.Is(err, ErrNotFound) {
+	mustWrite(t, r, Entry{Cwd: cwd, HubPID: cmd.Process.Pid})
+	if _, err := r.Read(cwd); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Read of a zombie's entry: err = %v, want ErrNotFound", err)
 	}
-	if exists(EntryPath(cwd)) {
+	if exists(r.EntryPath(cwd)) {
 		t.Error("a zombie's entry was not pruned")
 	}
 }
 
 func TestListSkipsCorruptAndTemporaryFiles(t *testing.T) {
-	home := hubtest.SetHome(t)
-	good := workspace(t, home, "good", true)
-	mustWrite(t, Entry{Cwd: good, Name: "good"})
+	t.Parallel()
+	r, home := testRegistry(t)
+	good := hubtest.Workspace(t, home, "good", true)
+	mustWrite(t, r, Entry{Cwd: good, Name: "good"})
 	valid := `{"cwd":"` + filepath.ToSlash(good) + `-tmp","name":"tmp"}`
 	kept := []string{
-		writeRaw(t, "0000000000000001.json", `{"cwd":`),
-		writeRaw(t, "0000000000000002.json", ``),
-		writeRaw(t, "0000000000000003.json", `{"name":"no cwd"}`),
-		writeRaw(t, "0000000000000004.json.tmp.write.1", valid),
-		writeRaw(t, "0000000000000005.tmp.1.json", valid),
+		writeRaw(t, r, "0000000000000001.json", `{"cwd":`),
+		writeRaw(t, r, "0000000000000002.json", ``),
+		writeRaw(t, r, "0000000000000003.json", `{"name":"no cwd"}`),
+		writeRaw(t, r, "0000000000000004.json.tmp.write.1", valid),
+		writeRaw(t, r, "0000000000000005.tmp.1.json", valid),
 	}
-	for _, r := range readers[:2] {
-		t.Run(r.name, func(t *testing.T) {
-			if !r.read(t, good) {
+	for _, rd := range readers[:2] {
+		t.Run(rd.name, func(t *testing.T) {
+			if !rd.read(t, r, good) {
 				t.Error("the good entry is missing")
 			}
-			if r.read(t, good+"-tmp") {
+			if rd.read(t, r, good+"-tmp") {
 				t.Error("a temporary file was read as an entry")
 			}
 			for _, p := range kept {
@@ -140,28 +145,30 @@ func TestListSkipsCorruptAndTemporaryFiles(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Read(good + "-tmp"); !errors.Is(err, ErrNotFound) {
+	if _, err := r.Read(good + "-tmp"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Read found a temporary file: %v", err)
 	}
 }
 
 func TestNoRegistryDirectory(t *testing.T) {
-	hubtest.SetHome(t)
-	entries, err := List()
+	t.Parallel()
+	r, _ := testRegistry(t)
+	entries, err := r.List()
 	if err != nil || len(entries) != 0 {
 		t.Errorf("List = %v, %v; want empty, nil", entries, err)
 	}
-	infos, err := ListInfo()
+	infos, err := r.ListInfo()
 	if err != nil || len(infos) != 0 {
 		t.Errorf("ListInfo = %v, %v; want empty, nil", infos, err)
 	}
-	orphans, err := Orphans()
+	orphans, err := r.Orphans()
 	if err != nil || len(orphans) != 0 {
 		t.Errorf("Orphans = %v, %v; want empty, nil", orphans, err)
 	}
 }
 
 func TestLegacyMigration(t *testing.T) {
+	t.Parallel()
 	dead := deadPID(t)
 	live := os.Getpid()
 	t1 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -187,8 +194,9 @@ func TestLegacyMigration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := hubtest.SetHome(t)
-			cwd := workspace(t, home, "ws", true)
+			t.Parallel()
+			r, home := testRegistry(t)
+			cwd := hubtest.Workspace(t, home, "ws", true)
 			id := WorkspaceID(cwd)
 			for _, f := range tt.files {
 				name := id + ".json"
@@ -203,9 +211,9 @@ func TestLegacyMigration(t *testing.T) {
 					}
 					data = string(b)
 				}
-				writeRaw(t, name, data)
+				writeRaw(t, r, name, data)
 			}
-			got, err := Read(cwd)
+			got, err := r.Read(cwd)
 			switch {
 			case tt.wantLabel == "":
 				if !errors.Is(err, ErrNotFound) {
@@ -216,10 +224,10 @@ func TestLegacyMigration(t *testing.T) {
 			case got.Name != tt.wantLabel:
 				t.Errorf("Read chose %q, want %q", got.Name, tt.wantLabel)
 			}
-			if names, _ := legacyNames(RegistryDir(), id, true); len(names) != 0 {
+			if names, _ := legacyNames(r.Dir, id, true); len(names) != 0 {
 				t.Errorf("legacy files left: %v", names)
 			}
-			if raw, ok := readRaw(t, cwd); ok != (tt.wantLabel != "") || raw.Name != tt.wantLabel {
+			if raw, ok := readRaw(t, r, cwd); ok != (tt.wantLabel != "") || raw.Name != tt.wantLabel {
 				t.Errorf("canonical file = %+v (present %v), want %q", raw, ok, tt.wantLabel)
 			}
 		})
@@ -229,17 +237,18 @@ func TestLegacyMigration(t *testing.T) {
 // TestListInfoLegacyID checks that a workspace known only by a legacy file
 // is listed once, under its id without the -<pid> suffix.
 func TestListInfoLegacyID(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
 	id := WorkspaceID(cwd)
 	for _, pid := range []int{0, os.Getpid()} {
 		b, err := encodeEntry(Entry{Cwd: cwd, Name: "legacy", HubPID: pid})
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeRaw(t, id+"-"+itoa(pid)+".json", string(b))
+		writeRaw(t, r, id+"-"+itoa(pid)+".json", string(b))
 	}
-	infos, err := ListInfo()
+	infos, err := r.ListInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,8 +258,8 @@ func TestListInfoLegacyID(t *testing.T) {
 }
 
 func TestListInfoFields(t *testing.T) {
-	home := hubtest.SetHome(t)
-	t.Setenv("BONES_DIR", "")
+	t.Parallel()
+	r, home := testRegistry(t)
 	live := os.Getpid()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(srv.Close)
@@ -270,11 +279,11 @@ func TestListInfoFields(t *testing.T) {
 		{"c-no-url", "c", true, live, "", HubUnknown},
 		{"c-remote-url", "c", true, live, "http://10.255.255.1:80", HubUnknown},
 	}
-	for _, r := range rows {
-		cwd := workspace(t, home, r.dir, r.marked)
-		mustWrite(t, Entry{Cwd: cwd, Name: r.name, HubURL: r.url, HubPID: r.pid, StartedAt: time.Now()})
+	for _, row := range rows {
+		cwd := hubtest.Workspace(t, home, row.dir, row.marked)
+		mustWrite(t, r, Entry{Cwd: cwd, Name: row.name, HubURL: row.url, HubPID: row.pid, StartedAt: time.Now()})
 	}
-	infos, err := ListInfo()
+	infos, err := r.ListInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,22 +295,22 @@ func TestListInfoFields(t *testing.T) {
 		t.Errorf("order = %v, want %v (by name, then cwd)", order, want)
 	}
 	for _, info := range infos {
-		r := rows[slices.IndexFunc(rows, func(r row) bool { return r.dir == filepath.Base(info.Cwd) })]
-		t.Run(r.dir, func(t *testing.T) {
-			if info.HubStatus != r.want {
-				t.Errorf("status = %s, want %s", info.HubStatus, r.want)
+		row := rows[slices.IndexFunc(rows, func(r row) bool { return r.dir == filepath.Base(info.Cwd) })]
+		t.Run(row.dir, func(t *testing.T) {
+			if info.HubStatus != row.want {
+				t.Errorf("status = %s, want %s", info.HubStatus, row.want)
 			}
 			if info.ID != WorkspaceID(info.Cwd) {
 				t.Errorf("ID = %s, want %s", info.ID, WorkspaceID(info.Cwd))
 			}
 			wantAgent := ""
-			if r.marked {
-				wantAgent = "agent-" + r.dir
+			if row.marked {
+				wantAgent = "agent-" + row.dir
 			}
 			if info.AgentID != wantAgent {
 				t.Errorf("AgentID = %q, want %q", info.AgentID, wantAgent)
 			}
-			st, err := os.Stat(EntryPath(info.Cwd))
+			st, err := os.Stat(r.EntryPath(info.Cwd))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -312,9 +321,10 @@ func TestListInfoFields(t *testing.T) {
 	}
 }
 
+// TestAgentIDHonoursBonesDir sets BONES_DIR, so it cannot run in parallel.
 func TestAgentIDHonoursBonesDir(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", false)
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", false)
 	state := filepath.Join(cwd, "state")
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		t.Fatal(err)
@@ -323,8 +333,8 @@ func TestAgentIDHonoursBonesDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("BONES_DIR", state)
-	mustWrite(t, Entry{Cwd: cwd, Name: "ws"})
-	infos, err := ListInfo()
+	mustWrite(t, r, Entry{Cwd: cwd, Name: "ws"})
+	infos, err := r.ListInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,9 +344,10 @@ func TestAgentIDHonoursBonesDir(t *testing.T) {
 }
 
 func TestListRemovesAbandonedTemporaryWrites(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
-	mustWrite(t, Entry{Cwd: cwd, Name: "ws"})
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
+	mustWrite(t, r, Entry{Cwd: cwd, Name: "ws"})
 	old := time.Now().Add(-time.Hour)
 	id := WorkspaceID(cwd)
 	tests := []struct {
@@ -350,16 +361,16 @@ func TestListRemovesAbandonedTemporaryWrites(t *testing.T) {
 		{id + ".json.tmp.aside.3", old, true},
 	}
 	for _, tt := range tests {
-		path := writeRaw(t, tt.name, `{"cwd":"x"}`)
+		path := writeRaw(t, r, tt.name, `{"cwd":"x"}`)
 		if err := os.Chtimes(path, tt.age, tt.age); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := List(); err != nil {
+	if _, err := r.List(); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
-		if got := exists(filepath.Join(RegistryDir(), tt.name)); got != tt.wantKept {
+		if got := exists(filepath.Join(r.Dir, tt.name)); got != tt.wantKept {
 			t.Errorf("%s kept = %v, want %v", tt.name, got, tt.wantKept)
 		}
 	}

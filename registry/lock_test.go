@@ -31,7 +31,7 @@ func TestLockPaths(t *testing.T) {
 }
 
 func TestAcquireWorkspaceLock(t *testing.T) {
-	t.Setenv("BONES_DIR", "")
+	t.Parallel()
 	root := t.TempDir()
 	release, err := AcquireWorkspaceLock(root)
 	if err != nil {

@@ -23,7 +23,12 @@ import (
 //	stubborn: ignores SIGTERM;
 //	sleep:    just waits (a hub the registry does not know);
 //	writer:   rewrites its entry in a tight loop (crash tests kill it);
+//	flipper:  flips its entry between a dead pid and its own, looking at it
+//	          after each live write, then reports (see flipper);
 //	exit:     exits at once (its pid is then dead).
+//
+// Children write to the registry of their $HOME (startHub passes the
+// test's).
 func TestMain(m *testing.M) {
 	hubtest.Main(m, map[string]func() int{
 		"serve":    func() int { return fakeHub(http.NotFoundHandler(), true) },
@@ -31,6 +36,7 @@ func TestMain(m *testing.M) {
 		"stubborn": stubborn,
 		"sleep":    hubtest.Sleep,
 		"writer":   writer,
+		"flipper":  flipper,
 	})
 }
 
@@ -87,8 +93,72 @@ func writer() int {
 	return 0
 }
 
+// flipper writes its entry, without fsync, alternately naming the dead pid
+// os.Args[1] and itself, until its lifetime ends, ending on a live write;
+// after each live write it stats the entry at once and 2 ms later. It then
+// writes "<live writes> <failed stats>" to the file flips in its cwd and
+// waits for its stdin to close, its last, live entry in place.
+func flipper() int {
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dead, err := strconv.Atoi(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	r := Default()
+	r.tune = &tuning{noSync: true}
+	path := r.EntryPath(cwd)
+	writes, failed := 0, 0
+	deadline := time.Now().Add(hubtest.Lifetime())
+	for seq := 1; ; seq++ {
+		last := time.Now().After(deadline)
+		e := hubEntry(cwd)
+		if seq%2 == 1 && !last {
+			e.HubPID = dead
+		}
+		if err := r.Write(e); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if seq == 1 {
+			hubtest.Ready()
+		}
+		if e.HubPID == dead {
+			continue
+		}
+		writes++
+		for _, wait := range []time.Duration{0, 2 * time.Millisecond} {
+			time.Sleep(wait)
+			if _, err := os.Stat(path); err != nil {
+				failed++
+			}
+		}
+		if last {
+			break
+		}
+	}
+	if err := os.WriteFile("flips", fmt.Appendf(nil, "%d %d", writes, failed), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	hubtest.AwaitStdin()
+	return 0
+}
+
 // child is a running test-binary child process.
 type child = hubtest.Proc
+
+// testRegistry returns a registry in a fresh temporary home directory, and
+// the home, for a test that may run in parallel with others.
+func testRegistry(t testing.TB) (Registry, string) {
+	t.Helper()
+	home := t.TempDir()
+	return ForHome(home), home
+}
 
 // startChild runs the test binary at path with args in dir, playing mode,
 // and waits for it to report ready.
@@ -97,10 +167,11 @@ func startChild(t testing.TB, mode, dir, path string, args ...string) *child {
 	return hubtest.Start(t, hubtest.Options{Mode: mode, Dir: dir, Path: path, Args: args})
 }
 
-// startHub runs a fake hub as `<tmp>/bones hub start ...` in dir.
-func startHub(t testing.TB, mode, dir string) *child {
+// startHub runs a fake hub as `<tmp>/bones hub start ...` in dir; one that
+// registers itself does so in r.
+func startHub(t testing.TB, r Registry, mode, dir string) *child {
 	t.Helper()
-	return hubtest.Start(t, hubtest.Options{Mode: mode, Dir: dir, Args: hubtest.HubArgs()})
+	return hubtest.Start(t, hubtest.Options{Mode: mode, Dir: dir, Args: hubtest.HubArgs(), Env: hubtest.HomeEnv(r.Home)})
 }
 
 // lastDeadPID caches deadPID's child: starting a process is the slowest
@@ -119,42 +190,55 @@ func deadPID(t testing.TB) int {
 	return pid
 }
 
-// workspace creates a workspace directory under parent, with its
-// .bones/agent.id marker when marked.
-func workspace(t testing.TB, parent, name string, marked bool) string {
+// mustWrite writes e to r or fails the test.
+func mustWrite(t testing.TB, r Registry, e Entry) {
 	t.Helper()
-	dir := filepath.Join(parent, name)
-	if err := os.MkdirAll(filepath.Join(dir, ".bones"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if marked {
-		if err := os.WriteFile(filepath.Join(dir, ".bones", "agent.id"), []byte("agent-"+name+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// mustWrite writes e or fails the test.
-func mustWrite(t testing.TB, e Entry) {
-	t.Helper()
-	if err := Write(e); err != nil {
+	if err := r.Write(e); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// writeRaw writes data as the registry file name, as another program would.
-func writeRaw(t testing.TB, name, data string) string {
+// writeRaw writes data as the file name in r's directory, as another
+// program would.
+func writeRaw(t testing.TB, r Registry, name, data string) string {
 	t.Helper()
-	dir := RegistryDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(r.Dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, name)
+	path := filepath.Join(r.Dir, name)
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// tempFiles lists the temporary files left in r's directory.
+func tempFiles(t testing.TB, r Registry) []string {
+	t.Helper()
+	ents, err := os.ReadDir(r.Dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range ents {
+		if strings.Contains(de.Name(), tmpMarker) {
+			names = append(names, de.Name())
+		}
+	}
+	return names
+}
+
+// readRaw reads the canonical entry file of cwd in r without pruning.
+func readRaw(t testing.TB, r Registry, cwd string) (Entry, bool) {
+	t.Helper()
+	f, err := readEntryFile(r.EntryPath(cwd))
+	if os.IsNotExist(err) {
+		return Entry{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.entry, true
 }
 
 // exists reports whether path exists.

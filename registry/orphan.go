@@ -23,13 +23,17 @@ const (
 	reasonNotRegistry = "cwd missing from registry"
 )
 
+// IsOrphan reports whether e is an orphan by the trash of $HOME; see
+// Registry.IsOrphan.
+func IsOrphan(e Entry) bool { return Default().IsOrphan(e) }
+
 // IsOrphan reports whether e's hub process is alive while its workspace is
 // gone: the cwd does not exist, or has no .bones/agent.id marker, or lies in
-// the user's trash (~/.Trash, or the XDG trash ~/.local/share/Trash),
-// symlinks resolved. A dead pid is never an orphan (the entry is merely
-// stale and pruned on read).
-func IsOrphan(e Entry) bool {
-	return pidAlive(e.HubPID) && orphanReason(e.Cwd, trashDirs()) != ""
+// the user's trash (Home/.Trash, the XDG trash Home/.local/share/Trash, or
+// DataHome/Trash), symlinks resolved. A dead pid is never an orphan (the
+// entry is merely stale and pruned on read).
+func (r Registry) IsOrphan(e Entry) bool {
+	return pidAlive(e.HubPID) && orphanReason(e.Cwd, r.trashDirs()) != ""
 }
 
 // orphanReason says why the workspace at cwd is gone, "" if it is not;
@@ -49,14 +53,13 @@ func orphanReason(cwd string, trashes []string) string {
 
 // trashDirs returns the user's trash directories, symlinks resolved. They
 // are looked up once per listing rather than once per entry.
-func trashDirs() []string {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return nil
+func (r Registry) trashDirs() []string {
+	var trashes []string
+	if r.Home != "" {
+		trashes = append(trashes, filepath.Join(r.Home, ".Trash"), filepath.Join(r.Home, ".local", "share", "Trash"))
 	}
-	trashes := []string{filepath.Join(home, ".Trash"), filepath.Join(home, ".local", "share", "Trash")}
-	if xdg := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(xdg) {
-		trashes = append(trashes, filepath.Join(xdg, "Trash"))
+	if r.DataHome != "" {
+		trashes = append(trashes, filepath.Join(r.DataHome, "Trash"))
 	}
 	for i, t := range trashes {
 		trashes[i] = resolve(t)
@@ -90,16 +93,21 @@ func within(path, dir string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
+// Orphans returns the orphans of the default registry; see
+// Registry.Orphans.
+func Orphans() ([]Entry, error) { return Default().Orphans() }
+
 // Orphans returns the registry entries whose hub process is alive but whose
 // workspace is gone (see IsOrphan). Read-only apart from the prune of List.
-func Orphans() ([]Entry, error) {
-	entries, err := List()
+func (r Registry) Orphans() ([]Entry, error) {
+	entries, err := r.List()
 	if err != nil {
 		return nil, err
 	}
+	trashes := r.trashDirs()
 	var orphans []Entry
 	for _, e := range entries {
-		if IsOrphan(e) {
+		if pidAlive(e.HubPID) && orphanReason(e.Cwd, trashes) != "" {
 			orphans = append(orphans, e)
 		}
 	}
@@ -120,6 +128,10 @@ func LiveHubProcesses() ([]HubProcess, error) {
 	return hubs, nil
 }
 
+// AllOrphanHubs returns the orphaned hubs by the default registry; see
+// Registry.AllOrphanHubs.
+func AllOrphanHubs() ([]OrphanHub, error) { return Default().AllOrphanHubs() }
+
 // AllOrphanHubs returns every orphaned hub on this host under one
 // definition, sorted by pid:
 //
@@ -133,8 +145,8 @@ func LiveHubProcesses() ([]HubProcess, error) {
 //
 // If the process scan fails, the registry-side orphans are returned together
 // with the error.
-func AllOrphanHubs() ([]OrphanHub, error) {
-	entries, err := List()
+func (r Registry) AllOrphanHubs() ([]OrphanHub, error) {
+	entries, err := r.List()
 	if err != nil {
 		return nil, err
 	}
@@ -143,11 +155,17 @@ func AllOrphanHubs() ([]OrphanHub, error) {
 		infos[i].Entry = e
 	}
 	procs, scanErr := procscan.Scan()
-	orphans := OrphanHubsFrom(infos, procs)
+	orphans := r.OrphanHubsFrom(infos, procs)
 	if scanErr != nil {
 		return orphans, fmt.Errorf("registry: scan hub processes: %w", scanErr)
 	}
 	return orphans, nil
+}
+
+// OrphanHubsFrom finds orphans by the trash of $HOME; see
+// Registry.OrphanHubsFrom.
+func OrphanHubsFrom(infos []Info, procs []procscan.Process) []OrphanHub {
+	return Default().OrphanHubsFrom(infos, procs)
 }
 
 // OrphanHubsFrom is AllOrphanHubs over registry rows and hub processes the
@@ -157,12 +175,12 @@ func AllOrphanHubs() ([]OrphanHub, error) {
 // and for a registry-side orphan that procs does not list, its pid's create
 // time. Rows with an empty ID get WorkspaceID(Cwd). With nil procs only
 // registry-side orphans are found.
-func OrphanHubsFrom(infos []Info, procs []procscan.Process) []OrphanHub {
+func (r Registry) OrphanHubsFrom(infos []Info, procs []procscan.Process) []OrphanHub {
 	byPID := make(map[int]procscan.Process, len(procs))
 	for _, p := range procs {
 		byPID[p.PID] = p
 	}
-	trashes := trashDirs()
+	trashes := r.trashDirs()
 	var orphans []OrphanHub
 	pids := make(map[int]bool, len(infos))
 	for _, in := range infos {

@@ -13,17 +13,18 @@ import (
 )
 
 func TestIsOrphan(t *testing.T) {
-	home := hubtest.SetHome(t)
+	t.Parallel()
+	r, home := testRegistry(t)
 	live, dead := os.Getpid(), deadPID(t)
-	marked := workspace(t, home, "marked", true)
-	unmarked := workspace(t, home, "unmarked", false)
-	trash := workspace(t, filepath.Join(home, ".Trash"), "ws", true)
-	xdgTrash := workspace(t, filepath.Join(home, ".local", "share", "Trash", "files"), "ws", true)
+	marked := hubtest.Workspace(t, home, "marked", true)
+	unmarked := hubtest.Workspace(t, home, "unmarked", false)
+	trash := hubtest.Workspace(t, filepath.Join(home, ".Trash"), "ws", true)
+	xdgTrash := hubtest.Workspace(t, filepath.Join(home, ".local", "share", "Trash", "files"), "ws", true)
 	linkToTrash := filepath.Join(home, "link")
 	if err := os.Symlink(trash, linkToTrash); err != nil {
 		t.Fatal(err)
 	}
-	lookalike := workspace(t, home, ".Trashcan", true)
+	lookalike := hubtest.Workspace(t, home, ".Trashcan", true)
 
 	tests := []struct {
 		name string
@@ -43,7 +44,7 @@ func TestIsOrphan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsOrphan(Entry{Cwd: tt.cwd, HubPID: tt.pid}); got != tt.want {
+			if got := r.IsOrphan(Entry{Cwd: tt.cwd, HubPID: tt.pid}); got != tt.want {
 				t.Errorf("IsOrphan = %v, want %v", got, tt.want)
 			}
 		})
@@ -51,13 +52,14 @@ func TestIsOrphan(t *testing.T) {
 }
 
 func TestOrphans(t *testing.T) {
-	home := hubtest.SetHome(t)
+	t.Parallel()
+	r, home := testRegistry(t)
 	live := os.Getpid()
-	mustWrite(t, Entry{Cwd: workspace(t, home, "intact", true), Name: "intact", HubPID: live})
-	mustWrite(t, Entry{Cwd: workspace(t, home, "unmarked", false), Name: "unmarked", HubPID: live})
-	mustWrite(t, Entry{Cwd: workspace(t, home, "idle", false), Name: "idle"})
-	mustWrite(t, Entry{Cwd: workspace(t, home, "dead", false), Name: "dead", HubPID: deadPID(t)})
-	orphans, err := Orphans()
+	mustWrite(t, r, Entry{Cwd: hubtest.Workspace(t, home, "intact", true), Name: "intact", HubPID: live})
+	mustWrite(t, r, Entry{Cwd: hubtest.Workspace(t, home, "unmarked", false), Name: "unmarked", HubPID: live})
+	mustWrite(t, r, Entry{Cwd: hubtest.Workspace(t, home, "idle", false), Name: "idle"})
+	mustWrite(t, r, Entry{Cwd: hubtest.Workspace(t, home, "dead", false), Name: "dead", HubPID: deadPID(t)})
+	orphans, err := r.Orphans()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +69,10 @@ func TestOrphans(t *testing.T) {
 }
 
 func TestProcessReason(t *testing.T) {
-	home := hubtest.SetHome(t)
-	registered := workspace(t, home, "registered", true)
-	other := workspace(t, home, "other", true)
+	t.Parallel()
+	home := t.TempDir()
+	registered := hubtest.Workspace(t, home, "registered", true)
+	other := hubtest.Workspace(t, home, "other", true)
 	tests := []struct {
 		name string
 		p    procscan.Process
@@ -95,45 +98,46 @@ func TestProcessReason(t *testing.T) {
 // `bones hub start`) in workspaces in every state and checks which of them
 // come back as orphans, and why.
 func TestAllOrphanHubs(t *testing.T) {
-	home := hubtest.SetHome(t)
-	intact := startHub(t, "serve", workspace(t, home, "intact", true))
-	unmarked := startHub(t, "serve", workspace(t, home, "unmarked", false))
+	t.Parallel()
+	r, home := testRegistry(t)
+	intact := startHub(t, r, "serve", hubtest.Workspace(t, home, "intact", true))
+	unmarked := startHub(t, r, "serve", hubtest.Workspace(t, home, "unmarked", false))
 
-	idleDir := workspace(t, home, "idle", true)
-	if err := Register(idleDir, "idle"); err != nil {
+	idleDir := hubtest.Workspace(t, home, "idle", true)
+	if err := r.Register(idleDir, "idle"); err != nil {
 		t.Fatal(err)
 	}
-	detached := startHub(t, "sleep", idleDir)
+	detached := startHub(t, r, "sleep", idleDir)
 
 	// The entry names the workspace through a symlink; the process reports
 	// the resolved directory.
-	realDir := workspace(t, home, "real", true)
+	realDir := hubtest.Workspace(t, home, "real", true)
 	viaLink := filepath.Join(home, "via-link")
 	if err := os.Symlink(realDir, viaLink); err != nil {
 		t.Fatal(err)
 	}
-	if err := Register(viaLink, "linked"); err != nil {
+	if err := r.Register(viaLink, "linked"); err != nil {
 		t.Fatal(err)
 	}
-	linked := startHub(t, "sleep", realDir)
+	linked := startHub(t, r, "sleep", realDir)
 
 	// An entry whose pid was recycled by an unrelated, younger process.
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	recycledDir := workspace(t, home, "recycled", false)
+	recycledDir := hubtest.Workspace(t, home, "recycled", false)
 	stranger := startChild(t, "sleep", recycledDir, exe, "stranger")
-	mustWrite(t, Entry{Cwd: recycledDir, Name: "recycled", HubPID: stranger.PID, StartedAt: createTime(t, stranger.PID).Add(-time.Hour)})
+	mustWrite(t, r, Entry{Cwd: recycledDir, Name: "recycled", HubPID: stranger.PID, StartedAt: createTime(t, stranger.PID).Add(-time.Hour)})
 
-	unregistered := startHub(t, "sleep", workspace(t, home, "unregistered", true))
-	deletedDir := workspace(t, home, "deleted", true)
-	deleted := startHub(t, "sleep", deletedDir)
+	unregistered := startHub(t, r, "sleep", hubtest.Workspace(t, home, "unregistered", true))
+	deletedDir := hubtest.Workspace(t, home, "deleted", true)
+	deleted := startHub(t, r, "sleep", deletedDir)
 	if err := os.RemoveAll(deletedDir); err != nil {
 		t.Fatal(err)
 	}
 
-	orphans, err := AllOrphanHubs()
+	orphans, err := r.AllOrphanHubs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +203,8 @@ func TestAllOrphanHubs(t *testing.T) {
 // TestLiveHubProcessesIgnoresDecoys runs processes that merely look like
 // hubs; none of them may be listed.
 func TestLiveHubProcessesIgnoresDecoys(t *testing.T) {
-	dir := t.TempDir()
+	t.Parallel()
+	r, dir := testRegistry(t)
 	link := func(name string) string {
 		p := filepath.Join(dir, name)
 		if err := os.Symlink(hubtest.Bin("bones"), p); err != nil {
@@ -213,7 +218,7 @@ func TestLiveHubProcessesIgnoresDecoys(t *testing.T) {
 		startChild(t, "sleep", dir, hubtest.Bin("bones"), "hub", "status"),
 		startChild(t, "sleep", dir, link("notbones"), "hub", "start"),
 	}
-	hub := startHub(t, "sleep", dir)
+	hub := startHub(t, r, "sleep", dir)
 	hubs, err := LiveHubProcesses()
 	if err != nil {
 		t.Fatal(err)

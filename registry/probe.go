@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // IsAlive reports whether e's hub is up: its pid is alive on this host AND
@@ -26,11 +27,14 @@ func IsAlive(e Entry) bool { return IsAliveContext(context.Background(), e) }
 
 // IsAliveContext is IsAlive that also gives up, reporting false, as soon as
 // ctx is done, so a caller that probes in the background can stop at once.
-func IsAliveContext(ctx context.Context, e Entry) bool {
+func IsAliveContext(ctx context.Context, e Entry) bool { return isAlive(ctx, e, HealthTimeout) }
+
+// isAlive is IsAliveContext with the probe bounded by timeout.
+func isAlive(ctx context.Context, e Entry, timeout time.Duration) bool {
 	if !pidAlive(e.HubPID) || !IsLoopbackHTTP(e.HubURL) {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(ctx, HealthTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.HubURL, nil)
 	if err != nil {

@@ -15,16 +15,8 @@ import (
 	"boneyard/internal/hubtest"
 )
 
-// shortHealthTimeout keeps tests that probe unresponsive hubs quick.
-func shortHealthTimeout(t testing.TB, d time.Duration) {
-	t.Helper()
-	old := HealthTimeout
-	HealthTimeout = d
-	t.Cleanup(func() { HealthTimeout = old })
-}
-
 func TestIsAlive(t *testing.T) {
-	shortHealthTimeout(t, 300*time.Millisecond)
+	t.Parallel()
 	notFound := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(notFound.Close)
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
@@ -74,9 +66,10 @@ func TestIsAlive(t *testing.T) {
 
 // TestProbeNeverContactsNonLoopback proves that a hub_url that is not http(s)
 // on loopback is never dialled: the probe client's dial counter stays put,
-// while a loopback URL moves it (so the counter does count).
+// while a loopback URL moves it (so the counter does count). The counter is
+// the whole process's, so the test does not run in parallel with others.
 func TestProbeNeverContactsNonLoopback(t *testing.T) {
-	home := hubtest.SetHome(t)
+	r, home := testRegistry(t)
 	live := os.Getpid()
 	urls := []string{
 		"http://10.255.255.1/",
@@ -98,10 +91,10 @@ func TestProbeNeverContactsNonLoopback(t *testing.T) {
 		if IsAlive(Entry{Cwd: "/w", HubPID: live, HubURL: u}) {
 			t.Errorf("IsAlive(%q) = true", u)
 		}
-		cwd := workspace(t, home, "ws"+itoa(i), true)
-		mustWrite(t, Entry{Cwd: cwd, Name: u, HubPID: live, HubURL: u})
+		cwd := hubtest.Workspace(t, home, "ws"+itoa(i), true)
+		mustWrite(t, r, Entry{Cwd: cwd, Name: u, HubPID: live, HubURL: u})
 	}
-	infos, err := ListInfo()
+	infos, err := r.ListInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,15 +118,17 @@ func TestProbeNeverContactsNonLoopback(t *testing.T) {
 // at the same time, not one after another: every hung listener holds a
 // probe's connection open at once.
 func TestListInfoProbesConcurrently(t *testing.T) {
+	t.Parallel()
 	const hubs = 20
-	shortHealthTimeout(t, 2*time.Second)
-	home := hubtest.SetHome(t)
+	r, home := testRegistry(t)
 	hung := hungListeners(t, hubs)
 	for i, u := range hung.urls {
-		cwd := workspace(t, home, "ws"+itoa(i), true)
-		mustWrite(t, Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: u})
+		cwd := hubtest.Workspace(t, home, "ws"+itoa(i), true)
+		mustWrite(t, r, Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: u})
 	}
-	infos, err := ListInfo()
+	// A long timeout, so that every probe is still waiting when the last
+	// one connects, also on a slow host.
+	infos, err := r.ListInfoFunc(func(e Entry) bool { return isAlive(context.Background(), e, 2*time.Second) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,16 +203,16 @@ func port(url string) string {
 // TestListInfoWithHubProcesses runs real hub processes: one serving, one
 // that accepts connections and never answers, and one that dies.
 func TestListInfoWithHubProcesses(t *testing.T) {
-	shortHealthTimeout(t, 300*time.Millisecond)
-	home := hubtest.SetHome(t)
-	serving := workspace(t, home, "serving", true)
-	hanging := workspace(t, home, "hanging", true)
-	dying := workspace(t, home, "dying", true)
-	startHub(t, "serve", serving)
-	startHub(t, "hang", hanging)
-	startHub(t, "hang", dying).Kill()
+	t.Parallel()
+	r, home := testRegistry(t)
+	serving := hubtest.Workspace(t, home, "serving", true)
+	hanging := hubtest.Workspace(t, home, "hanging", true)
+	dying := hubtest.Workspace(t, home, "dying", true)
+	startHub(t, r, "serve", serving)
+	startHub(t, r, "hang", hanging)
+	startHub(t, r, "hang", dying).Kill()
 
-	infos, err := ListInfo()
+	infos, err := r.ListInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +224,7 @@ func TestListInfoWithHubProcesses(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Errorf("statuses = %v, want %v", got, want)
 	}
-	if exists(EntryPath(dying)) {
+	if exists(r.EntryPath(dying)) {
 		t.Error("the dead hub's entry was not pruned")
 	}
 }

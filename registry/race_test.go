@@ -4,66 +4,65 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"boneyard/internal/atomicfile"
 	"boneyard/internal/hubtest"
 )
 
-// noSync turns off fsync for tests that race live goroutines: atomicity
-// between them comes from rename and link, and fsync would only slow the
-// races down.
-func noSync(t testing.TB) {
+// racing returns a registry in a fresh home for tests that race live
+// goroutines: without fsync, since atomicity between them comes from rename
+// and link and fsync would only slow the races down, and with every entry
+// the package deletes while pruning or settling routed to onDiscard (if
+// not nil).
+func racing(t testing.TB, onDiscard func(Entry)) (Registry, string) {
 	t.Helper()
-	syncWrites = false
-	t.Cleanup(func() { syncWrites = true })
-}
-
-// hookDiscards routes every entry the package deletes while pruning to fn.
-func hookDiscards(t testing.TB, fn func(Entry)) {
-	t.Helper()
-	discardHook = fn
-	t.Cleanup(func() { discardHook = nil })
+	r, home := testRegistry(t)
+	r.tune = &tuning{noSync: true, onDiscard: onDiscard}
+	return r, home
 }
 
 // TestPruneSparesReplacedFile replays the prune race step by step: an entry
 // is read and judged stale, a writer replaces it, then the prune acts.
 func TestPruneSparesReplacedFile(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
 	dead := deadPID(t)
 
-	mustWrite(t, Entry{Cwd: cwd, Name: "stale", HubPID: dead})
-	judged, err := readEntryFile(EntryPath(cwd))
+	mustWrite(t, r, Entry{Cwd: cwd, Name: "stale", HubPID: dead})
+	judged, err := readEntryFile(r.EntryPath(cwd))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !stale(judged.entry) {
 		t.Fatal("entry of a dead pid is not stale")
 	}
-	mustWrite(t, Entry{Cwd: cwd, Name: "fresh", HubPID: os.Getpid()})
-	if err := pruneFile(judged); err != nil {
+	mustWrite(t, r, Entry{Cwd: cwd, Name: "fresh", HubPID: os.Getpid()})
+	if err := r.prune(judged); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := readRaw(t, cwd); !ok || got.Name != "fresh" {
+	if got, ok := readRaw(t, r, cwd); !ok || got.Name != "fresh" {
 		t.Fatalf("after prune: %+v (present %v), want the fresh entry", got, ok)
 	}
 
 	// The judged file itself is deleted.
-	mustWrite(t, Entry{Cwd: cwd, Name: "stale", HubPID: dead})
-	judged, err = readEntryFile(EntryPath(cwd))
+	mustWrite(t, r, Entry{Cwd: cwd, Name: "stale", HubPID: dead})
+	judged, err = readEntryFile(r.EntryPath(cwd))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pruneFile(judged); err != nil {
+	if err := r.prune(judged); err != nil {
 		t.Fatal(err)
 	}
-	if exists(EntryPath(cwd)) {
+	if exists(r.EntryPath(cwd)) {
 		t.Fatal("the judged stale file survived")
 	}
-	if tmps := tempFiles(t); len(tmps) != 0 {
+	if tmps := tempFiles(t, r); len(tmps) != 0 {
 		t.Errorf("temporary files left: %v", tmps)
 	}
 }
@@ -71,6 +70,7 @@ func TestPruneSparesReplacedFile(t *testing.T) {
 // TestSettle covers the contest between a file parked aside by a pruner
 // and a file that arrived at the name meanwhile.
 func TestSettle(t *testing.T) {
+	t.Parallel()
 	live, dead := os.Getpid(), deadPID(t)
 	older := time.Now().Add(-time.Hour)
 	tests := []struct {
@@ -92,18 +92,19 @@ func TestSettle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := hubtest.SetHome(t)
-			cwd := workspace(t, home, "ws", true)
-			path := EntryPath(cwd)
+			t.Parallel()
+			r, home := testRegistry(t)
+			cwd := hubtest.Workspace(t, home, "ws", true)
+			path := r.EntryPath(cwd)
 			tt.parked.Cwd = cwd
-			mustWrite(t, tt.parked)
-			aside, err := moveAside(path)
-			if err != nil {
+			mustWrite(t, r, tt.parked)
+			aside := atomicfile.TempName(path, asidePurpose)
+			if err := os.Rename(path, aside); err != nil {
 				t.Fatal(err)
 			}
 			if tt.inPlace.Name != "" {
 				tt.inPlace.Cwd = cwd
-				mustWrite(t, tt.inPlace)
+				mustWrite(t, r, tt.inPlace)
 				aged := []string{path}
 				switch {
 				case tt.sameMtime:
@@ -117,16 +118,49 @@ func TestSettle(t *testing.T) {
 					}
 				}
 			}
-			if err := settle(path, aside); err != nil {
+			unlock := lockEntry(path)
+			err := r.settleLocked(path, aside)
+			unlock()
+			if err != nil {
 				t.Fatal(err)
 			}
-			if got, ok := readRaw(t, cwd); !ok || got.Name != tt.want {
+			if got, ok := readRaw(t, r, cwd); !ok || got.Name != tt.want {
 				t.Errorf("kept %+v (present %v), want %q", got, ok, tt.want)
 			}
-			if tmps := tempFiles(t); len(tmps) != 0 {
+			if tmps := tempFiles(t, r); len(tmps) != 0 {
 				t.Errorf("temporary files left: %v", tmps)
 			}
 		})
+	}
+}
+
+// listConstantly runs n goroutines that call r.List (and so prune) until
+// the returned func is called; it stops them and returns how many calls
+// they made.
+func listConstantly(t *testing.T, r Registry, n int) (stop func() int64) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var lists atomic.Int64
+	for range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := r.List(); err != nil {
+					t.Error(err)
+					return
+				}
+				lists.Add(1)
+			}
+		})
+	}
+	return func() int64 {
+		close(done)
+		wg.Wait()
+		return lists.Load()
 	}
 }
 
@@ -140,44 +174,21 @@ const (
 
 // TestPruneRaceStress has 8 writers flip their own entries between a dead
 // and a live hub pid while 4 goroutines List (and so prune) continuously.
-// A live entry may only be deleted once its writer has written a newer one.
-// Two counts must stay 0: live entries that a writer, looking again right
-// after writing, finds gone or replaced; and deletions (seen through the
-// package's discard hook) of a writer's latest live entry.
+// A live entry may only be deleted once its writer has written a newer one,
+// and must be visible from its write on. Three counts must stay 0: stats
+// that find no file right after a live write or 2 ms later; reads there
+// that find another entry than the one just written; and deletions (seen
+// through the package's discard hook) of a writer's latest live entry.
 func TestPruneRaceStress(t *testing.T) {
+	t.Parallel()
 	const writers, listers = 8, 4
-	home := hubtest.SetHome(t)
-	noSync(t)
 	live, dead := os.Getpid(), deadPID(t)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	cwds := make(map[string]int, writers)
 	latest := make([]atomic.Int64, writers)
-	for w := range writers {
-		cwds[workspace(t, home, fmt.Sprint("w", w), true)] = w
-	}
-	var lost, liveDiscards, missing atomic.Int64
-	// survives reports whether the live entry just written as seq is still
-	// there a moment later. A pruner may hold it aside for an instant before
-	// putting it back; and while it does, another pruner may put back an
-	// older live entry it had parked, which the newer one then displaces.
-	// So neither absence nor an older entry is final until the looks run
-	// out (a descheduled pruner can take a while on a loaded host).
-	survives := func(cwd string, seq int64) bool {
-		end := time.Now().Add(2 * time.Second)
-		for range 2000 {
-			time.Sleep(time.Millisecond)
-			f, err := readEntryFile(EntryPath(cwd))
-			if err == nil && f.entry.StartedAt.Sub(base).Nanoseconds() == seq {
-				return true
-			}
-			if time.Now().After(end) {
-				break
-			}
-		}
-		return false
-	}
-	hookDiscards(t, func(e Entry) {
+	var lost, liveDiscards, missing, unseen atomic.Int64
+	r, home := racing(t, func(e Entry) {
 		if e.HubPID != live {
 			return
 		}
@@ -186,11 +197,29 @@ func TestPruneRaceStress(t *testing.T) {
 			lost.Add(1)
 		}
 	})
+	for w := range writers {
+		cwds[hubtest.Workspace(t, home, fmt.Sprint("w", w), true)] = w
+	}
+	// looks checks the live entry just written as seq, right after the
+	// write and 2 ms later: a stat of its name must find a file each time,
+	// and the file must be that write.
+	looks := func(cwd string, seq int64) {
+		path := r.EntryPath(cwd)
+		for _, wait := range []time.Duration{0, 2 * time.Millisecond} {
+			time.Sleep(wait)
+			if _, err := os.Stat(path); err != nil {
+				unseen.Add(1)
+				continue
+			}
+			if f, err := readEntryFile(path); err != nil || f.entry.StartedAt.Sub(base).Nanoseconds() != seq {
+				missing.Add(1)
+			}
+		}
+	}
 
 	deadline := time.Now().Add(stressTime)
-	var liveWrites, lists atomic.Int64
-	var writersWG, listersWG sync.WaitGroup
-	stop := make(chan struct{})
+	var liveWrites atomic.Int64
+	var writersWG sync.WaitGroup
 	for cwd, w := range cwds {
 		writersWG.Go(func() {
 			for seq := int64(1); seq <= stressRounds; seq++ {
@@ -203,12 +232,12 @@ func TestPruneRaceStress(t *testing.T) {
 				// Published before the write: from here on, an older entry
 				// of this writer may rightly be discarded.
 				latest[w].Store(seq)
-				if err := Write(Entry{Cwd: cwd, Name: "w", HubPID: pid, StartedAt: base.Add(time.Duration(seq))}); err != nil {
+				if err := r.Write(Entry{Cwd: cwd, Name: "w", HubPID: pid, StartedAt: base.Add(time.Duration(seq))}); err != nil {
 					t.Error(err)
 					return
 				}
-				if pid == live && !survives(cwd, seq) {
-					missing.Add(1)
+				if pid == live {
+					looks(cwd, seq)
 				}
 				if last {
 					return
@@ -216,35 +245,22 @@ func TestPruneRaceStress(t *testing.T) {
 			}
 		})
 	}
-	for range listers {
-		listersWG.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := List(); err != nil {
-					t.Error(err)
-					return
-				}
-				lists.Add(1)
-			}
-		})
-	}
+	stopListing := listConstantly(t, r, listers)
 	writersWG.Wait()
-	close(stop)
-	listersWG.Wait()
+	lists := stopListing()
 
-	t.Logf("%d live writes, %d List calls: %d fresh live entries gone or replaced after a write, %d latest live entries discarded (%d superseded ones)",
-		liveWrites.Load(), lists.Load(), missing.Load(), lost.Load(), liveDiscards.Load())
+	t.Logf("%d live writes, %d List calls: %d failed stats and %d other entries read right after a live write, %d latest live entries discarded (%d superseded ones)",
+		liveWrites.Load(), lists, unseen.Load(), missing.Load(), lost.Load(), liveDiscards.Load())
+	if n := unseen.Load(); n != 0 {
+		t.Errorf("a stat found no entry %d times right after a live write", n)
+	}
 	if n := missing.Load(); n != 0 {
-		t.Errorf("%d freshly written live entries did not survive concurrent List calls", n)
+		t.Errorf("another entry than the live one just written was read %d times", n)
 	}
 	if n := lost.Load(); n != 0 {
 		t.Errorf("prune deleted %d freshly written live entries", n)
 	}
-	entries, err := List()
+	entries, err := r.List()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +272,68 @@ func TestPruneRaceStress(t *testing.T) {
 			t.Errorf("writer %d ended with %+v, want its last (live) write %d", w, e, latest[w].Load())
 		}
 	}
-	if tmps := tempFiles(t); len(tmps) != 0 {
+	if tmps := tempFiles(t, r); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+}
+
+// TestPruneRaceCrossProcess is TestPruneRaceStress with the writers in
+// other processes, as bones hubs are: 4 children flip their entries
+// between a dead and a live pid, and look at them after each live write,
+// while 4 goroutines here List. No lock is shared with the writers, so
+// a write landing between a pruner's identity check and its rename, two
+// system calls apart, is taken aside and put back at once; the test
+// reports how often a stat then failed, and requires that every writer
+// ends with its last, live entry.
+func TestPruneRaceCrossProcess(t *testing.T) {
+	t.Parallel()
+	const writers, listers = 4, 4
+	dead := deadPID(t)
+	var pruned atomic.Int64
+	r, home := racing(t, func(e Entry) {
+		if e.HubPID == dead {
+			pruned.Add(1)
+		}
+	})
+	var procs []*child
+	for w := range writers {
+		cwd := hubtest.Workspace(t, home, fmt.Sprint("w", w), true)
+		procs = append(procs, hubtest.Start(t, hubtest.Options{
+			Mode: "flipper", Dir: cwd, Args: []string{itoa(dead)},
+			Env: hubtest.HomeEnv(home), Lifetime: 5 * time.Second,
+		}))
+	}
+	stopListing := listConstantly(t, r, listers)
+	writes, failed := 0, 0
+	for _, p := range procs {
+		var data []byte
+		for deadline := time.Now().Add(time.Minute); len(data) == 0 && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+			data, _ = os.ReadFile(filepath.Join(p.Dir, "flips"))
+		}
+		var w, f int
+		if _, err := fmt.Sscan(string(data), &w, &f); err != nil {
+			t.Fatalf("writer %d reported %q: %v", p.PID, data, err)
+		}
+		writes, failed = writes+w, failed+f
+	}
+	lists := stopListing()
+	t.Logf("%d live writes by %d processes, %d List calls, %d dead entries pruned: %d failed stats right after a live write",
+		writes, writers, lists, pruned.Load(), failed)
+	entries, err := r.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := make(map[int]bool)
+	for _, e := range entries {
+		pids[e.HubPID] = true
+	}
+	for _, p := range procs {
+		if !pids[p.PID] {
+			t.Errorf("writer %d's last, live entry is missing: %+v", p.PID, entries)
+		}
+	}
+	if tmps := tempFiles(t, r); len(tmps) != 0 {
 		t.Errorf("temporary files left: %v", tmps)
 	}
 }
@@ -265,30 +342,30 @@ func TestPruneRaceStress(t *testing.T) {
 // entry, starting from no entry and from an idle row in turns. The hub's
 // entry must always survive.
 func TestRegisterRaceStress(t *testing.T) {
-	home := hubtest.SetHome(t)
-	noSync(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, home := racing(t, nil)
+	cwd := hubtest.Workspace(t, home, "ws", true)
 	hub := Entry{Cwd: cwd, Name: "hub", HubURL: "http://127.0.0.1:9", HubPID: os.Getpid(), StartedAt: time.Now()}
 	deadline := time.Now().Add(stressTime)
 	races, clobbered := 0, 0
 	for ; races < maxRaces && time.Now().Before(deadline); races++ {
-		if err := Remove(cwd); err != nil {
+		if err := r.Remove(cwd); err != nil {
 			t.Fatal(err)
 		}
 		if races%2 == 1 {
-			mustWrite(t, Entry{Cwd: cwd, Name: "idle"})
+			mustWrite(t, r, Entry{Cwd: cwd, Name: "idle"})
 		}
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		var writeErr, registerErr error
-		wg.Go(func() { <-start; writeErr = Write(hub) })
-		wg.Go(func() { <-start; registerErr = Register(cwd, "registered") })
+		wg.Go(func() { <-start; writeErr = r.Write(hub) })
+		wg.Go(func() { <-start; registerErr = r.Register(cwd, "registered") })
 		close(start)
 		wg.Wait()
 		if err := errors.Join(writeErr, registerErr); err != nil {
 			t.Fatal(err)
 		}
-		if got, ok := readRaw(t, cwd); !ok || got.HubPID != hub.HubPID {
+		if got, ok := readRaw(t, r, cwd); !ok || got.HubPID != hub.HubPID {
 			clobbered++
 		}
 	}
@@ -296,7 +373,7 @@ func TestRegisterRaceStress(t *testing.T) {
 	if clobbered != 0 {
 		t.Errorf("%d of %d races lost the hub's live entry", clobbered, races)
 	}
-	if tmps := tempFiles(t); len(tmps) != 0 {
+	if tmps := tempFiles(t, r); len(tmps) != 0 {
 		t.Errorf("temporary files left: %v", tmps)
 	}
 	if races < 100 {

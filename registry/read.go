@@ -8,6 +8,10 @@ import (
 	"path/filepath"
 )
 
+// Read loads the entry for cwd from the default registry; see
+// Registry.Read.
+func Read(cwd string) (Entry, error) { return Default().Read(cwd) }
+
 // Read loads the entry for cwd.
 //
 // Legacy <id>-<pid>.json files are migrated into <id>.json first: if the
@@ -18,11 +22,11 @@ import (
 //
 // If the entry's hub pid is dead or its cwd is gone, the file is pruned and
 // Read returns ErrNotFound.
-func Read(cwd string) (Entry, error) {
-	if err := migrateLegacy(cwd); err != nil {
+func (r Registry) Read(cwd string) (Entry, error) {
+	if err := r.migrateLegacy(cwd); err != nil {
 		return Entry{}, err
 	}
-	f, err := readEntryFile(EntryPath(cwd))
+	f, err := readEntryFile(r.EntryPath(cwd))
 	if errors.Is(err, fs.ErrNotExist) {
 		return Entry{}, fmt.Errorf("registry read %s: %w", cwd, ErrNotFound)
 	}
@@ -30,7 +34,7 @@ func Read(cwd string) (Entry, error) {
 		return Entry{}, err
 	}
 	if stale(f.entry) {
-		if err := pruneFile(f); err != nil {
+		if err := r.prune(f); err != nil {
 			return Entry{}, err
 		}
 		return Entry{}, fmt.Errorf("registry read %s: stale entry pruned: %w", cwd, ErrNotFound)
@@ -39,8 +43,8 @@ func Read(cwd string) (Entry, error) {
 }
 
 // migrateLegacy moves cwd's legacy files, if any, into the canonical name.
-func migrateLegacy(cwd string) error {
-	dir := RegistryDir()
+func (r Registry) migrateLegacy(cwd string) error {
+	dir := r.Dir
 	id := WorkspaceID(cwd)
 	names, err := legacyNames(dir, id, false)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 
 // reapGrace is how long a hub gets to exit after the polite stop signal
 // before it is killed; reapPoll is how often its exit is checked.
-var (
+const (
 	reapGrace = 2 * time.Second
 	reapPoll  = 25 * time.Millisecond
 )
@@ -47,12 +47,20 @@ const (
 	ReapRecycled
 )
 
+// Reap stops e's hub and removes its entry from the default registry; see
+// Registry.Reap.
+func Reap(e Entry) error { return Default().Reap(e) }
+
 // Reap stops e's hub and removes its entry: ReapEntry without a create time
 // seen by the caller.
-func Reap(e Entry) error {
-	_, err := ReapEntry(e, time.Time{})
+func (r Registry) Reap(e Entry) error {
+	_, err := r.ReapEntry(e, time.Time{})
 	return err
 }
+
+// ReapEntry stops e's hub and removes its entry from the default registry;
+// see Registry.ReapEntry.
+func ReapEntry(e Entry, seen time.Time) (ReapOutcome, error) { return Default().ReapEntry(e, seen) }
 
 // ReapEntry stops e's hub and removes e's entry, and holds every rule about
 // which process may be signalled for an entry read from an untrusted file.
@@ -79,16 +87,16 @@ func Reap(e Entry) error {
 // is signalled and the entry stays. Only the entry that still names
 // e.HubPID is removed, so a hub that restarted meanwhile keeps its new
 // entry.
-func ReapEntry(e Entry, seen time.Time) (ReapOutcome, error) {
+func (r Registry) ReapEntry(e Entry, seen time.Time) (ReapOutcome, error) {
 	if e.HubPID == 0 {
-		return ReapExited, RemoveEntry(e)
+		return ReapExited, r.RemoveEntry(e)
 	}
 	h, err := pinHub(e.HubPID)
 	if err != nil {
 		return 0, err
 	}
 	if h == nil {
-		return ReapExited, RemoveEntry(e)
+		return ReapExited, r.RemoveEntry(e)
 	}
 	defer h.p.Release()
 	if err := h.matches(seen); err != nil {
@@ -100,32 +108,78 @@ func ReapEntry(e Entry, seen time.Time) (ReapOutcome, error) {
 	if recycled(e, h.created) {
 		slog.Warn("registry: pid was recycled; removing the entry without signalling",
 			"pid", e.HubPID, "cwd", e.Cwd, "entry_started", e.StartedAt, "process_created", h.created)
-		return ReapRecycled, RemoveEntry(e)
+		return ReapRecycled, r.RemoveEntry(e)
 	}
-	if err := stop(h.p); err != nil {
+	if err := stop(h.p, r.reapGrace()); err != nil {
 		return 0, err
 	}
-	return ReapStopped, RemoveEntry(e)
+	return ReapStopped, r.RemoveEntry(e)
+}
+
+func (r Registry) reapGrace() time.Duration {
+	if r.tune != nil && r.tune.reapGrace > 0 {
+		return r.tune.reapGrace
+	}
+	return reapGrace
+}
+
+// ReapSeen reaps a hub seen in the default registry; see Registry.ReapSeen.
+func ReapSeen(shown Entry, pid int, created time.Time) (ReapOutcome, Entry, error) {
+	return Default().ReapSeen(shown, pid, created)
+}
+
+// ReapSeen reaps the hub that a caller saw for a workspace, typically on a
+// page rendered from an earlier listing: shown is the entry it saw, pid the
+// hub pid it showed (0: not given) and created the create time it saw of
+// that process (zero: not given).
+//
+// The entry for shown.Cwd is read again, which prunes it if its hub has
+// exited or its workspace is gone; without an entry, shown still says which
+// hub was meant. An entry with no hub pid is refused with an error wrapping
+// ErrNoHub, and one naming another pid than pid with a *HubChangedError;
+// nothing is signalled then. Otherwise the entry is reaped by ReapEntry
+// with created as the create time seen. ReapSeen returns ReapEntry's
+// outcome, the entry it acted on (the zero Entry if it could not be read)
+// and the error.
+func (r Registry) ReapSeen(shown Entry, pid int, created time.Time) (ReapOutcome, Entry, error) {
+	e, err := r.Read(shown.Cwd)
+	if errors.Is(err, ErrNotFound) {
+		e, err = shown, nil
+	}
+	switch {
+	case err != nil:
+		return 0, Entry{}, err
+	case e.HubPID == 0:
+		return 0, e, fmt.Errorf("registry reap %s: %w", e.Cwd, ErrNoHub)
+	case pid != 0 && pid != e.HubPID:
+		return 0, e, &HubChangedError{Cwd: e.Cwd, Seen: pid, Current: e.HubPID}
+	}
+	outcome, err := r.ReapEntry(e, created)
+	return outcome, e, err
 }
 
 // ReapPID stops the `bones hub start` process pid as Reap does (polite
 // stop, grace, kill) without touching the registry. A dead pid is a no-op.
 // pid <= 1, the calling process and any process that is not a bones hub
 // (ErrNotHub) are refused.
-func ReapPID(pid int) error {
+func ReapPID(pid int) error { return reapPID(pid, reapGrace) }
+
+func reapPID(pid int, grace time.Duration) error {
 	h, err := pinHub(pid)
 	if h == nil || err != nil {
 		return err
 	}
 	defer h.p.Release()
-	return stop(h.p)
+	return stop(h.p, grace)
 }
 
 // ReapProcess is ReapPID guarded against pid reuse, for hubs that no entry
 // describes: pid must be a live `bones hub start` process (else ErrNotHub)
 // whose create time equals seen, as an earlier scan reported it (else
 // ErrProcessChanged; a zero seen never matches).
-func ReapProcess(pid int, seen time.Time) error {
+func ReapProcess(pid int, seen time.Time) error { return reapProcess(pid, seen, reapGrace) }
+
+func reapProcess(pid int, seen time.Time, grace time.Duration) error {
 	h, err := pinHub(pid)
 	if err != nil {
 		return err
@@ -140,7 +194,7 @@ func ReapProcess(pid int, seen time.Time) error {
 	if err := h.matches(seen); err != nil {
 		return err
 	}
-	return stop(h.p)
+	return stop(h.p, grace)
 }
 
 // pinnedHub is a live `bones hub start` process held by a handle, so the
@@ -237,22 +291,22 @@ func recycled(e Entry, created time.Time) bool {
 	return !e.StartedAt.IsZero() && created.After(e.StartedAt.Add(recycleSlack))
 }
 
-// stop asks p to exit, waits up to reapGrace, then kills it and waits for
-// it to be gone. A process that exits on its own meanwhile is fine.
-func stop(p *os.Process) error {
+// stop asks p to exit, waits up to grace, then kills it and waits for it to
+// be gone. A process that exits on its own meanwhile is fine.
+func stop(p *os.Process, grace time.Duration) error {
 	if err := requestStop(p); err != nil {
 		if errors.Is(err, os.ErrProcessDone) {
 			return nil
 		}
 		return fmt.Errorf("registry reap pid %d: %w", p.Pid, err)
 	}
-	if waitGone(p, reapGrace) {
+	if waitGone(p, grace) {
 		return nil
 	}
 	if err := p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("registry reap pid %d: kill: %w", p.Pid, err)
 	}
-	if !waitGone(p, reapGrace) {
+	if !waitGone(p, grace) {
 		slog.Warn("registry: process still present after SIGKILL", "pid", p.Pid)
 	}
 	return nil

@@ -8,10 +8,18 @@
 // processes that know nothing of this package, so every change to the
 // directory is made with whole-file renames and hard links, never by editing
 // a file in place, and no step relies on a lock that bones would not take.
+//
+// A Registry value names the directories it works on; the package-level
+// functions work on Default(), the registry of $HOME as it is at the call,
+// as http.Get uses http.DefaultClient.
 package registry
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"boneyard/lock"
@@ -24,6 +32,54 @@ const (
 	LockFileName    = lock.FileName
 	LockPidFileName = lock.PidFileName
 )
+
+// Registry is one registry directory and the home whose trash makes a
+// workspace count as gone. Its methods are the package-level functions of
+// the same names, on these directories instead of $HOME's, so registries in
+// different directories can be used side by side in one process. Dir must
+// be set; a Registry is safe for concurrent use and cheap to copy.
+type Registry struct {
+	// Dir holds the workspace entry files, <id>.json; for a home directory
+	// h, bones uses h/.bones/workspaces.
+	Dir string
+	// Home is the home directory whose trash directories, Home/.Trash and
+	// Home/.local/share/Trash, hold workspaces that are gone; "" for none.
+	Home string
+	// DataHome, if set, is an XDG data directory whose Trash counts too
+	// (the XDG_DATA_HOME of the user).
+	DataHome string
+
+	tune *tuning // nil: the defaults
+}
+
+// tuning holds what tests change to run faster or to watch the package.
+type tuning struct {
+	reapGrace time.Duration // zero: reapGrace
+	noSync    bool          // skip fsync: only machine crashes need it
+	onDiscard func(Entry)   // sees every entry deleted by pruning or settling
+}
+
+// Default returns the registry bones uses: $HOME/.bones/workspaces, with
+// $HOME's trash and, if XDG_DATA_HOME is an absolute path, its trash. The
+// environment is read at every call. Without a home directory the registry
+// directory is the relative .bones/workspaces, with a warning.
+func Default() Registry {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		slog.Warn("registry: no home directory; using a relative registry path", "err", err)
+	}
+	r := ForHome(home)
+	if xdg := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(xdg) {
+		r.DataHome = xdg
+	}
+	return r
+}
+
+// ForHome returns the registry of the user whose home directory is home:
+// Dir home/.bones/workspaces, and home's trash.
+func ForHome(home string) Registry {
+	return Registry{Dir: filepath.Join(home, ".bones", "workspaces"), Home: home}
+}
 
 // ErrNotFound is returned by Read when no entry exists for the given cwd.
 var ErrNotFound = errors.New("registry: entry not found")
@@ -105,4 +161,26 @@ var (
 	// missing or in the future, so the file cannot show that the live
 	// process under its pid is the hub that wrote it.
 	ErrUnverified = errors.New("registry: the entry cannot vouch for its hub pid")
+	// ErrNoHub is returned by ReapSeen when the workspace's entry is an
+	// idle row (hub_pid 0): there is no hub to stop, and Remove drops the
+	// entry.
+	ErrNoHub = errors.New("registry: the entry names no hub process")
+	// ErrHubChanged is matched (errors.Is) by every *HubChangedError.
+	ErrHubChanged = errors.New("registry: the workspace's hub changed since it was seen")
 )
+
+// HubChangedError is returned by ReapSeen when the workspace's entry names
+// another hub pid than the caller saw: a hub restarted meanwhile, and
+// nothing was signalled.
+type HubChangedError struct {
+	Cwd     string
+	Seen    int // the pid the caller saw
+	Current int // the pid the entry names now
+}
+
+func (e *HubChangedError) Error() string {
+	return fmt.Sprintf("registry reap %s: the hub changed since it was seen (pid %d, now %d); nothing was signalled", e.Cwd, e.Seen, e.Current)
+}
+
+// Unwrap makes errors.Is(err, ErrHubChanged) hold.
+func (e *HubChangedError) Unwrap() error { return ErrHubChanged }

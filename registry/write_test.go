@@ -4,82 +4,56 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"boneyard/internal/hubtest"
 )
 
-// tempFiles lists the temporary files left in the registry directory.
-func tempFiles(t testing.TB) []string {
-	t.Helper()
-	ents, err := os.ReadDir(RegistryDir())
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range ents {
-		if strings.Contains(de.Name(), tmpMarker) {
-			names = append(names, de.Name())
-		}
-	}
-	return names
-}
-
-// readRaw reads the canonical entry file of cwd without pruning.
-func readRaw(t testing.TB, cwd string) (Entry, bool) {
-	t.Helper()
-	f, err := readEntryFile(EntryPath(cwd))
-	if os.IsNotExist(err) {
-		return Entry{}, false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f.entry, true
-}
-
 func TestWriteCreatesDirLeavesNoTempLastWriterWins(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
 	for i, name := range []string{"first", "second", "third"} {
-		mustWrite(t, Entry{Cwd: cwd, Name: name, HubPID: i, StartedAt: time.Now()})
+		mustWrite(t, r, Entry{Cwd: cwd, Name: name, HubPID: i, StartedAt: time.Now()})
 	}
-	got, ok := readRaw(t, cwd)
+	got, ok := readRaw(t, r, cwd)
 	if !ok || got.Name != "third" || got.HubPID != 2 {
 		t.Errorf("entry = %+v (present %v), want the last write", got, ok)
 	}
-	if tmps := tempFiles(t); len(tmps) != 0 {
+	if tmps := tempFiles(t, r); len(tmps) != 0 {
 		t.Errorf("temporary files left: %v", tmps)
 	}
 }
 
 func TestWriteErrorsLeaveNothing(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
 	// A directory in the entry's place makes the final rename fail.
-	if err := os.MkdirAll(filepath.Join(EntryPath(cwd), "x"), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(r.EntryPath(cwd), "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name string
+		r    Registry
 		e    Entry
 	}{
-		{"rename fails", Entry{Cwd: cwd, Name: "ws"}},
-		{"no cwd", Entry{Name: "ws"}},
-		{"negative pid", Entry{Cwd: cwd + "-other", HubPID: -5}},
-		{"unencodable time", Entry{Cwd: cwd + "-other", StartedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{"rename fails", r, Entry{Cwd: cwd, Name: "ws"}},
+		{"no registry directory", Registry{}, Entry{Cwd: cwd + "-other", Name: "ws"}},
+		{"no cwd", r, Entry{Name: "ws"}},
+		{"negative pid", r, Entry{Cwd: cwd + "-other", HubPID: -5}},
+		{"unencodable time", r, Entry{Cwd: cwd + "-other", StartedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := Write(tt.e); err == nil {
+			if err := tt.r.Write(tt.e); err == nil {
 				t.Fatal("Write succeeded")
 			}
-			if tmps := tempFiles(t); len(tmps) != 0 {
+			if tmps := tempFiles(t, r); len(tmps) != 0 {
 				t.Errorf("temporary files left: %v", tmps)
 			}
-			if tt.e.Cwd != cwd && tt.e.Cwd != "" && exists(EntryPath(tt.e.Cwd)) {
+			if tt.e.Cwd != cwd && tt.e.Cwd != "" && exists(tt.r.EntryPath(tt.e.Cwd)) {
 				t.Error("an entry was written")
 			}
 		})
@@ -87,6 +61,7 @@ func TestWriteErrorsLeaveNothing(t *testing.T) {
 }
 
 func TestRegister(t *testing.T) {
+	t.Parallel()
 	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name     string
@@ -129,8 +104,9 @@ func TestRegister(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := hubtest.SetHome(t)
-			cwd := workspace(t, home, "ws", true)
+			t.Parallel()
+			r, home := testRegistry(t)
+			cwd := hubtest.Workspace(t, home, "ws", true)
 			var existing Entry
 			if tt.existing != nil {
 				existing = tt.existing(cwd)
@@ -139,17 +115,17 @@ func TestRegister(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					writeRaw(t, WorkspaceID(cwd)+"-"+strconv.Itoa(existing.HubPID)+".json", string(data))
+					writeRaw(t, r, WorkspaceID(cwd)+"-"+strconv.Itoa(existing.HubPID)+".json", string(data))
 				} else {
-					mustWrite(t, existing)
+					mustWrite(t, r, existing)
 				}
 			}
 			before := time.Now()
-			kept, err := RegisterIdle(cwd, "fresh")
+			kept, err := r.RegisterIdle(cwd, "fresh")
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, ok := readRaw(t, cwd)
+			got, ok := readRaw(t, r, cwd)
 			if !ok {
 				t.Fatal("no entry after Register")
 			}
@@ -166,10 +142,10 @@ func TestRegister(t *testing.T) {
 			if tt.wantName == "fresh" && (got.HubURL != "" || got.NATSURL != "" || got.StartedAt.Before(before.Add(-time.Second))) {
 				t.Errorf("idle row = %+v, want no URLs and a fresh started_at", got)
 			}
-			if names, _ := legacyNames(RegistryDir(), WorkspaceID(cwd), true); len(names) != 0 {
+			if names, _ := legacyNames(r.Dir, WorkspaceID(cwd), true); len(names) != 0 {
 				t.Errorf("legacy files left: %v", names)
 			}
-			if tmps := tempFiles(t); len(tmps) != 0 {
+			if tmps := tempFiles(t, r); len(tmps) != 0 {
 				t.Errorf("temporary files left: %v", tmps)
 			}
 		})
@@ -177,51 +153,54 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterRefusesMissingCwd(t *testing.T) {
-	home := hubtest.SetHome(t)
+	t.Parallel()
+	r, home := testRegistry(t)
 	cwd := filepath.Join(home, "missing")
-	if err := Register(cwd, "x"); err == nil {
+	if err := r.Register(cwd, "x"); err == nil {
 		t.Fatal("Register of a missing cwd succeeded")
 	}
-	if exists(EntryPath(cwd)) {
+	if exists(r.EntryPath(cwd)) {
 		t.Error("an entry was written")
 	}
 }
 
 func TestRemove(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
-	other := workspace(t, home, "other", true)
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
+	other := hubtest.Workspace(t, home, "other", true)
 	id := WorkspaceID(cwd)
-	mustWrite(t, Entry{Cwd: cwd, Name: "ws"})
-	mustWrite(t, Entry{Cwd: other, Name: "other"})
+	mustWrite(t, r, Entry{Cwd: cwd, Name: "ws"})
+	mustWrite(t, r, Entry{Cwd: other, Name: "other"})
 	legacy := []string{
-		writeRaw(t, id+"-123.json", `{"cwd":"`+cwd+`"}`),
-		writeRaw(t, id+"-456.json", `corrupt`),
+		writeRaw(t, r, id+"-123.json", `{"cwd":"`+cwd+`"}`),
+		writeRaw(t, r, id+"-456.json", `corrupt`),
 	}
-	inFlight := writeRaw(t, id+".json"+tmpMarker+"write.1", `{"cwd":"`+cwd+`"}`)
+	inFlight := writeRaw(t, r, id+".json"+tmpMarker+"write.1", `{"cwd":"`+cwd+`"}`)
 
-	if err := Remove(cwd); err != nil {
+	if err := r.Remove(cwd); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range append(legacy, EntryPath(cwd)) {
+	for _, p := range append(legacy, r.EntryPath(cwd)) {
 		if exists(p) {
 			t.Errorf("%s survived Remove", filepath.Base(p))
 		}
 	}
-	if !exists(EntryPath(other)) {
+	if !exists(r.EntryPath(other)) {
 		t.Error("another workspace's entry was removed")
 	}
 	if !exists(inFlight) {
 		t.Error("another writer's temporary file was removed")
 	}
-	if err := Remove(cwd); err != nil {
+	if err := r.Remove(cwd); err != nil {
 		t.Errorf("removing nothing: %v", err)
 	}
 }
 
 func TestRemoveEntry(t *testing.T) {
-	home := hubtest.SetHome(t)
-	cwd := workspace(t, home, "ws", true)
+	t.Parallel()
+	r, home := testRegistry(t)
+	cwd := hubtest.Workspace(t, home, "ws", true)
 	id := WorkspaceID(cwd)
 	tests := []struct {
 		name      string
@@ -236,12 +215,12 @@ func TestRemoveEntry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mustWrite(t, tt.onDisk)
-			legacy := writeRaw(t, id+"-42.json", `{"cwd":"x"}`)
-			if err := RemoveEntry(tt.remove); err != nil {
+			mustWrite(t, r, tt.onDisk)
+			legacy := writeRaw(t, r, id+"-42.json", `{"cwd":"x"}`)
+			if err := r.RemoveEntry(tt.remove); err != nil {
 				t.Fatal(err)
 			}
-			if got := exists(EntryPath(cwd)); got != tt.wantEntry {
+			if got := exists(r.EntryPath(cwd)); got != tt.wantEntry {
 				t.Errorf("entry exists = %v, want %v", got, tt.wantEntry)
 			}
 			if exists(legacy) == (tt.remove.HubPID == 42) {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestReplaceAndCreate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		existed bool
@@ -25,6 +26,7 @@ func TestReplaceAndCreate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			path := filepath.Join(dir, "f")
 			if tt.existed {
@@ -56,6 +58,7 @@ func TestReplaceAndCreate(t *testing.T) {
 // TestCreateOneWinner: of concurrent creators exactly one succeeds and the
 // file holds that one's complete content.
 func TestCreateOneWinner(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "token")
 	const n = 16
 	var wg sync.WaitGroup
@@ -82,6 +85,7 @@ func TestCreateOneWinner(t *testing.T) {
 }
 
 func TestWriteTempLeavesNothingOnError(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := WriteTemp(filepath.Join(dir, "missing", "f"), "write", []byte("x"), 0o600, true); err == nil {
 		t.Fatal("WriteTemp into a missing directory succeeded")

@@ -10,6 +10,12 @@
 // serving HTTP on 127.0.0.1:0, hanging every connection, ignoring SIGTERM and
 // lingering for a bounded lifetime.
 //
+// For the tests themselves it offers what several packages need: Workspace
+// makes a workspace directory, HomeEnv gives a child its own home (so tests
+// with explicit directories can run in parallel, where SetHome cannot),
+// DeadPID a pid that is gone, ClosedURL a URL nothing listens on, and
+// LockedBuffer a log destination for concurrent writers.
+//
 // hubtest imports no boneyard package, so every package's in-package tests
 // may use it; what a hub registers (its registry entry, a workspace lock) is
 // left to the caller's hooks.
@@ -22,6 +28,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,6 +59,11 @@ var binDir string
 // plays the requested mode, a key of modes or ExitMode, and exits with the
 // mode's result; otherwise it links the test binary under the names Bin
 // serves, runs the tests and exits with their result.
+//
+// Before the tests run, Main gives the test process (and so every child
+// that does not get another one through Options.Env) an empty temporary
+// home, as HomeEnv describes: no test, and no forgotten child, can touch
+// the registry or the state of the user running the tests.
 func Main(m *testing.M, modes map[string]func() int) {
 	os.Exit(Run(m, modes))
 }
@@ -83,6 +95,15 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, "hubtest:", err)
+		return 1
+	}
+	for _, kv := range HomeEnv(home) {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
 	binDir = dir
 	if err := linkBinaries(); err != nil {
 		fmt.Fprintln(os.Stderr, "hubtest: prepare fake bones binary:", err)

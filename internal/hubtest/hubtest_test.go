@@ -2,10 +2,13 @@ package hubtest
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,6 +21,7 @@ func TestMain(m *testing.M) {
 		"hang":   func() int { return Hub{OnReady: writeURL}.Run() },
 		"sleep":  Sleep,
 		"stdin":  func() int { Ready(); AwaitStdin(); return 3 },
+		"home":   func() int { Ready(os.Getenv("HOME"), "bones_dir="+os.Getenv("BONES_DIR")); return Linger() },
 		"silent": func() int { return 1 },
 	})
 }
@@ -29,6 +33,7 @@ func writeURL(url string) error {
 }
 
 func TestStartHub(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		mode     string
 		wantCode int // 0: the request times out
@@ -38,6 +43,7 @@ func TestStartHub(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			p := Start(t, Options{Mode: tt.mode, Dir: dir, Args: HubArgs()})
 			if b, err := os.ReadFile(filepath.Join(dir, "url")); err != nil || string(b) != p.URL {
@@ -66,6 +72,7 @@ func TestStartHub(t *testing.T) {
 }
 
 func TestStopClosesStdin(t *testing.T) {
+	t.Parallel()
 	p := Start(t, Options{Mode: "sleep"})
 	if p.Exited(200 * time.Millisecond) {
 		t.Fatal("sleeping child exited early")
@@ -78,6 +85,7 @@ func TestStopClosesStdin(t *testing.T) {
 }
 
 func TestLifetimeBoundsChild(t *testing.T) {
+	t.Parallel()
 	p := Start(t, Options{Mode: "sleep", Lifetime: 100 * time.Millisecond})
 	if !p.Exited(20 * time.Second) {
 		t.Fatal("child outlived its lifetime")
@@ -85,10 +93,83 @@ func TestLifetimeBoundsChild(t *testing.T) {
 }
 
 func TestSpawnNotReady(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"silent", "unknown"} {
 		if p, err := Spawn(Options{Mode: mode}); err == nil {
 			p.Kill()
 			t.Errorf("Spawn(%s) succeeded", mode)
 		}
+	}
+}
+
+// TestHome checks the homes children get: Main's empty temporary one, which
+// is the test process's own, and the one HomeEnv names.
+func TestHome(t *testing.T) {
+	t.Parallel()
+	mainHome := os.Getenv("HOME")
+	if entries, err := os.ReadDir(mainHome); err != nil || len(entries) != 0 {
+		t.Errorf("Main's home %s: %v, %v; want an empty directory", mainHome, entries, err)
+	}
+	mine := t.TempDir()
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"inherited", nil, mainHome},
+		{"HomeEnv", append([]string{"BONES_DIR=/elsewhere"}, HomeEnv(mine)...), mine},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := Start(t, Options{Mode: "home", Env: tt.env})
+			if got := strings.Join(p.Ready, " "); got != tt.want+" bones_dir=" {
+				t.Errorf("child reports %q, want home %s and no BONES_DIR", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWorkspace(t *testing.T) {
+	t.Parallel()
+	parent := t.TempDir()
+	tests := []struct {
+		name   string
+		marked bool
+		want   string // agent.id content, "" for none
+	}{
+		{"marked", true, "agent-marked\n"},
+		{"bare", false, ""},
+	}
+	for _, tt := range tests {
+		dir := Workspace(t, parent, tt.name, tt.marked)
+		if dir != filepath.Join(parent, tt.name) {
+			t.Errorf("Workspace = %s, want %s", dir, filepath.Join(parent, tt.name))
+		}
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			t.Errorf("%s: not a directory: %v", dir, err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, ".bones", "agent.id"))
+		if string(data) != tt.want || (tt.want == "") != errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s marker = %q, %v; want %q", tt.name, data, err, tt.want)
+		}
+	}
+}
+
+func TestLockedBuffer(t *testing.T) {
+	t.Parallel()
+	var b LockedBuffer
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for range 100 {
+				fmt.Fprint(&b, w)
+				_ = b.String()
+			}
+		})
+	}
+	wg.Wait()
+	if got := len(b.String()); got != 800 {
+		t.Errorf("%d bytes written, want 800", got)
 	}
 }
