@@ -37,10 +37,10 @@ check-tidy:
 vet:
 	$(GO) vet ./...
 
-# One package at a time: several packages start real `bones hub start`
-# processes, and every process scan sees the whole host.
+# Packages run in parallel: each test owns its directories and registry,
+# and tests that scan the host look only at the hub processes they started.
 unit:
-	$(GO) test -race -count=1 -p 1 ./...
+	$(GO) test -race -count=1 ./...
 
 crossbuild:
 	GOOS=darwin $(GO) build ./...

@@ -26,6 +26,7 @@ import (
 	"boneyard/internal/collector"
 	"boneyard/internal/peer"
 	"boneyard/internal/state"
+	"boneyard/registry"
 )
 
 var version = "dev"
@@ -227,7 +228,7 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 	}
 	bound := ln.Addr().(*net.TCPAddr)
 
-	col := collector.New(collector.Options{Interval: interval})
+	col := collector.New(collector.Options{Interval: interval, Registry: registry.Default()})
 	colDone := make(chan error, 1)
 	colCtx, stopCollector := context.WithCancel(context.Background())
 	defer stopCollector()

@@ -130,7 +130,7 @@ func newEnv(t testing.TB, run bool) *env {
 func newBareEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, home: t.TempDir()}
-	e.col = collector.New(collector.Options{Interval: time.Hour, RegistryDir: filepath.Join(e.home, ".bones", "workspaces"), Scan: scanOwnHubs})
+	e.col = collector.New(collector.Options{Interval: time.Hour, Registry: registry.ForHome(e.home), Scan: scanOwnHubs})
 	e.start()
 	return e
 }

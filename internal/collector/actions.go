@@ -55,7 +55,7 @@ func (c *Collector) Register(cwd, name string) (string, error) {
 		return "", err
 	}
 	cwd = filepath.Clean(cwd)
-	kept, err := registry.RegisterIdle(cwd, name)
+	kept, err := c.src.reg.RegisterIdle(cwd, name)
 	if err != nil {
 		return cwd, err
 	}
@@ -102,7 +102,7 @@ func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) 
 
 // Remove deletes w's registry entry. A hub process still running keeps
 // running, as an orphan.
-func (c *Collector) Remove(w Workspace) error { return registry.Remove(w.Cwd) }
+func (c *Collector) Remove(w Workspace) error { return c.src.reg.Remove(w.Cwd) }
 
 // Reaped is what ReapWorkspace did.
 type Reaped struct {
@@ -116,27 +116,16 @@ type Reaped struct {
 // names another pid now, or the pid names another process, nothing is
 // signalled.
 func (c *Collector) ReapWorkspace(w Workspace, seenPID int, seen time.Time) (Reaped, error) {
-	// Read prunes an entry whose hub has exited or whose directory is gone;
-	// the entry the page showed then still says which process was meant,
-	// and ReapEntry signals it only if it is that hub, alive.
-	entry, err := registry.Read(w.Cwd)
-	if errors.Is(err, registry.ErrNotFound) {
-		entry, err = w.Entry, nil
-	}
-	if err != nil {
-		return Reaped{}, err
-	}
-	if entry.HubPID == 0 {
+	outcome, entry, err := c.src.reg.ReapSeen(w.Entry, seenPID, seen)
+	var changed *registry.HubChangedError
+	switch {
+	case errors.Is(err, registry.ErrNoHub):
 		return Reaped{}, Refuse(Invalid, "%s has no hub process (pid 0), so it is not a live bones hub; use Remove to drop the entry", w.Cwd)
-	}
-	if seenPID != 0 && seenPID != entry.HubPID {
-		return Reaped{}, Refuse(Conflict, "the hub of %s changed since the page was shown (pid %d, now %d); nothing was signalled: reload and try again", w.Cwd, seenPID, entry.HubPID)
-	}
-	outcome, err := registry.ReapEntry(entry, seen)
-	if errors.Is(err, registry.ErrNotHub) {
+	case errors.As(err, &changed):
+		return Reaped{}, Refuse(Conflict, "the hub of %s changed since the page was shown (pid %d, now %d); nothing was signalled: reload and try again", w.Cwd, changed.Seen, changed.Current)
+	case errors.Is(err, registry.ErrNotHub):
 		return Reaped{}, Refuse(Invalid, "pid %d, which the entry of %s names, is not a live bones hub but another program; nothing was signalled: use Remove to drop the entry", entry.HubPID, w.Cwd)
-	}
-	if err != nil {
+	case err != nil:
 		return Reaped{}, reapError(entry.HubPID, err)
 	}
 	return Reaped{PID: entry.HubPID, Outcome: outcome}, nil

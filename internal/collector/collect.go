@@ -24,7 +24,7 @@ const probeWorkers = 4
 
 // sources are where a collection reads the registry and the processes.
 type sources struct {
-	dir  string                                                         // the registry directory
+	reg  registry.Registry                                              // the registry collected
 	list func(alive func(registry.Entry) bool) ([]registry.Info, error) // registry.ListInfoFunc or the like
 	scan func() ([]procscan.Process, error)                             // procscan.Scan or the like
 }
@@ -58,7 +58,7 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 		infoErr = fmt.Errorf("list registry: %w", infoErr)
 		errs = append(errs, infoErr)
 	} else {
-		orphans = registry.OrphanHubsFrom(infos, procs)
+		orphans = src.reg.OrphanHubsFrom(infos, procs)
 	}
 	if procErr != nil {
 		procErr = fmt.Errorf("scan hub processes: %w", procErr)
@@ -120,7 +120,7 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 
 	s := &Snapshot{
 		Taken:       start,
-		RegistryDir: src.dir,
+		RegistryDir: src.reg.Dir,
 		Workspaces:  ws[:len(ws):len(ws)],
 		Orphans:     processOnly[:len(processOnly):len(processOnly)],
 		Processes:   hubs[:len(hubs):len(hubs)],

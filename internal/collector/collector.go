@@ -68,11 +68,11 @@ type Options struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// RegistryDir is the registry directory, watched for changes; default
-	// registry.RegistryDir() at New.
-	RegistryDir string
-	// ListInfo lists the registry in RegistryDir with the hub check it is
-	// given, as registry.ListInfoFunc does (the default).
+	// Registry is the registry collected, watched for changes and acted on;
+	// the zero value means registry.Default() at New.
+	Registry registry.Registry
+	// ListInfo lists the registry with the hub check it is given; default
+	// Registry.ListInfoFunc.
 	ListInfo func(alive func(registry.Entry) bool) ([]registry.Info, error)
 	// Scan lists the live hub processes; default procscan.Scan.
 	Scan func() ([]procscan.Process, error)
@@ -120,7 +120,7 @@ func New(opts Options) *Collector {
 		interval: opts.Interval,
 		debounce: opts.Debounce,
 		log:      opts.Logger,
-		src:      sources{dir: opts.RegistryDir, list: opts.ListInfo, scan: opts.Scan},
+		src:      sources{reg: opts.Registry, list: opts.ListInfo, scan: opts.Scan},
 		trigger:  make(chan struct{}, 1),
 		sem:      make(chan struct{}, 1),
 		subs:     make(map[chan *Snapshot]struct{}),
@@ -134,11 +134,11 @@ func New(opts Options) *Collector {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	if c.src.dir == "" {
-		c.src.dir = registry.RegistryDir()
+	if c.src.reg == (registry.Registry{}) {
+		c.src.reg = registry.Default()
 	}
 	if c.src.list == nil {
-		c.src.list = registry.ListInfoFunc
+		c.src.list = c.src.reg.ListInfoFunc
 	}
 	if c.src.scan == nil {
 		c.src.scan = procscan.Scan
@@ -148,7 +148,7 @@ func New(opts Options) *Collector {
 	c.probes = newProbeCache(c.interval/2, c.Trigger)
 	c.resources = &resourceCache{maxAge: c.interval}
 	c.cur.Store(&Snapshot{
-		RegistryDir: c.src.dir,
+		RegistryDir: c.src.reg.Dir,
 		Workspaces:  []Workspace{},
 		Orphans:     []Orphan{},
 		Processes:   []HubProcess{},
@@ -171,7 +171,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	c.probes.start(ctx)
 	defer c.probes.stop()
 
-	w := newDirWatch(c.src.dir, c.log)
+	w := newDirWatch(c.src.reg.Dir, c.log)
 	defer w.close()
 
 	ticker := time.NewTicker(c.interval)

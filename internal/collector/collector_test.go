@@ -22,7 +22,7 @@ import (
 
 func TestSnapshotBeforeFirstCollection(t *testing.T) {
 	t.Parallel()
-	c := New(Options{RegistryDir: t.TempDir()})
+	c := New(Options{Registry: registry.Registry{Dir: t.TempDir()}})
 	s := c.Snapshot()
 	if s == nil || s.Seq != 0 || s.Workspaces == nil || s.Orphans == nil || s.Processes == nil {
 		t.Fatalf("Snapshot before Run = %+v, want empty non-nil snapshot with Seq 0", s)
