@@ -39,8 +39,10 @@ vet:
 
 # Packages run in parallel: each test owns its directories and registry,
 # and tests that scan the host look only at the hub processes they started.
+# -parallel 8: the time-bounded stress tests mostly wait on each other's
+# file operations, so more of them than cores run at once.
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -parallel 8 ./...
 
 crossbuild:
 	GOOS=darwin $(GO) build ./...
