@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -212,6 +213,21 @@ func guardListener(ln net.Listener, anyUser bool) net.Listener {
 	return netutil.LimitListener(ln, maxConns)
 }
 
+// listenTwin listens on the other loopback address (::1 for 127.0.0.1 and
+// the rest of 127.0.0.0/8, 127.0.0.1 for ::1) on bound's port, or returns
+// nil when it cannot (no IPv6, or the port is taken there).
+func listenTwin(bound *net.TCPAddr) net.Listener {
+	other := "::1"
+	if bound.IP.To4() == nil {
+		other = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(other, strconv.Itoa(bound.Port)))
+	if err != nil {
+		return nil
+	}
+	return ln
+}
+
 // serve runs the collector and the HTTP server until SIGINT or SIGTERM.
 // While it serves, the bound address is recorded in dir for `boneyard url`.
 func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
@@ -227,6 +243,14 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", listen, err)
 	}
 	bound := ln.Addr().(*net.TCPAddr)
+	// A browser resolves localhost to [::1] as well as 127.0.0.1 and may try
+	// either: both must be boneyard's, or localhost is refused.
+	twin := listenTwin(bound)
+	if twin != nil {
+		defer twin.Close()
+	} else {
+		slog.Warn("could not also listen on the other loopback address of this port; open boneyard as http://"+bound.String()+"/ (localhost is refused)", "port", bound.Port)
+	}
 
 	col := collector.New(collector.Options{Interval: interval, Registry: registry.Default()})
 	colDone := make(chan error, 1)
@@ -238,7 +262,7 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 	// are shown whole.
 	home, _ := os.UserHomeDir()
 	srv, err := handlers.New(handlers.Config{
-		Source: col, Actions: col, Auth: state.NewAuth(dir, token, strings.TrimSpace(os.Getenv(state.TokenEnv)) == ""), Host: bound.IP.String(), Port: bound.Port,
+		Source: col, Actions: col, Auth: state.NewAuth(dir, token, strings.TrimSpace(os.Getenv(state.TokenEnv)) == ""), Host: bound.IP.String(), Port: bound.Port, NoLocalhost: twin == nil,
 		Home: home, AuditPath: filepath.Join(dir, "audit.log"),
 	})
 	if err != nil {
@@ -263,6 +287,9 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 	hs.RegisterOnShutdown(srv.CloseStreams)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- hs.Serve(guardListener(ln, o.anyUser)) }()
+	if twin != nil {
+		go hs.Serve(guardListener(twin, o.anyUser))
+	}
 
 	url := state.URL(bound.String(), token)
 	fmt.Fprintln(stdout, "boneyard listening on "+url)

@@ -371,3 +371,53 @@ func TestOtherUserRefused(t *testing.T) {
 		t.Errorf("no log of the refusal: %s", s.stderr.String())
 	}
 }
+
+// status is the code of a Bearer GET to base+path with the given Host.
+func status(t *testing.T, base, host, path, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	req.Host = host
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("GET %s%s (Host %s): %v", base, path, host, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestLocalhostOnBothLoopbacks: boneyard serves its port on [::1] too, so
+// no one else can take the address a browser may send localhost to; when
+// [::1] on its port is someone else's, localhost is refused.
+func TestLocalhostOnBothLoopbacks(t *testing.T) {
+	probe, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	port := strconv.Itoa(probe.Addr().(*net.TCPAddr).Port)
+	probe.Close()
+
+	s := startServer(t, "127.0.0.1:"+port)
+	if got := status(t, "http://[::1]:"+port, "localhost:"+port, "/healthz", s.token); got != http.StatusOK {
+		t.Errorf("GET via [::1]: %d, want 200 from boneyard itself", got)
+	}
+	if got := status(t, s.base, "localhost:"+port, "/healthz", s.token); got != http.StatusOK {
+		t.Errorf("Host localhost: %d, want 200", got)
+	}
+	s.cmd.Process.Kill()
+	<-s.done
+	s.done <- nil
+
+	squatter, err := net.Listen("tcp", "[::1]:"+port)
+	if err != nil {
+		t.Skipf("port %s on [::1] was taken meanwhile: %v", port, err)
+	}
+	defer squatter.Close()
+	s = startServer(t, "127.0.0.1:"+port)
+	if got := status(t, s.base, "localhost:"+port, "/healthz", s.token); got != http.StatusForbidden {
+		t.Errorf("Host localhost with [::1] squatted: %d, want 403", got)
+	}
+	if got := status(t, s.base, "127.0.0.1:"+port, "/healthz", s.token); got != http.StatusOK {
+		t.Errorf("Host 127.0.0.1: %d, want 200", got)
+	}
+}

@@ -60,6 +60,10 @@ type Config struct {
 	Auth      *state.Auth  // the token and sessions; nil means a fixed Token with fresh sessions
 	Host      string       // the bound IP, e.g. "127.0.0.5", allowed in the Host header besides the usual loopback names
 	Port      int          // the bound port, for the Host allow-list
+	// NoLocalhost refuses Host "localhost:<port>": set it when boneyard could
+	// not bind both 127.0.0.1 and [::1] on its port, since a browser may send
+	// localhost to whichever listens, someone else's included.
+	NoLocalhost bool
 	Home      string       // the user's home directory, shown as ~ in paths; "" shows every path whole
 	AuditPath string       // the audit log every action is appended to; required
 	Logger    *slog.Logger // nil means slog.Default()
@@ -127,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 	if s.maxStreams <= 0 {
 		s.maxStreams = DefaultMaxStreams
 	}
-	s.hosts, s.addr = allowedHosts(cfg.Host, cfg.Port)
+	s.hosts, s.addr = allowedHosts(cfg.Host, cfg.Port, !cfg.NoLocalhost)
 
 	e := echo.New()
 	e.HideBanner = true
@@ -174,10 +178,13 @@ func (s *Server) CloseStreams() {
 // loopback names with the bound port, plus the bound IP itself (any of
 // 127.0.0.0/8 may be bound, and the printed URL names it). addr is the one
 // the printed URL uses.
-func allowedHosts(boundIP string, port int) (hosts map[string]bool, addr string) {
+func allowedHosts(boundIP string, port int, localhost bool) (hosts map[string]bool, addr string) {
 	p := strconv.Itoa(port)
 	addr = "127.0.0.1:" + p
-	hosts = map[string]bool{addr: true, "localhost:" + p: true, "[::1]:" + p: true}
+	hosts = map[string]bool{addr: true, "[::1]:" + p: true}
+	if localhost {
+		hosts["localhost:"+p] = true
+	}
 	if ip, err := netip.ParseAddr(boundIP); err == nil && ip.IsLoopback() {
 		addr = netip.AddrPortFrom(ip.Unmap(), uint16(port)).String()
 		hosts[addr] = true
