@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command fakehub stands in for the bones CLI's hub verbs in the end-to-end
 // suite, following what ../shared/bones-cli.md records of the real one.
 //
