@@ -12,7 +12,8 @@ import (
 
 // Plan is what install or uninstall does, in order.
 type Plan struct {
-	Tool  string // the command the steps need, e.g. "systemctl"
+	Tool  string   // the command the steps need, e.g. "systemctl"
+	Probe []string // run first: fails when the manager does not serve this user
 	Steps []Step
 }
 
@@ -54,14 +55,15 @@ func (p Plan) Print(w io.Writer) {
 	}
 }
 
-// Apply carries p out, reporting each command to log. A missing Tool is
-// ErrNoManager, before anything changed.
+// Apply carries p out, reporting each command to log. A missing Tool, or
+// a manager that does not serve this user, is ErrNoManager, before anything
+// changed.
 func (p Plan) Apply(ctx context.Context, r Runner, log io.Writer) error {
 	if len(p.Steps) == 0 {
 		return nil
 	}
-	if _, err := r.LookPath(p.Tool); err != nil {
-		return noManager(p.Tool)
+	if err := checkManager(ctx, r, p.Tool, p.Probe); err != nil {
+		return err
 	}
 	for _, s := range p.Steps {
 		switch {
@@ -84,6 +86,24 @@ func (p Plan) Apply(ctx context.Context, r Runner, log io.Writer) error {
 				fmt.Fprintf(log, "(%s failed %s: fine)\n", s.Cmd[0], s.MayFail)
 			}
 		}
+	}
+	return nil
+}
+
+// checkManager makes sure tool is installed and probe succeeds.
+func checkManager(ctx context.Context, r Runner, tool string, probe []string) error {
+	if _, err := r.LookPath(tool); err != nil {
+		return noManager(tool)
+	}
+	if len(probe) == 0 {
+		return nil
+	}
+	if _, err := r.Run(ctx, probe...); err != nil {
+		what := "systemd's user manager is not running for this user (a container, or a system not booted with systemd?)"
+		if tool == "launchctl" {
+			what = "launchd has no GUI session for this user (log in at the Mac itself, not only over ssh)"
+		}
+		return fmt.Errorf("%w: %s, so boneyard cannot run as a user service here; start it from a terminal instead (%v)", ErrNoManager, what, err)
 	}
 	return nil
 }

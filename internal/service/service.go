@@ -120,6 +120,16 @@ func (s Service) Path() string {
 	return filepath.Join(s.Home, ".config", "systemd", "user", UnitName)
 }
 
+// probe is a command that succeeds only when the manager serves this user:
+// systemd's user manager is reachable, launchd has the user's gui domain (a
+// login session, not only ssh).
+func (s Service) probe() []string {
+	if s.System == Launchd {
+		return []string{"launchctl", "print", s.domain()}
+	}
+	return []string{"systemctl", "--user", "show-environment"}
+}
+
 // Tool is the command that manages the service.
 func (s Service) Tool() string {
 	if s.System == Launchd {
@@ -178,7 +188,7 @@ func (s Service) installPlan(c Config, prev []byte) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	p := Plan{Tool: s.Tool()}
+	p := Plan{Tool: s.Tool(), Probe: s.probe()}
 	if s.System == Launchd {
 		if prev != nil {
 			p.Steps = append(p.Steps, Step{Cmd: []string{"launchctl", "bootout", s.target()}, MayFail: "if it was not loaded"})
@@ -207,13 +217,13 @@ func (s Service) installPlan(c Config, prev []byte) (Plan, error) {
 func (s Service) Uninstall() (Plan, error) {
 	prev, err := s.installed()
 	if err != nil || prev == nil {
-		return Plan{Tool: s.Tool()}, err
+		return Plan{Tool: s.Tool(), Probe: s.probe()}, err
 	}
 	return s.uninstallPlan(), nil
 }
 
 func (s Service) uninstallPlan() Plan {
-	p := Plan{Tool: s.Tool()}
+	p := Plan{Tool: s.Tool(), Probe: s.probe()}
 	if s.System == Launchd {
 		p.Steps = []Step{
 			{Cmd: []string{"launchctl", "bootout", s.target()}, MayFail: "if it was not loaded"},

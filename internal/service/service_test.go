@@ -390,9 +390,9 @@ func TestInstallAndUninstallSystemd(t *testing.T) {
 		t.Errorf("unit still there after uninstall: %v", err)
 	}
 	want := []string{
-		"--user daemon-reload", "--user enable --now boneyard.service",
-		"--user is-active boneyard.service", "--user is-enabled boneyard.service",
-		"--user disable --now boneyard.service", "--user daemon-reload",
+		"--user show-environment", "--user daemon-reload", "--user enable --now boneyard.service",
+		"--user show-environment", "--user is-active boneyard.service", "--user is-enabled boneyard.service",
+		"--user show-environment", "--user disable --now boneyard.service", "--user daemon-reload",
 	}
 	if c := calls(); strings.Join(c, "|") != strings.Join(want, "|") {
 		t.Errorf("systemctl calls %q, want %q", c, want)
@@ -413,7 +413,9 @@ func TestSystemdStatus(t *testing.T) {
 		{"failed", `case "$2" in is-active) echo failed; exit 3;; is-enabled) echo enabled;; esac`,
 			Status{State: "failed", Enabled: "enabled"}, ""},
 		{"no user manager", `echo "Failed to connect to bus: No medium found" >&2; exit 1`,
-			Status{}, "Failed to connect to bus"},
+			Status{}, "systemd's user manager is not running for this user"},
+		{"an answer that is no word", `case "$2" in is-active) echo "Failed to get unit state: Access denied" >&2; exit 1;; esac`,
+			Status{}, "Access denied"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			fakeTool(t, "systemctl", tt.body)
@@ -449,9 +451,9 @@ func TestLaunchd(t *testing.T) {
 		t.Errorf("Status = %+v, %v", st, err)
 	}
 	want := []string{
-		"enable gui/501/local.boneyard", "bootstrap gui/501 " + s.Path(),
-		"bootout gui/501/local.boneyard", "enable gui/501/local.boneyard", "bootstrap gui/501 " + s.Path(),
-		"print gui/501/local.boneyard",
+		"print gui/501", "enable gui/501/local.boneyard", "bootstrap gui/501 " + s.Path(),
+		"print gui/501", "bootout gui/501/local.boneyard", "enable gui/501/local.boneyard", "bootstrap gui/501 " + s.Path(),
+		"print gui/501", "print gui/501/local.boneyard",
 	}
 	if c := calls(); strings.Join(c, "|") != strings.Join(want, "|") {
 		t.Errorf("launchctl calls %q, want %q", c, want)
@@ -459,7 +461,7 @@ func TestLaunchd(t *testing.T) {
 }
 
 func TestLaunchdNotLoaded(t *testing.T) {
-	fakeTool(t, "launchctl", `echo 'Could not find service "local.boneyard" in domain for user gui: 501' >&2; exit 113`)
+	fakeTool(t, "launchctl", `[ "$2" = gui/501 ] && exit 0; echo 'Could not find service "local.boneyard" in domain for user gui: 501' >&2; exit 113`)
 	s := Service{System: Launchd, Home: t.TempDir(), UID: 501}
 	st, err := s.Status(context.Background(), Runner{})
 	if err != nil || st != (Status{State: "not loaded"}) {
@@ -485,7 +487,7 @@ func TestLaunchdNotLoaded(t *testing.T) {
 	}
 }
 
-func TestApplyStopsAtAFailure(t *testing.T) {
+func TestApplyFailures(t *testing.T) {
 	fakeTool(t, "systemctl", `echo "Failed to connect to bus: No medium found" >&2; exit 1`)
 	s := Service{System: Systemd, Home: t.TempDir()}
 	p, err := s.Install(plain)
@@ -493,8 +495,20 @@ func TestApplyStopsAtAFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = p.Apply(context.Background(), Runner{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "systemctl --user daemon-reload: exit status 1: Failed to connect to bus") {
+	if !errors.Is(err, ErrNoManager) || !strings.Contains(err.Error(), "systemctl --user show-environment: exit status 1: Failed to connect to bus") {
+		t.Fatalf("Apply: %v, want ErrNoManager with the probe's output", err)
+	}
+	if _, err := os.Stat(s.Path()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the unit was written for a manager that is not there (stat: %v)", err)
+	}
+	// A manager that is there but fails a step stops the plan there.
+	calls := fakeTool(t, "systemctl", `[ "$2" = enable ] && { echo "Failed to enable unit: Unit file is masked." >&2; exit 1; }; exit 0`)
+	err = p.Apply(context.Background(), Runner{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "systemctl --user enable --now boneyard.service: exit status 1: Failed to enable unit: Unit file is masked.") {
 		t.Fatalf("Apply: %v, want the failing command with its output", err)
+	}
+	if got := strings.Join(calls(), "|"); got != "--user show-environment|--user daemon-reload|--user enable --now boneyard.service" {
+		t.Errorf("calls %s", got)
 	}
 }
 

@@ -30,8 +30,8 @@ func (s Service) Status(ctx context.Context, r Runner) (Status, error) {
 		return Status{}, err
 	}
 	st := Status{Installed: prev != nil}
-	if _, err := r.LookPath(s.Tool()); err != nil {
-		return st, noManager(s.Tool())
+	if err := checkManager(ctx, r, s.Tool(), s.probe()); err != nil {
+		return st, err
 	}
 	if s.System == Launchd {
 		out, err := r.Run(ctx, "launchctl", "print", s.target())
