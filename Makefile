@@ -10,10 +10,12 @@ FUZZTIME ?= 5s
 CHROMIUM_PATH ?= /usr/bin/chromium
 # Extra arguments for Playwright, e.g. E2E_ARGS='tests/reap.spec.ts -g SIGTERM'.
 E2E_ARGS ?=
+# What make release builds, as GOOS/GOARCH.
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
 export CHROMIUM_PATH
 
-.PHONY: run build generate check-generate check-tidy vet unit crossbuild fuzz e2e-deps chromium e2e test bench clean
+.PHONY: run build generate check-generate check-tidy vet unit crossbuild fuzz e2e-deps chromium e2e test bench release clean
 
 run: build
 	./$(BIN)
@@ -83,5 +85,18 @@ test: e2e-deps check-generate check-tidy vet unit crossbuild fuzz e2e
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
+# Static binaries for every platform in dist/, named
+# boneyard-VERSION-GOOS-GOARCH[.exe], with their SHA-256 sums in
+# dist/SHA256SUMS (check with: cd dist && sha256sum -c SHA256SUMS).
+release:
+	rm -rf dist && mkdir -p dist
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		out=dist/boneyard-$(VERSION)-$$os-$$arch$$ext; echo "build $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out .; \
+	done
+	@cd dist && if command -v sha256sum >/dev/null; then sha256sum boneyard-* > SHA256SUMS; else shasum -a 256 boneyard-* > SHA256SUMS; fi
+	@cat dist/SHA256SUMS
+
 clean:
-	rm -rf bin e2e/bin e2e/test-results e2e/playwright-report e2e/screenshots
+	rm -rf bin dist e2e/bin e2e/test-results e2e/playwright-report e2e/screenshots

@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,11 +28,15 @@ import (
 	"boneyard/handlers"
 	"boneyard/internal/collector"
 	"boneyard/internal/peer"
+	"boneyard/internal/service"
 	"boneyard/internal/state"
+	buildinfo "boneyard/internal/version"
 	"boneyard/registry"
 )
 
-var version = "dev"
+// version is stamped with -ldflags '-X main.version=...'; unset, the
+// build's own information tells it.
+var version = buildinfo.Unset
 
 const usage = `boneyard serves a dashboard of this host's bones workspaces on localhost.
 
@@ -42,7 +48,16 @@ Usage:
                          for --addr; an explicit --addr always wins
   boneyard token rotate  replace the persisted token; the running boneyard ends
                          every session, and old bookmarks stop working
-  boneyard version       print the version
+  boneyard version       print the version (from the build's module and VCS
+                         information when none was stamped in)
+  boneyard service install [--addr] [--interval] [--bones] [--read-only] [--dry-run]
+                         run boneyard at login and restart it if it dies, with
+                         these flags: a systemd user unit (Linux) or a launchd
+                         agent (macOS); --dry-run prints the file and commands
+  boneyard service uninstall [--dry-run]
+                         stop the service and remove it
+  boneyard service status
+                         say whether the service runs, and print its URL
 
 Flags:
 `
@@ -71,12 +86,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	interval := fs.Duration("interval", 2*time.Second, "how often to re-check hubs (they die without touching files)")
 	open := fs.Bool("open", false, "open the dashboard in the default browser")
 	anyUser := fs.Bool("any-local-user", false, "accept connections from every local user's processes, not only yours and root's (turns off the per-connection uid check; the token alone then guards)")
+	readOnly := fs.Bool("read-only", false, "serve every page and API but no action: no buttons, every change answered 403 (a dashboard for a shared screen)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), envHelp)
 	}
 	cmd := ""
+	if len(args) > 0 && args[0] == "service" {
+		return runService(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && (args[0] == "url" || args[0] == "version") {
 		cmd, args = args[0], args[1:]
 	} else if len(args) > 1 && args[0] == "token" && args[1] == "rotate" {
@@ -96,7 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if cmd == "version" {
-		fmt.Fprintln(stdout, "boneyard", version)
+		fmt.Fprintln(stdout, "boneyard", buildinfo.String(version))
 		return 0
 	}
 	listen, err := state.ListenAddr(*addr)
@@ -118,7 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if cmd == "url" {
 				return printURL(fs, stdout, stderr, dir, listen, token)
 			}
-			err = serve(dir, listen, token, serveOptions{interval: *interval, open: *open, anyUser: *anyUser}, stdout)
+			err = serve(dir, listen, token, serveOptions{interval: *interval, open: *open, anyUser: *anyUser, readOnly: *readOnly}, stdout)
 		}
 	}
 	if err != nil {
@@ -136,18 +155,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 func printURL(fs *flag.FlagSet, stdout, stderr io.Writer, dir, listen, token string) int {
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "addr" })
-	addr := listen
 	if !explicit {
 		if r, err := state.Running(dir); err == nil {
-			if !r.Accepts(token) {
-				fmt.Fprintf(stderr, "boneyard: the boneyard at %s (pid %d) uses another token than this one (BONEYARD_TOKEN, else ~/.bones/boneyard/token): "+
-					"run 'boneyard url' with the BONEYARD_TOKEN the server was started with\n", r.Addr, r.PID)
-				return 1
-			}
-			addr = r.Addr
+			return printRunning(stdout, stderr, r, token)
 		}
 	}
-	fmt.Fprintln(stdout, state.URL(addr, token))
+	fmt.Fprintln(stdout, state.URL(listen, token))
+	return 0
+}
+
+// printRunning prints the URL of the running server r, and on stderr
+// whether it is read-only.
+func printRunning(stdout, stderr io.Writer, r state.Record, token string) int {
+	if !r.Accepts(token) {
+		fmt.Fprintf(stderr, "boneyard: the boneyard at %s (pid %d) uses another token than this one (BONEYARD_TOKEN, else ~/.bones/boneyard/token): "+
+			"run 'boneyard url' with the BONEYARD_TOKEN the server was started with\n", r.Addr, r.PID)
+		return 1
+	}
+	fmt.Fprintln(stdout, state.URL(r.Addr, token))
+	if r.ReadOnly {
+		fmt.Fprintln(stderr, "(read-only)")
+	}
 	return 0
 }
 
@@ -189,6 +217,7 @@ type serveOptions struct {
 	interval time.Duration
 	open     bool
 	anyUser  bool
+	readOnly bool
 }
 
 // HTTP bounds: headers of a few KiB (a browser sends well under 2 KiB), and
@@ -262,14 +291,15 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 	// are shown whole.
 	home, _ := os.UserHomeDir()
 	srv, err := handlers.New(handlers.Config{
-		Source: col, Actions: col, Auth: state.NewAuth(dir, token, strings.TrimSpace(os.Getenv(state.TokenEnv)) == ""), Host: bound.IP.String(), Port: bound.Port, NoLocalhost: twin == nil,
-		Home: home, AuditPath: filepath.Join(dir, "audit.log"),
+		Source: col, Actions: col, Auth: state.NewAuth(dir, token, strings.TrimSpace(os.Getenv(state.TokenEnv)) == ""),
+		Host: bound.IP.String(), Port: bound.Port, NoLocalhost: twin == nil,
+		Home: home, AuditPath: filepath.Join(dir, "audit.log"), ReadOnly: o.readOnly,
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	forget, err := state.Publish(dir, state.Record{Addr: bound.String(), PID: os.Getpid(), TokenHash: state.HashToken(token), Started: time.Now().UTC()})
+	forget, err := state.Publish(dir, state.Record{Addr: bound.String(), PID: os.Getpid(), TokenHash: state.HashToken(token), ReadOnly: o.readOnly, Started: time.Now().UTC()})
 	if err != nil {
 		ln.Close()
 		return err
@@ -319,4 +349,169 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+const serviceUsage = `boneyard: usage: boneyard service install [--addr HOST:PORT] [--interval DURATION] [--bones PATH] [--read-only] [--dry-run]
+                        boneyard service uninstall [--dry-run]
+                        boneyard service status`
+
+// runService is `boneyard service install|uninstall|status`: boneyard as a
+// per-user service of systemd or launchd, with the flags given to install.
+func runService(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "install" && args[0] != "uninstall" && args[0] != "status") {
+		fmt.Fprintln(stderr, serviceUsage)
+		return 2
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("boneyard service "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var dryRun *bool
+	if verb != "status" {
+		dryRun = fs.Bool("dry-run", false, "print the file and the commands instead of acting")
+	}
+	if verb == "install" {
+		fs.String("addr", state.DefaultAddr, "the service's listen address `HOST:PORT` (loopback only)")
+		fs.Duration("interval", 2*time.Second, "the service's re-check interval")
+		fs.String("bones", "", "the bones CLI `PATH` the service runs hubs with")
+		fs.Bool("read-only", false, "the service serves no action")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "boneyard: unexpected argument %q\n%s\n", fs.Arg(0), serviceUsage)
+		return 2
+	}
+	sys, err := service.For(runtime.GOOS)
+	if err != nil {
+		fmt.Fprintln(stderr, "boneyard:", err)
+		return 1
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		fmt.Fprintln(stderr, "boneyard: no home directory to install the service in:", err)
+		return 1
+	}
+	svc := service.Service{System: sys, Home: home, UID: os.Getuid()}
+	ctx := context.Background()
+	var plan service.Plan
+	switch verb {
+	case "status":
+		return serviceStatus(ctx, svc, stdout, stderr)
+	case "install":
+		var c service.Config
+		if c, err = serviceConfig(fs); err == nil {
+			plan, err = svc.Install(c)
+		}
+	case "uninstall":
+		if plan, err = svc.Uninstall(); err == nil && len(plan.Steps) == 0 {
+			fmt.Fprintf(stderr, "boneyard: no service to uninstall (%s does not exist)\n", svc.Path())
+			return 0
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "boneyard:", err)
+		return 1
+	}
+	if *dryRun {
+		plan.Print(stdout)
+		return 0
+	}
+	if err := plan.Apply(ctx, service.Runner{}, stderr); err != nil {
+		fmt.Fprintln(stderr, "boneyard:", err)
+		return 1
+	}
+	if verb == "install" {
+		fmt.Fprintf(stderr, "boneyard: %s installed and started; 'boneyard service status' tells how it runs, 'boneyard url' prints its URL\n", svc.Name())
+	}
+	return 0
+}
+
+// serviceConfig is what the service runs: this binary by its absolute path,
+// with the flags given to install (checked as the server would check them),
+// and the PATH and BONES_DIR of this shell, so that it finds bones as the
+// user does.
+func serviceConfig(fs *flag.FlagSet) (service.Config, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return service.Config{}, fmt.Errorf("cannot tell where this boneyard binary is: %w", err)
+	}
+	c := service.Config{Executable: exe}
+	for _, name := range []string{"addr", "interval", "bones", "read-only"} {
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+		if !set {
+			continue
+		}
+		value := fs.Lookup(name).Value.String()
+		switch name {
+		case "addr":
+			_, err = state.ListenAddr(value)
+		case "interval":
+			if d, _ := time.ParseDuration(value); d <= 0 {
+				err = errors.New("--interval must be positive, e.g. 2s")
+			}
+		case "bones":
+			value, err = filepath.Abs(value)
+		case "read-only":
+			if value == "true" {
+				c.Args = append(c.Args, "--read-only")
+			}
+			continue
+		}
+		if err != nil {
+			return service.Config{}, err
+		}
+		c.Args = append(c.Args, "--"+name, value)
+	}
+	for _, k := range []string{"PATH", "BONES_DIR"} {
+		if v := os.Getenv(k); v != "" {
+			c.Env = append(c.Env, k+"="+v)
+		}
+	}
+	if os.Getenv(state.TokenEnv) != "" {
+		slog.Warn("the service uses the token in ~/.bones/boneyard/token, not " + state.TokenEnv + ", which is not written into the service's file")
+	}
+	return c, nil
+}
+
+// serviceStatus says how the service runs and prints the URL of the
+// running boneyard; it exits 0 when the service runs, 3 when it does not.
+func serviceStatus(ctx context.Context, svc service.Service, stdout, stderr io.Writer) int {
+	st, err := svc.Status(ctx, service.Runner{})
+	if err != nil {
+		fmt.Fprintln(stderr, "boneyard:", err)
+		return 1
+	}
+	if !st.Installed {
+		fmt.Fprintf(stdout, "%s: not installed (no %s); 'boneyard service install' installs it\n", svc.Name(), svc.Path())
+	} else {
+		fmt.Fprintf(stdout, "%s: %s (%s)\n", svc.Name(), strings.Join(slices.DeleteFunc([]string{st.State, st.Enabled}, func(s string) bool { return s == "" }), ", "), svc.Path())
+	}
+	code := 3
+	if st.Running {
+		code = 0
+	}
+	dir, err := state.Dir()
+	if err != nil {
+		fmt.Fprintln(stderr, "boneyard:", err)
+		return 1
+	}
+	r, err := state.Running(dir)
+	if err != nil {
+		fmt.Fprintln(stdout, "no boneyard of this user is serving")
+		return code
+	}
+	token, err := state.LoadToken(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "boneyard:", err)
+		return 1
+	}
+	if printRunning(stdout, stderr, r, token) != 0 {
+		return 1
+	}
+	return code
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,7 +57,7 @@ func TestRun(t *testing.T) {
 		stdout string
 		stderr []string
 	}{
-		{[]string{"version"}, 0, "boneyard dev\n", nil},
+		{[]string{"version"}, 0, "boneyard dev (" + runtime.Version() + ")\n", nil},
 		{[]string{"url"}, 0, "http://127.0.0.1:2663/?token=tok-0123456789abcdef0123456789abc\n", nil},
 		{[]string{"url", "--addr", "localhost:9000"}, 0, "http://127.0.0.1:9000/?token=tok-0123456789abcdef0123456789abc\n", nil},
 		{[]string{"--addr", "0.0.0.0:2663"}, 2, "", []string{"loopback only"}},
@@ -93,12 +94,12 @@ type server struct {
 	rest   chan string // stdout after the start line, at exit
 }
 
-// startServer runs boneyard with --addr addr in a fresh HOME and waits for
+// startServer runs boneyard with --addr addr (and flags) in a fresh HOME and waits for
 // its start line; the test's cleanup kills it.
-func startServer(t *testing.T, addr string) *server {
+func startServer(t *testing.T, addr string, flags ...string) *server {
 	t.Helper()
 	s := &server{home: t.TempDir(), stderr: &bytes.Buffer{}, done: make(chan error, 1), rest: make(chan string, 1)}
-	s.cmd = exec.Command(os.Args[0], "--addr", addr, "--interval", "1s")
+	s.cmd = exec.Command(os.Args[0], append([]string{"--addr", addr, "--interval", "1s"}, flags...)...)
 	s.cmd.Env = append(os.Environ(), mainEnv+"=1", "HOME="+s.home, "BONEYARD_TOKEN=")
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {

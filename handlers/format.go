@@ -16,10 +16,14 @@ import (
 type formatter struct {
 	now  time.Time
 	home string // shown as ~; "" shortens nothing
+	// readOnly renders pages without action forms (Config.ReadOnly).
+	readOnly bool
 }
 
 // formatter formats for a page rendered now.
-func (s *Server) formatter() formatter { return formatter{now: time.Now(), home: s.home} }
+func (s *Server) formatter() formatter {
+	return formatter{now: time.Now(), home: s.home, readOnly: s.readOnly}
+}
 
 // maxPath is the longest path a table cell shows whole, in characters.
 const maxPath = 60

@@ -60,6 +60,7 @@ func (f formatter) row(w *collector.Workspace) templates.Row {
 		RSS:          "—",
 		Ports:        "—",
 		Children:     "—",
+		ReadOnly:     f.readOnly,
 	}
 	if !w.HubStarted.IsZero() {
 		r.CreateTime = w.HubStarted.Format(time.RFC3339Nano)
@@ -84,9 +85,10 @@ func (f formatter) row(w *collector.Workspace) templates.Row {
 // many it hides.
 func (f formatter) orphans(snap *collector.Snapshot, v view) templates.Orphans {
 	out := templates.Orphans{
-		Rows:    make([]templates.OrphanRow, 0, len(snap.Orphans)),
-		Unknown: snap.Seq == 0 || snap.ListErr != nil || snap.ScanErr != nil,
-		Clear:   v.unfiltered().href(),
+		Rows:     make([]templates.OrphanRow, 0, len(snap.Orphans)),
+		Unknown:  snap.Seq == 0 || snap.ListErr != nil || snap.ScanErr != nil,
+		Clear:    v.unfiltered().href(),
+		ReadOnly: f.readOnly,
 	}
 	for i := range snap.Orphans {
 		o := &snap.Orphans[i]
@@ -142,6 +144,7 @@ func (f formatter) page(snap *collector.Snapshot, p livePage, titleText string) 
 		EventsURL: templates.EventsPath + "?" + q.Encode(),
 		TitleURL:  titleURL,
 		Health:    f.health(snap),
+		ReadOnly:  f.readOnly,
 	}
 }
 

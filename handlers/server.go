@@ -66,6 +66,7 @@ type Config struct {
 	NoLocalhost bool
 	Home      string       // the user's home directory, shown as ~ in paths; "" shows every path whole
 	AuditPath string       // the audit log every action is appended to; required
+	ReadOnly  bool         // serve every page and API but no action: no forms rendered, every change refused
 	Logger    *slog.Logger // nil means slog.Default()
 	// Heartbeat is the SSE keep-alive interval; 0 means 15 s.
 	Heartbeat time.Duration
@@ -87,6 +88,7 @@ type Server struct {
 	log       *slog.Logger
 	audit     *auditLog
 	heartbeat time.Duration
+	readOnly  bool // see Config.ReadOnly
 
 	// What was rendered from the latest snapshot, shared by the requests
 	// and streams showing the same view; keyed by the view's query.
@@ -119,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger,
 		audit:     &auditLog{path: cfg.AuditPath},
 		heartbeat: cfg.Heartbeat,
+		readOnly:  cfg.ReadOnly,
 		closing:   make(chan struct{}),
 	}
 	if s.log == nil {
@@ -138,6 +141,9 @@ func New(cfg Config) (*Server, error) {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(s.securityHeaders, s.hostCheck, limitBody)
+	if s.readOnly {
+		e.Pre(refuseChanges)
+	}
 
 	// Public: what a page loads before it can show its token, and probes.
 	pub := e.Group("")

@@ -74,11 +74,14 @@ export class Processes {
     return proc;
   }
 
-  /** Starts `bones hub start --mode mode` in ws and waits for its ready line. */
-  async hub(ws: Workspace, mode: HubMode = 'normal'): Promise<Hub> {
+  /**
+   * Starts `bones hub start --mode mode` in ws and waits for its ready line;
+   * home replaces the suite's HOME (and so its registry).
+   */
+  async hub(ws: Workspace, mode: HubMode = 'normal', home?: string): Promise<Hub> {
     const child = spawn(FAKEHUB_BIN, ['hub', 'start', '--mode', mode, '--name', ws.name], {
       cwd: ws.cwd,
-      env: childEnv(),
+      env: childEnv(home ? { HOME: home } : {}),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

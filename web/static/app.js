@@ -234,3 +234,182 @@
     });
   });
 })();
+
+// Keyboard shortcuts, listed in the dialog#shortcuts that "?" opens:
+// "/" focuses the filter, j and k move the focus between the workspace
+// rows (onto each row's link), Enter opens the selected row's page. None
+// fires while typing in a field or with Ctrl, Alt or Meta held. A live
+// update that replaces the focused row gives the focus back to its new copy.
+(function () {
+  "use strict";
+
+  var rowSelector = "table#workspaces tbody tr[id^='ws-']";
+  var selectedId = null; // id of the selected row
+  var rowFocused = false; // the focus is on the selected row
+  var opener = null; // what had the focus before the dialog opened
+
+  function rows() {
+    return Array.from(document.querySelectorAll(rowSelector));
+  }
+
+  function rowLink(tr) {
+    return tr.querySelector("td.name a");
+  }
+
+  function isField(el) {
+    return !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+
+  function mark() {
+    rows().forEach(function (tr) {
+      tr.classList.toggle("kb-selected", tr.id === selectedId);
+    });
+  }
+
+  function select(tr) {
+    selectedId = tr.id;
+    mark();
+    var link = rowLink(tr);
+    if (link) {
+      link.focus();
+    }
+  }
+
+  // current is the index of the row holding the focus, else of the
+  // selected row, else -1.
+  function current(list) {
+    var active = document.activeElement;
+    var at = list.findIndex(function (tr) {
+      return tr.contains(active);
+    });
+    if (at < 0) {
+      at = list.findIndex(function (tr) {
+        return tr.id === selectedId;
+      });
+    }
+    return at;
+  }
+
+  function move(step) {
+    var list = rows();
+    if (list.length === 0) {
+      return;
+    }
+    var at = current(list);
+    var next = at < 0 ? (step > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, at + step));
+    select(list[next]);
+  }
+
+  function dialog() {
+    return document.getElementById("shortcuts");
+  }
+
+  function openShortcuts() {
+    var d = dialog();
+    if (!d || d.open) {
+      return;
+    }
+    opener = document.activeElement;
+    d.showModal();
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    var d = dialog();
+    if (evt.defaultPrevented || evt.isComposing || evt.ctrlKey || evt.altKey || evt.metaKey || (d && d.open) || isField(evt.target)) {
+      return;
+    }
+    switch (evt.key) {
+      case "/":
+        var filter = document.getElementById("filter-q");
+        if (filter) {
+          evt.preventDefault();
+          filter.focus();
+          filter.select();
+        }
+        break;
+      case "j":
+        evt.preventDefault();
+        move(1);
+        break;
+      case "k":
+        evt.preventDefault();
+        move(-1);
+        break;
+      case "?":
+        evt.preventDefault();
+        openShortcuts();
+        break;
+      case "Enter":
+        // On the row's link Enter follows it anyway; this is for a
+        // selection whose focus was lost (a live update replaced the row).
+        var tr = selectedId && document.getElementById(selectedId);
+        if (tr && (evt.target === document.body || evt.target === document.documentElement) && rowLink(tr)) {
+          evt.preventDefault();
+          rowLink(tr).click();
+        }
+        break;
+    }
+  });
+
+  document.addEventListener("focusin", function (evt) {
+    var tr = evt.target instanceof Element ? evt.target.closest(rowSelector) : null;
+    rowFocused = !!tr;
+    if (tr && tr.id !== selectedId) {
+      selectedId = tr.id;
+      mark();
+    }
+  });
+
+  // A row link that loses the focus while still on the page was left on
+  // purpose (a click elsewhere); one that was swapped out was not.
+  document.addEventListener("focusout", function (evt) {
+    var el = evt.target;
+    if (el instanceof Element && el.closest(rowSelector)) {
+      setTimeout(function () {
+        if (el.isConnected && !el.closest(rowSelector).contains(document.activeElement)) {
+          rowFocused = false;
+        }
+      }, 0);
+    }
+  });
+
+  function restore() {
+    if (!selectedId) {
+      return;
+    }
+    mark();
+    var tr = document.getElementById(selectedId);
+    var active = document.activeElement;
+    if (tr && rowFocused && (!active || active === document.body)) {
+      var link = rowLink(tr);
+      if (link) {
+        link.focus({ preventScroll: true });
+      }
+    }
+  }
+
+  document.addEventListener("htmx:afterSettle", restore);
+  document.addEventListener("htmx:load", restore);
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var d = dialog();
+    var open = document.getElementById("shortcuts-open");
+    var close = document.getElementById("shortcuts-close");
+    if (!d || !open || !close) {
+      return;
+    }
+    open.hidden = false;
+    open.addEventListener("click", openShortcuts);
+    close.addEventListener("click", function () {
+      d.close();
+    });
+    // Escape closes the modal dialog natively; the focus goes back to
+    // where it was.
+    d.addEventListener("close", function () {
+      if (opener && opener.isConnected && typeof opener.focus === "function") {
+        opener.focus();
+      }
+      opener = null;
+    });
+  });
+})();

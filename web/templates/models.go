@@ -19,6 +19,7 @@ type Page struct {
 	TitleURL  string // the page's current title as text, for a hidden tab that closed its stream; set with EventsURL
 	Flash     *Flash
 	Health    Health
+	ReadOnly  bool // the server takes no action: say so, and render no action forms
 }
 
 // Health says that the data shown is not the whole truth: nothing has been
@@ -85,6 +86,7 @@ type Row struct {
 	Ports        string
 	Children     string
 	Changed      bool // its status changed since the client's last update
+	ReadOnly     bool // no action forms: the server takes no action
 }
 
 // OrphanRow is one process-only orphan hub.
@@ -137,10 +139,11 @@ type View struct {
 
 // Orphans is the process-only orphan section.
 type Orphans struct {
-	Rows    []OrphanRow
-	Hidden  int    // orphans the view's filter hides
-	Unknown bool   // not collected yet, or the registry or process table could not be read
-	Clear   string // the dashboard URL without the filter
+	Rows     []OrphanRow
+	Hidden   int    // orphans the view's filter hides
+	Unknown  bool   // not collected yet, or the registry or process table could not be read
+	Clear    string // the dashboard URL without the filter
+	ReadOnly bool   // no reap forms: the server takes no action
 }
 
 // Dashboard is the data of GET /.
