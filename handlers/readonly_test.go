@@ -152,3 +152,16 @@ func TestReadOnlyRefusesChanges(t *testing.T) {
 		t.Errorf("audit log has %d records, want none: nothing was done", len(lines))
 	}
 }
+
+// TestReadOnlyStillLogsIn: the login form posts, and logging in changes
+// nothing of the user's, so a read-only server takes it.
+func TestReadOnlyStillLogsIn(t *testing.T) {
+	e := newEnv(t, false)
+	e.readOnly()
+	r := request(http.MethodPost, "/login", url.Values{"token": {testToken}, "next": {"/"}})
+	r.Header.Del("Authorization")
+	w := e.serve(r)
+	if w.Code != http.StatusSeeOther || len(w.Result().Cookies()) != 1 {
+		t.Fatalf("login on a read-only server: %d with %v, want 303 and a session", w.Code, w.Result().Cookies())
+	}
+}
