@@ -363,3 +363,36 @@ func TestListLogsWarningOnce(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkListInfoAgentID measures ListInfo over 10 idle workspaces, one of
+// whose agent.id is a regular file or a FIFO, which is refused without
+// waiting for a writer.
+func BenchmarkListInfoAgentID(b *testing.B) {
+	for _, fifo := range []bool{false, true} {
+		name := "regular"
+		if fifo {
+			name = "fifo"
+		}
+		b.Run(name, func(b *testing.B) {
+			r := benchRegistry(b, 10, nil)
+			infos, err := r.ListInfo()
+			if err != nil {
+				b.Fatal(err)
+			}
+			marker := filepath.Join(lock.StateDir(infos[0].Cwd), "agent.id")
+			if fifo {
+				if err := os.Remove(marker); err != nil {
+					b.Fatal(err)
+				}
+				if err := syscall.Mkfifo(marker, 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				if infos, err := r.ListInfo(); err != nil || len(infos) != 10 {
+					b.Fatalf("ListInfo: %d rows, %v", len(infos), err)
+				}
+			}
+		})
+	}
+}
