@@ -109,7 +109,7 @@ func acquire(dir string, log *slog.Logger) (release func(), err error) {
 	removeTemps(log, pidPath)
 	if err := writePid(pidPath, self); err != nil {
 		unlock(log, fl)
-		return nil, fmt.Errorf("workspace lock: record holder in %s: %w", pidPath, err)
+		return nil, fmt.Errorf("workspace lock: record holder in %s (remove whatever is in its way and start again): %w", pidPath, err)
 	}
 
 	var once sync.Once

@@ -10,64 +10,13 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"boneyard/internal/hubtest"
 )
 
-// plantings make the pid file at path something that must not be read and
-// return the reason Probe gives.
-var plantings = []struct {
-	name   string
-	plant  func(t *testing.T, path string)
-	reason string
-}{
-	{"fifo", func(t *testing.T, path string) {
-		if err := syscall.Mkfifo(path, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}, "is not a regular file (named pipe)"},
-	{"symlink to /dev/zero", func(t *testing.T, path string) {
-		if err := os.Symlink("/dev/zero", path); err != nil {
-			t.Fatal(err)
-		}
-	}, "is a symbolic link"},
-	{"sparse 1 TiB", func(t *testing.T, path string) {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := f.Truncate(1 << 40); err != nil {
-			t.Fatal(err)
-		}
-	}, "is larger than allowed (1099511627776 bytes, at most 64)"},
-	{"symlink out of the workspace", func(t *testing.T, path string) {
-		// The target names a live process: read through the link, it would
-		// be taken for the holder.
-		target := filepath.Join(t.TempDir(), "pid")
-		if err := os.WriteFile(target, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(target, path); err != nil {
-			t.Fatal(err)
-		}
-	}, "is a symbolic link"},
-}
-
-// bounded runs f and fails the test if it has not returned within 20 s: a
-// read that blocks on a FIFO never returns.
-func bounded(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not return: blocked on a planted pid file", what)
-	}
-}
+// livePid is what the target of a symlinked pid file holds: a live pid,
+// which read through the link would be taken for the holder.
+var livePid = strconv.Itoa(os.Getpid()) + "\n"
 
 // TestProbeRefusesUntrustedPidFile plants a pid file that must not be read,
 // beside a free lock and beside one a child holds: Probe returns at once,
@@ -75,17 +24,17 @@ func bounded(t *testing.T, what string, f func()) {
 // file was refused.
 func TestProbeRefusesUntrustedPidFile(t *testing.T) {
 	t.Parallel()
-	for _, p := range plantings {
+	for _, p := range hubtest.UntrustedFiles {
 		for _, held := range []bool{false, true} {
-			name := p.name + "/free"
+			name := p.Name + "/free"
 			if held {
-				name = p.name + "/held"
+				name = p.Name + "/held"
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				root := t.TempDir()
 				mustAcquire(t, root)()
-				want := State{Path: Path(root), PidFileRefused: p.reason}
+				want := State{Path: Path(root), PidFileRefused: p.Reason(maxPidFileSize)}
 				if held {
 					h := startHolder(t, root)
 					want.Held, want.PID = true, h.pid()
@@ -93,10 +42,10 @@ func TestProbeRefusesUntrustedPidFile(t *testing.T) {
 				if err := os.Remove(PidPath(root)); err != nil && !errors.Is(err, os.ErrNotExist) {
 					t.Fatal(err)
 				}
-				p.plant(t, PidPath(root))
+				p.Plant(t, PidPath(root), livePid)
 				var got State
 				var err error
-				bounded(t, "Probe", func() { got, err = Probe(root) })
+				hubtest.Bounded(t, "Probe", func() { got, err = Probe(root) })
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -104,7 +53,7 @@ func TestProbeRefusesUntrustedPidFile(t *testing.T) {
 					t.Errorf("Probe = %+v, want %+v", got, want)
 				}
 				if held {
-					bounded(t, "Acquire", func() { _, err = Acquire(root) })
+					hubtest.Bounded(t, "Acquire", func() { _, err = Acquire(root) })
 					assertHeldBy(t, err, want.PID, Path(root))
 				}
 			})
@@ -114,21 +63,32 @@ func TestProbeRefusesUntrustedPidFile(t *testing.T) {
 
 // TestAcquireReplacesUntrustedPidFile plants a pid file that must not be
 // read next to a free lock: Acquire returns at once, holding the lock, and
-// records itself in a regular pid file in place of the planted one.
+// records itself in a regular pid file in place of the planted one. A
+// directory cannot be replaced: Acquire fails, naming the pid file, and
+// leaves the lock free.
 func TestAcquireReplacesUntrustedPidFile(t *testing.T) {
 	t.Parallel()
-	for _, p := range plantings {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range hubtest.UntrustedFiles {
+		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			root := t.TempDir()
 			if err := os.MkdirAll(StateDir(root), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			p.plant(t, PidPath(root))
+			p.Plant(t, PidPath(root), livePid)
 			log, logs := testLogger()
 			var release func()
 			var err error
-			bounded(t, "acquire", func() { release, err = acquire(StateDir(root), log) })
+			hubtest.Bounded(t, "acquire", func() { release, err = acquire(StateDir(root), log) })
+			if p.Name == "directory" {
+				if err == nil || !strings.Contains(err.Error(), "record holder in "+PidPath(root)) {
+					t.Fatalf("Acquire with a directory as pid file: %v, want an error naming it", err)
+				}
+				if st, err := Probe(root); err != nil || st.Held {
+					t.Fatalf("after the failed Acquire: %+v, %v; want the lock free", st, err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,7 +102,7 @@ func TestAcquireReplacesUntrustedPidFile(t *testing.T) {
 			if out := logs.String(); !strings.Contains(out, "unreadable holder pid file") {
 				t.Errorf("no warning about the refused pid file; log:\n%s", out)
 			}
-			bounded(t, "release", release)
+			hubtest.Bounded(t, "release", release)
 			if _, err := os.Lstat(PidPath(root)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("pid file after release: %v, want removed", err)
 			}

@@ -17,69 +17,28 @@ import (
 	"boneyard/lock"
 )
 
-// plantings make the file at path something a listing must refuse; each
-// returns the reason the listing gives, for a cap of limit bytes.
-var plantings = []struct {
-	name   string
-	plant  func(t *testing.T, path string)
-	reason func(limit string) string
-}{
-	{"fifo", func(t *testing.T, path string) {
-		if err := syscall.Mkfifo(path, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}, func(string) string { return "is not a regular file (named pipe)" }},
-	{"symlink to /dev/zero", func(t *testing.T, path string) {
-		if err := os.Symlink("/dev/zero", path); err != nil {
-			t.Fatal(err)
-		}
-	}, func(string) string { return "is a symbolic link" }},
-	{"sparse 1 TiB", func(t *testing.T, path string) {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := f.Truncate(1 << 40); err != nil {
-			t.Fatal(err)
-		}
-	}, func(limit string) string {
-		return "is larger than allowed (1099511627776 bytes, at most " + limit + ")"
-	}},
-	{"symlink out of the directory", func(t *testing.T, path string) {
-		// The target is a valid entry of an existing workspace and a valid
-		// marker: read through the link, it would be taken for real.
-		dir := t.TempDir()
-		target := filepath.Join(dir, "target")
-		data := `{"cwd":"` + dir + `","name":"planted","hub_pid":0}`
-		if err := os.WriteFile(target, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(target, path); err != nil {
-			t.Fatal(err)
-		}
-	}, func(string) string { return "is a symbolic link" }},
-	{"directory", func(t *testing.T, path string) {
-		if err := os.Mkdir(path, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}, func(string) string { return "is not a regular file (directory)" }},
-}
-
-// bounded runs f and fails the test if it has not returned within 20 s: a
-// read that blocks on a FIFO never returns.
-func bounded(t *testing.T, what string, f func()) {
+// listBounded lists r with ListInfo and with ListReport, each bounded in
+// time (see hubtest.Bounded), and checks that ListInfo's rows are
+// ListReport's.
+func listBounded(t *testing.T, r Registry) Listing {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not return: blocked on a planted file", what)
+	var (
+		infos []Info
+		l     Listing
+		err   error
+	)
+	hubtest.Bounded(t, "ListInfo", func() { infos, err = r.ListInfo() })
+	if err != nil {
+		t.Fatal(err)
 	}
+	hubtest.Bounded(t, "ListReport", func() { l, err = r.ListReport(nil) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(infos, l.Infos) {
+		t.Errorf("ListInfo = %+v\nListReport = %+v", infos, l.Infos)
+	}
+	return l
 }
 
 // TestListRefusesUntrustedEntryFiles plants a file that must not be read
@@ -87,38 +46,26 @@ func bounded(t *testing.T, what string, f func()) {
 // listed, the planted one is skipped with its reason and left in place.
 func TestListRefusesUntrustedEntryFiles(t *testing.T) {
 	t.Parallel()
-	for _, p := range plantings {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range hubtest.UntrustedFiles {
+		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			r, home := testRegistry(t)
 			good := hubtest.Workspace(t, home, "good", true)
 			mustWrite(t, r, Entry{Cwd: good, Name: "good"})
 			victim := hubtest.Workspace(t, home, "victim", true)
 			planted := r.EntryPath(victim)
-			p.plant(t, planted)
+			// Read through a link, the target would be a valid idle row.
+			p.Plant(t, planted, `{"cwd":"`+victim+`","name":"planted","hub_pid":0}`)
 
-			var infos []Info
-			var err error
-			bounded(t, "ListInfo", func() { infos, err = r.ListInfo() })
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(infos) != 1 || infos[0].Cwd != good {
-				t.Errorf("ListInfo = %+v, want the good entry only", infos)
-			}
-			var l Listing
-			bounded(t, "ListReport", func() { l, err = r.ListReport(nil) })
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := []Skipped{{Path: planted, Reason: p.reason("16384")}}
-			if !slices.Equal(l.Skipped, want) {
+			l := listBounded(t, r)
+			if want := []Skipped{{Path: planted, Reason: p.Reason(16384)}}; !slices.Equal(l.Skipped, want) {
 				t.Errorf("Skipped = %+v, want %+v", l.Skipped, want)
 			}
 			if len(l.Infos) != 1 || l.Infos[0].Cwd != good {
 				t.Errorf("Infos = %+v, want the good entry only", l.Infos)
 			}
-			bounded(t, "Read", func() { _, err = r.Read(victim) })
+			var err error
+			hubtest.Bounded(t, "Read", func() { _, err = r.Read(victim) })
 			if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), planted) {
 				t.Errorf("Read of the planted entry: %v, want an error naming %s", err, planted)
 			}
@@ -133,8 +80,8 @@ func TestListRefusesUntrustedEntryFiles(t *testing.T) {
 // workspace is listed with no agent id and the marker is reported skipped.
 func TestListRefusesUntrustedAgentID(t *testing.T) {
 	t.Parallel()
-	for _, p := range plantings {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range hubtest.UntrustedFiles {
+		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			r, home := testRegistry(t)
 			good := hubtest.Workspace(t, home, "good", true)
@@ -144,25 +91,14 @@ func TestListRefusesUntrustedAgentID(t *testing.T) {
 			if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			p.plant(t, marker)
+			p.Plant(t, marker, "agent-planted\n")
 			mustWrite(t, r, Entry{Cwd: cwd, Name: "ws"})
 
-			var infos []Info
-			var err error
-			bounded(t, "ListInfo", func() { infos, err = r.ListInfo() })
-			if err != nil {
-				t.Fatal(err)
+			l := listBounded(t, r)
+			if len(l.Infos) != 2 || l.Infos[1].Cwd != cwd || l.Infos[1].AgentID != "" || l.Infos[0].AgentID != "agent-good" {
+				t.Errorf("Infos = %+v, want good (agent-good) and ws (no agent id)", l.Infos)
 			}
-			if len(infos) != 2 || infos[1].Cwd != cwd || infos[1].AgentID != "" || infos[0].AgentID != "agent-good" {
-				t.Errorf("ListInfo = %+v, want good (agent-good) and ws (no agent id)", infos)
-			}
-			var l Listing
-			bounded(t, "ListReport", func() { l, err = r.ListReport(nil) })
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := []Skipped{{Path: marker, Cwd: cwd, Reason: p.reason("256")}}
-			if !slices.Equal(l.Skipped, want) {
+			if want := []Skipped{{Path: marker, Cwd: cwd, Reason: p.Reason(256)}}; !slices.Equal(l.Skipped, want) {
 				t.Errorf("Skipped = %+v, want %+v", l.Skipped, want)
 			}
 		})
