@@ -144,10 +144,13 @@ func ReapSeen(shown Entry, pid int, created time.Time) (ReapOutcome, Entry, erro
 //
 // The entry for shown.Cwd is read again, which prunes it if its hub has
 // exited or its workspace is gone; without an entry, shown still says which
-// hub was meant. An entry with no hub pid is refused with an error wrapping
-// ErrNoHub, and one naming another pid than pid with a *HubChangedError;
-// nothing is signalled then. Otherwise the entry is reaped by ReapEntry
-// with created as the create time seen. ReapSeen returns ReapEntry's
+// hub was meant. An entry file that may not be read is refused with Read's
+// error (ErrNotOwned for another user's), an entry with no hub pid with an
+// error wrapping ErrNoHub, and one naming another pid than pid with a
+// *HubChangedError; nothing is signalled then. Otherwise the entry is
+// reaped by ReapEntry with created as the create time seen, which refuses
+// another user's process (ErrNotYours) and a hub of another workspace
+// (ErrWrongWorkspace). ReapSeen returns ReapEntry's
 // outcome, the entry it acted on (the zero Entry if it could not be read)
 // and the error.
 func (r Registry) ReapSeen(shown Entry, pid int, created time.Time) (ReapOutcome, Entry, error) {

@@ -14,7 +14,10 @@
 // makes a workspace directory, HomeEnv gives a child its own home (so tests
 // with explicit directories can run in parallel, where SetHome cannot),
 // DeadPID a pid that is gone, ClosedURL a URL nothing listens on, and
-// LockedBuffer a log destination for concurrent writers.
+// LockedBuffer a log destination for concurrent writers. OpenDir and
+// SharedBin let a child run as another user (Options.SysProcAttr). On Unix,
+// UntrustedFiles are the files a safe reader must refuse (a FIFO, links, a
+// sparse 1 TiB file) and Bounded fails a call that blocks on one.
 //
 // hubtest imports no boneyard package, so every package's in-package tests
 // may use it; what a hub registers (its registry entry, a workspace lock) is
