@@ -13,6 +13,9 @@ import (
 	"boneyard/internal/hubtest"
 )
 
+// nobody is the conventional unprivileged uid and gid.
+const nobody = 65534
+
 // TestOwnerOfHubs runs one hub as this user and, as root, one as nobody:
 // Scan, UIDs and RunsAsSelf tell them apart.
 func TestOwnerOfHubs(t *testing.T) {

@@ -10,9 +10,6 @@ import (
 	"boneyard/internal/hubtest"
 )
 
-// nobody is the conventional unprivileged uid and gid.
-const nobody = 65534
-
 func TestScanKeepsUnreadableCwd(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() != 0 {

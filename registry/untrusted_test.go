@@ -41,6 +41,16 @@ func listBounded(t *testing.T, r Registry) Listing {
 	return l
 }
 
+// withGoodEntry returns a registry in a fresh home, the home and the
+// workspace "good" of the idle entry it holds.
+func withGoodEntry(t *testing.T) (Registry, string, string) {
+	t.Helper()
+	r, home := testRegistry(t)
+	good := hubtest.Workspace(t, home, "good", true)
+	mustWrite(t, r, Entry{Cwd: good, Name: "good"})
+	return r, home, good
+}
+
 // TestListRefusesUntrustedEntryFiles plants a file that must not be read
 // beside a good entry: ListInfo and Read return at once, the good entry is
 // listed, the planted one is skipped with its reason and left in place.
@@ -49,9 +59,7 @@ func TestListRefusesUntrustedEntryFiles(t *testing.T) {
 	for _, p := range hubtest.UntrustedFiles {
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
-			r, home := testRegistry(t)
-			good := hubtest.Workspace(t, home, "good", true)
-			mustWrite(t, r, Entry{Cwd: good, Name: "good"})
+			r, home, good := withGoodEntry(t)
 			victim := hubtest.Workspace(t, home, "victim", true)
 			planted := r.EntryPath(victim)
 			// Read through a link, the target would be a valid idle row.
@@ -83,9 +91,7 @@ func TestListRefusesUntrustedAgentID(t *testing.T) {
 	for _, p := range hubtest.UntrustedFiles {
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
-			r, home := testRegistry(t)
-			good := hubtest.Workspace(t, home, "good", true)
-			mustWrite(t, r, Entry{Cwd: good, Name: "good"})
+			r, home, _ := withGoodEntry(t)
 			cwd := hubtest.Workspace(t, home, "ws", false)
 			marker := filepath.Join(lock.StateDir(cwd), "agent.id")
 			if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
@@ -109,9 +115,7 @@ func TestListRefusesUntrustedAgentID(t *testing.T) {
 // readable but no entry, and that none of them is deleted.
 func TestListReportReasons(t *testing.T) {
 	t.Parallel()
-	r, home := testRegistry(t)
-	good := hubtest.Workspace(t, home, "good", true)
-	mustWrite(t, r, Entry{Cwd: good, Name: "good"})
+	r, _, good := withGoodEntry(t)
 	oversized := `{"cwd":"/x","name":"` + strings.Repeat("x", 16384) + `"}`
 	files := []struct{ name, data, reason string }{
 		{"0000000000000001.json", `{"cwd":`, "is not a valid entry (decode entry: unexpected EOF)"},
@@ -158,9 +162,7 @@ func needRoot(t *testing.T) {
 func TestListIgnoresOtherUsersEntries(t *testing.T) {
 	t.Parallel()
 	needRoot(t)
-	r, home := testRegistry(t)
-	good := hubtest.Workspace(t, home, "good", true)
-	mustWrite(t, r, Entry{Cwd: good, Name: "good"})
+	r, home, good := withGoodEntry(t)
 	stale := hubtest.Workspace(t, home, "stale", true)
 	live := hubtest.Workspace(t, home, "live", true)
 	legacy := hubtest.Workspace(t, home, "legacy", true)
