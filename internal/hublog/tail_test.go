@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"boneyard/internal/safefile"
 )
 
 // writeLog writes content to a fresh file and returns its path.
@@ -104,8 +106,8 @@ func TestTailRefuses(t *testing.T) {
 		path string
 		want error
 	}{
-		{"symlink", link, ErrSymlink},
-		{"directory", dir, ErrNotRegular},
+		{"symlink", link, safefile.ErrSymlink},
+		{"directory", dir, safefile.ErrNotRegular},
 		{"missing", filepath.Join(dir, "none.log"), fs.ErrNotExist},
 	}
 	for _, tt := range tests {
