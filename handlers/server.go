@@ -82,6 +82,8 @@ type Server struct {
 	diffs cached[diffKey, []byte]
 	api   cached[struct{}, []byte] // GET /api/workspaces
 
+	logWatch logWatch // follows the hub logs that pages show live
+
 	closeOnce sync.Once
 	closing   chan struct{} // closed by CloseStreams
 	streams   atomic.Int64  // open SSE streams
@@ -138,6 +140,7 @@ func New(cfg Config) (*Server, error) {
 	priv.GET(templates.TitlePath, s.currentTitle, guard...)
 	priv.GET(templates.APIWorkspacesPath, s.apiWorkspaces, guard...)
 	priv.GET(templates.APIProcessesPath, s.apiProcesses, guard...)
+	s.logRoutes(priv, guard)
 	s.echo = e
 	return s, nil
 }
@@ -148,7 +151,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // CloseStreams ends every open SSE stream and refuses new ones; register it
 // with http.Server.RegisterOnShutdown so shutdown does not wait on them.
 func (s *Server) CloseStreams() {
-	s.closeOnce.Do(func() { close(s.closing) })
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.logWatch.close()
+	})
 }
 
 // allowedHosts are the Host header values that name this server: the

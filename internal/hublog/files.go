@@ -195,14 +195,22 @@ func ParseMark(s string) (Mark, error) {
 
 // Cursor is where a reader stands in a state directory's logs: for each
 // file it knows, by identity, how far it has read. A file the cursor does
-// not name was created after it.
-type Cursor struct{ marks []Mark }
+// not name was created after it. The zero Cursor knows nothing, not even
+// that there was no file: following from it starts at the files' ends.
+type Cursor struct {
+	marks []Mark
+	seen  bool // the directory was looked at: a cursor of no marks means there was no file
+}
 
-// IsZero reports a cursor that knows no file.
-func (c Cursor) IsZero() bool { return len(c.marks) == 0 }
+// IsZero reports the zero Cursor.
+func (c Cursor) IsZero() bool { return len(c.marks) == 0 && !c.seen }
 
-// String encodes the cursor for a URL: its marks joined by "_".
+// String encodes the cursor for a URL: its marks joined by "_"; "0" when
+// there was no file.
 func (c Cursor) String() string {
+	if len(c.marks) == 0 && c.seen {
+		return "0"
+	}
 	parts := make([]string, len(c.marks))
 	for i, m := range c.marks {
 		parts[i] = m.String()
@@ -216,13 +224,16 @@ const maxCursor = MaxFiles * 3 * 14
 
 // ParseCursor decodes what Cursor.String encoded; "" is the zero Cursor.
 func ParseCursor(s string) (Cursor, error) {
-	if s == "" {
+	switch s {
+	case "":
 		return Cursor{}, nil
+	case "0":
+		return Cursor{seen: true}, nil
 	}
 	if len(s) > maxCursor || strings.Count(s, "_") >= MaxFiles {
 		return Cursor{}, errors.New("log position is longer than any boneyard writes")
 	}
-	var c Cursor
+	c := Cursor{seen: true}
 	for part := range strings.SplitSeq(s, "_") {
 		m, err := ParseMark(part)
 		if err != nil {

@@ -147,4 +147,4 @@ func (fl *Follower) Read(budget int64) (Batch, error) {
 // Cursor is where the follower stands in the files the last Read found
 // (those Follow found, before any Read): resuming from it with Follow
 // loses and repeats nothing.
-func (fl *Follower) Cursor() Cursor { return Cursor{marks: slices.Clone(fl.shown)} }
+func (fl *Follower) Cursor() Cursor { return Cursor{marks: slices.Clone(fl.shown), seen: true} }

@@ -63,7 +63,7 @@ func Search(stateDir string, f *Filter, o Options) (Page, error) {
 		return Page{}, err
 	}
 	defer closeFiles(files)
-	p := Page{Refused: refused}
+	p := Page{Refused: refused, End: Cursor{seen: true}}
 	ends := make([]int64, len(files))
 	for i, lf := range files {
 		if ends[i], err = lineEnd(lf.f, lf.size); err != nil {
