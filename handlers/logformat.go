@@ -257,4 +257,3 @@ func logTitle(snap *collector.Snapshot, l *logLive) string {
 	}
 	return title(snap, "Log")
 }
-

@@ -15,10 +15,10 @@ import (
 type logView struct {
 	level, event, q string
 	regex           bool
-	since           string    // as given: "1h", "7d" or an RFC 3339 time
-	ws              string    // the merged view's one workspace; "" for all
-	before          string    // where the older lines shown end; "" for the newest
-	ignored         []string  // values not understood, said on the page
+	since           string   // as given: "1h", "7d" or an RFC 3339 time
+	ws              string   // the merged view's one workspace; "" for all
+	before          string   // where the older lines shown end; "" for the newest
+	ignored         []string // values not understood, said on the page
 	filter          *hublog.Filter
 	err             error // the filter cannot be applied: nothing is searched
 }
