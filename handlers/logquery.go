@@ -138,25 +138,26 @@ type logLive struct {
 	ws     string // the workspace; "" for the merged view
 	detail bool   // the detail page's panel: every line, no filter
 	view   logView
-	cursor string // hublog.Cursors: where the page's lines end
+	follow bool   // new lines are sent (a page of older lines gets none)
+	cursor string // hublog.Cursors: where the page's lines end; "" follows from now
 }
 
 // parseLogLive reads the live log of an event stream's query: ?id=ID&cursor=
 // (a detail page), ?log=ID&… (a log console) or ?logs=all&… (the merged
 // view); nil when the page shows none.
 func parseLogLive(q url.Values, now time.Time) (*logLive, bool) {
-	cursor := q.Get("cursor")
+	cursor, follow := q.Get("cursor"), q.Has("cursor")
 	switch {
 	case q.Get("logs") == "all":
-		return &logLive{view: parseLogView(q, now), cursor: cursor}, true
+		return &logLive{view: parseLogView(q, now), follow: follow, cursor: cursor}, true
 	case q.Get("log") != "":
 		id := q.Get("log")
 		if !idPattern.MatchString(id) {
 			return nil, false
 		}
-		return &logLive{ws: id, view: parseLogView(q, now), cursor: cursor}, true
-	case q.Get("id") != "" && q.Has("cursor"):
-		return &logLive{ws: q.Get("id"), detail: true, cursor: cursor}, true
+		return &logLive{ws: id, view: parseLogView(q, now), follow: follow, cursor: cursor}, true
+	case q.Get("id") != "" && follow:
+		return &logLive{ws: q.Get("id"), detail: true, follow: true, cursor: cursor}, true
 	}
 	return nil, true
 }
@@ -172,6 +173,8 @@ func (l *logLive) query() url.Values {
 	} else {
 		q.Set("logs", "all")
 	}
-	q.Set("cursor", l.cursor)
+	if l.follow {
+		q.Set("cursor", l.cursor)
+	}
 	return q
 }

@@ -84,7 +84,7 @@ func (s *Server) workspaceLog(c echo.Context) error {
 	if isHTMX(c) && v.before != "" {
 		return render(c, http.StatusOK, templates.LogPrepend(list))
 	}
-	l := &logLive{ws: w.ID, view: v}
+	l := &logLive{ws: w.ID, view: v, follow: live}
 	if live {
 		l.cursor = hublog.Cursors{w.ID: page.End}.String()
 	}
@@ -117,7 +117,7 @@ func (s *Server) detailLog(f formatter, snap *collector.Snapshot, w *collector.W
 		Notes:   logNotes(page.Refused, readErr),
 	}
 	if readErr == nil {
-		d.Page = f.page(snap, livePage{detailID: w.ID, log: &logLive{ws: w.ID, detail: true, cursor: hublog.Cursors{w.ID: page.End}.String()}}, d.Title)
+		d.Page = f.page(snap, livePage{detailID: w.ID, log: &logLive{ws: w.ID, detail: true, follow: true, cursor: hublog.Cursors{w.ID: page.End}.String()}}, d.Title)
 	}
 }
 
@@ -174,7 +174,7 @@ func (s *Server) mergedLogs(c echo.Context) error {
 	if isHTMX(c) && v.before != "" {
 		return render(c, http.StatusOK, templates.LogPrepend(list))
 	}
-	l := &logLive{view: v}
+	l := &logLive{view: v, follow: live}
 	if live {
 		l.cursor = mp.End.String()
 	}

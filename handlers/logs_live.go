@@ -69,7 +69,7 @@ type logStream struct {
 // when the page shows no live log.
 func (s *Server) openLogStream(p livePage, snap *collector.Snapshot, lastEventID string) *logStream {
 	l := p.log
-	if l == nil || l.cursor == "" || (!l.detail && l.view.err != nil) {
+	if l == nil || !l.follow || (!l.detail && l.view.err != nil) {
 		return nil
 	}
 	w := s.logWatch.get(s)
