@@ -358,6 +358,19 @@
     show();
   }
 
+  // The filters leave out what is not set, so the URL to bookmark says only
+  // what is: /workspaces/ID/log?level=ERROR&q=panic.
+  document.addEventListener("formdata", function (evt) {
+    if (!(evt.target instanceof HTMLFormElement) || evt.target.id !== "log-filters") {
+      return;
+    }
+    Array.from(evt.formData.entries()).forEach(function (kv) {
+      if (kv[1] === "") {
+        evt.formData.delete(kv[0]);
+      }
+    });
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", setup);
   } else {
