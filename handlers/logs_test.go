@@ -238,20 +238,9 @@ func TestLogAPIs(t *testing.T) {
 	writeLog(t, other, "hub.log", hubLine(100, "ERROR", "other fails"))
 	e.refresh()
 
-	type line struct {
-		Time        *string           `json:"time"`
-		Level       string            `json:"level"`
-		Event       string            `json:"event"`
-		Msg         string            `json:"msg"`
-		Fields      map[string]string `json:"fields"`
-		Raw         string            `json:"raw"`
-		File        string            `json:"file"`
-		Plain       bool              `json:"plain"`
-		WorkspaceID string            `json:"workspace_id"`
-	}
 	type envelope struct {
 		Schema struct{ Verb, Version string } `json:"schema"`
-		Data   []line                         `json:"data"`
+		Data   []logLineJSON                  `json:"data"`
 	}
 	get := func(target string, code int) (envelope, http.Header) {
 		t.Helper()

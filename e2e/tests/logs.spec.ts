@@ -5,6 +5,7 @@ import { Page } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, gotoUntil, idleWorkspace, markDocument, noReload, test, Workspace } from '../support/fixtures';
+import { reportLatency } from '../support/latency';
 
 const WCAG21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
@@ -53,10 +54,6 @@ async function expectNoViolations(page: Page): Promise<void> {
     targets: v.nodes.map((n) => n.target.join(' ')),
   }));
   expect(summary).toEqual([]);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 test('the detail page follows the log: it sticks to the end, pauses when scrolled up, and jumps back', async ({
@@ -287,18 +284,7 @@ test('an appended line reaches the open page: write to DOM latency', async ({ pa
     latencies.push(seen - written);
     await page.waitForTimeout(100);
   }
-  const sorted = [...latencies].sort((x, y) => x - y);
-  const summary = {
-    samples,
-    median_ms: percentile(sorted, 50),
-    p90_ms: percentile(sorted, 90),
-    min_ms: sorted[0],
-    max_ms: sorted[sorted.length - 1],
-    all_ms: latencies,
-  };
-  console.log(`hub.log append -> DOM: median ${summary.median_ms} ms, p90 ${summary.p90_ms} ms (n=${samples})`);
-  testInfo.annotations.push({ type: 'latency', description: `median ${summary.median_ms} ms, p90 ${summary.p90_ms} ms` });
-  await testInfo.attach('log-latency.json', { body: JSON.stringify(summary, null, 2), contentType: 'application/json' });
+  await reportLatency(testInfo, 'hub.log append -> DOM', 'log-latency.json', latencies);
 });
 
 test('the detail page with a long log has no WCAG 2.1 A/AA violations', async ({ page, workspaces }) => {

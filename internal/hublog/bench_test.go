@@ -97,28 +97,3 @@ func BenchmarkSearchRare(b *testing.B) {
 	b.ReportMetric(float64(p.Scanned)/(1<<20), "MiB-read/op")
 	b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-heap")
 }
-
-// BenchmarkSearchTail is the page of a log's newest 200 lines, for a
-// 10 MiB log and a 1 GiB one (sparse but for its last MiB): it reads the
-// same bytes whatever the size.
-func BenchmarkSearchTail(b *testing.B) {
-	for _, size := range []struct {
-		name string
-		size int64
-	}{{"10MiB", 10 << 20}, {"1GiB", 1 << 30}} {
-		b.Run(size.name, func(b *testing.B) {
-			path := sizedLog(b, size.size, 1<<20, size.size > 10<<20)
-			var p Page
-			for b.Loop() {
-				var err error
-				if p, err = Search(filepath.Dir(path), nil, Options{Limit: 200}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if len(p.Lines) != 200 {
-				b.Fatalf("%d lines, want 200", len(p.Lines))
-			}
-			b.ReportMetric(float64(p.Scanned), "bytes-read/op")
-		})
-	}
-}
