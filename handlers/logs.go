@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -148,6 +149,7 @@ func mergedNotes(mp hublog.MergedPage, tags map[string]*templates.LogSource) []s
 			out = append(out, tags[key].Name+": "+r+": boneyard does not read it.")
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 

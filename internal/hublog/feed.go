@@ -73,7 +73,7 @@ func (fd *Feed) mark(src *feedSource) {
 
 // FeedBatch is what one Feed.Read returns.
 type FeedBatch struct {
-	Lines   []Tagged         // the new lines the filter keeps, source by source in the order they were added
+	Lines   []Tagged         // the new lines the filter keeps, merged by time (each source's in order)
 	Skipped map[string]int64 // bytes passed over per source, too far behind to show
 	Failed  map[string]error // sources that could not be read this time
 }
@@ -83,6 +83,7 @@ type FeedBatch struct {
 // more to read is marked for the next Read, and Ready signalled.
 func (fd *Feed) Read(budget int64) FeedBatch {
 	var fb FeedBatch
+	var lists [][]Tagged
 	for _, key := range fd.keys {
 		src := fd.srcs[key]
 		if !src.dirty.Swap(false) {
@@ -96,11 +97,13 @@ func (fd *Feed) Read(budget int64) FeedBatch {
 			fb.Failed[key] = err
 			continue
 		}
+		var list []Tagged
 		for _, e := range b.Lines {
 			if fd.filter.Match(e.Line) {
-				fb.Lines = append(fb.Lines, Tagged{Key: key, Entry: e})
+				list = append(list, Tagged{Key: key, Entry: e})
 			}
 		}
+		lists = append(lists, list)
 		if b.Skipped > 0 {
 			if fb.Skipped == nil {
 				fb.Skipped = map[string]int64{}
@@ -111,6 +114,7 @@ func (fd *Feed) Read(budget int64) FeedBatch {
 			fd.mark(src)
 		}
 	}
+	fb.Lines = mergeByTime(lists)
 	return fb
 }
 
