@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, gotoUntil, idleWorkspace, markDocument, noReload, test, Workspace } from '../support/fixtures';
 import { reportLatency } from '../support/latency';
+import { hideablePages, opens, setHidden } from '../support/visibility';
 
 const WCAG21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
@@ -193,6 +194,38 @@ test('a rotation while the page is open loses and repeats no line', async ({ pag
   await page.reload();
   await expect(lines(page)).toHaveCount(5);
   expect(await texts()).toEqual(['before', 'last of the old file', 'panic: written into the renamed file', 'first of the new file', 'second of the new file']);
+});
+
+test('a hidden tab lets go of its stream and, shown again, goes on from its last line', async ({
+  context,
+  page,
+  workspaces,
+}) => {
+  await hideablePages(context);
+  const ws = idleWorkspace(workspaces, 'log-hidden');
+  append(logPath(ws), line('INFO', 'first'));
+  await openLog(page, `/workspaces/${ws.id}/log`);
+  await expect.poll(() => opens(page)).toBe(1);
+  append(logPath(ws), line('INFO', 'while shown'));
+  await expect(lines(page)).toHaveCount(2);
+
+  await setHidden(page, true);
+  append(logPath(ws), line('INFO', 'while hidden 1'), line('INFO', 'while hidden 2'));
+  await page.waitForTimeout(500);
+  await expect(lines(page), 'a hidden tab gets no lines').toHaveCount(2);
+  await setHidden(page, false);
+  await expect.poll(() => opens(page)).toBe(2);
+  await expect(lines(page)).toHaveCount(4);
+  append(logPath(ws), line('INFO', 'shown again'));
+  await expect(lines(page)).toHaveCount(5);
+  expect(await lines(page).locator('.log-text').allTextContents()).toEqual([
+    'first',
+    'while shown',
+    'while hidden 1',
+    'while hidden 2',
+    'shown again',
+  ]);
+  expect(await noReload(page), 'the page was never reloaded').toBe(true);
 });
 
 test('a real hub: its lifecycle lines arrive live on the console', async ({ page, workspaces, procs }) => {
