@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -326,32 +325,16 @@ func (l *live) logStream(t testing.TB, target, lastEventID string) *logEvents {
 	le := &logEvents{resp: resp, ch: make(chan logEvent, 100)}
 	go func() {
 		defer close(le.ch)
-		r := bufio.NewReader(resp.Body)
-		var ev logEvent
-		var data []string
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
+		readSSE(resp.Body, func(id, data string) {
+			root, _ := html.Parse(strings.NewReader(data))
+			ev := logEvent{id: id}
+			for _, n := range (dom{t: t, root: root}).all(`ol#log-lines[hx-swap-oob="beforeend"] li .log-text`) {
+				ev.lines = append(ev.lines, rawText(n))
 			}
-			line = strings.TrimSuffix(line, "\n")
-			switch {
-			case strings.HasPrefix(line, "id: "):
-				ev.id = strings.TrimPrefix(line, "id: ")
-			case strings.HasPrefix(line, "data: "):
-				data = append(data, strings.TrimPrefix(line, "data: "))
-			case line == "" && data != nil:
-				root, _ := html.Parse(strings.NewReader(strings.Join(data, "\n")))
-				d := dom{t: t, root: root}
-				for _, n := range d.all(`ol#log-lines[hx-swap-oob="beforeend"] li .log-text`) {
-					ev.lines = append(ev.lines, rawText(n))
-				}
-				if ev.lines != nil {
-					le.ch <- ev
-				}
-				ev, data = logEvent{}, nil
+			if ev.lines != nil {
+				le.ch <- ev
 			}
-		}
+		}, func() {})
 	}()
 	t.Cleanup(func() { resp.Body.Close() })
 	return le
