@@ -27,6 +27,20 @@ import (
 // told: the newest of each, so that a quiet hub is not crowded out.
 const mergedPerHub = 50
 
+// mergedBudget bounds the bytes a merged search reads in all; each hub gets
+// its share, at least 16 MiB and at most a single search's.
+const mergedBudget = 512 << 20
+
+// mergedOptions bound a merged search of n hubs, limit lines of each: at
+// most hublog.MaxLimit lines and mergedBudget bytes in all.
+func mergedOptions(n, limit int) hublog.Options {
+	n = max(n, 1)
+	return hublog.Options{
+		Limit:  min(limit, max(1, hublog.MaxLimit/n)),
+		Budget: min(hublog.DefaultBudget, max(16<<20, int64(mergedBudget/n))),
+	}
+}
+
 // detailLogLines is how many lines a detail page's log panel holds.
 const detailLogLines = 200
 
@@ -169,7 +183,7 @@ func (s *Server) mergedLogs(c echo.Context) error {
 	}
 	var mp hublog.MergedPage
 	if v.err == nil {
-		mp = hublog.SearchMerged(srcs, v.filter, before, hublog.Options{Limit: mergedPerHub})
+		mp = hublog.SearchMerged(srcs, v.filter, before, mergedOptions(len(srcs), mergedPerHub))
 	}
 	live := v.before == "" && v.err == nil
 	list := f.mergedList(mp, v, tags, live)
@@ -323,8 +337,9 @@ func (s *Server) apiWorkspaceLog(c echo.Context) error {
 }
 
 // apiLogs is GET /api/logs: the newest lines of every hub (or of ws) the
-// filters keep, limit of each (default mergedPerHub), merged by time,
-// oldest first, each with its workspace_id; Link rel="next" as for one.
+// filters keep, limit of each (default mergedPerHub; at most
+// hublog.MaxLimit in all), merged by time, oldest first, each with its
+// workspace_id; Link rel="next" as for one.
 func (s *Server) apiLogs(c echo.Context) error {
 	snap := s.src.Snapshot()
 	if err := apiUnavailable(c, snap, false); err != nil {
@@ -342,7 +357,7 @@ func (s *Server) apiLogs(c echo.Context) error {
 	if v.ws != "" && len(srcs) == 0 {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no workspace with id "+strconv.Quote(v.ws)+" in the registry.")
 	}
-	mp := hublog.SearchMerged(srcs, v.filter, before, hublog.Options{Limit: limit})
+	mp := hublog.SearchMerged(srcs, v.filter, before, mergedOptions(len(srcs), limit))
 	for key, err := range mp.Failed {
 		s.log.Warn("api logs: read a hub log", "workspace", key, "err", err)
 	}
