@@ -61,9 +61,10 @@ func (s *Server) renderDetail(c echo.Context, status int, id string, f *template
 	if w == nil {
 		return s.notFoundWorkspace(c, id, f)
 	}
-	d := s.formatter().detailModel(snap, w)
+	fm := s.formatter()
+	d := fm.detailModel(snap, w)
 	d.Flash = f
-	hubLog(&d, w.LogPath)
+	s.detailLog(fm, snap, w, &d)
 	return render(c, status, templates.DetailPage(d))
 }
 

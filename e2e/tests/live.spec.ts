@@ -1,5 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, gotoUntil, idleWorkspace, markDocument, noReload, problemsShown, row, test } from '../support/fixtures';
+import { reportLatency } from '../support/latency';
 import { idleEntry, removeEntries, writeEntry } from '../support/registry';
 
 // Loads / once its live stream is connected and marks the document, so a
@@ -28,10 +29,6 @@ async function watchArrivals(page: Page): Promise<void> {
       }
     }).observe(document, { childList: true, subtree: true });
   });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 test('a hub started and killed outside the browser appears and disappears without a reload', async ({
@@ -124,21 +121,7 @@ test('a registry change reaches an open page: file write to DOM latency', async 
   }
   expect(await noReload(page), 'the page was never reloaded').toBe(true);
 
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const summary = {
-    samples,
-    median_ms: percentile(sorted, 50),
-    p90_ms: percentile(sorted, 90),
-    min_ms: sorted[0],
-    max_ms: sorted[sorted.length - 1],
-    all_ms: latencies,
-  };
-  console.log(`registry write -> DOM: median ${summary.median_ms} ms, p90 ${summary.p90_ms} ms (n=${samples})`);
-  testInfo.annotations.push({
-    type: 'latency',
-    description: `median ${summary.median_ms} ms, p90 ${summary.p90_ms} ms`,
-  });
-  await testInfo.attach('latency.json', { body: JSON.stringify(summary, null, 2), contentType: 'application/json' });
+  await reportLatency(testInfo, 'registry write -> DOM', 'latency.json', latencies);
 });
 
 test.describe('without JavaScript', () => {

@@ -1,43 +1,7 @@
 import { BrowserContext, Page } from '@playwright/test';
 import { expect, gotoStatus, row, test } from '../support/fixtures';
+import { hideablePages, opens, setHidden } from '../support/visibility';
 import { readEntry, writeEntry } from '../support/registry';
-
-// A browser opens about six connections per host over plain HTTP, and each
-// page's event stream holds one. Pages of one Playwright context share that
-// pool but all count as visible, so these tests hide a page the way a
-// browser does a background tab: visibilityState turns "hidden" and
-// visibilitychange fires.
-
-interface TabState {
-  e2eHidden: boolean;
-  e2eOpens: number;
-}
-
-async function hideablePages(context: BrowserContext): Promise<void> {
-  await context.addInitScript(() => {
-    const w = window as unknown as TabState;
-    w.e2eHidden = false;
-    w.e2eOpens = 0;
-    Object.defineProperty(document, 'visibilityState', {
-      configurable: true,
-      get: () => (w.e2eHidden ? 'hidden' : 'visible'),
-    });
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => w.e2eHidden });
-    document.addEventListener('htmx:sseOpen', () => (w.e2eOpens += 1));
-  });
-}
-
-async function setHidden(page: Page, hidden: boolean): Promise<void> {
-  await page.evaluate((h) => {
-    (window as unknown as TabState).e2eHidden = h;
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, hidden);
-}
-
-/** How many times the page's event stream has opened. */
-function opens(page: Page): Promise<number> {
-  return page.evaluate(() => (window as unknown as TabState).e2eOpens);
-}
 
 async function openDashboard(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();

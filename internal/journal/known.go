@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"boneyard/internal/atomicfile"
-	"boneyard/internal/hublog"
+	"boneyard/internal/safefile"
 )
 
 // KnownFileName holds the workspaces boneyard has seen, in the journal's
@@ -58,7 +58,7 @@ type knownFile struct {
 
 // loadKnown reads known.json; a missing file is an empty set.
 func loadKnown(path string) (knownFile, error) {
-	f, _, err := hublog.OpenRegular(path)
+	f, _, err := safefile.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return knownFile{}, nil
 	}

@@ -170,11 +170,9 @@ type RegisterForm struct {
 // Detail is the data of GET /workspaces/{id}.
 type Detail struct {
 	Page
-	Row     Row
-	Log     string // last lines of the hub log
-	LogNote string // shown instead of Log when there is none
-	LogPath string
-	Back    string
+	Row  Row
+	Log  LogPanel
+	Back string
 	// Gone renders #detail as a workspace no longer in the registry: no
 	// fields that look live, no actions. Only Row.ID is needed with it.
 	Gone bool
