@@ -2,6 +2,7 @@ package journal
 
 import (
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -260,11 +261,18 @@ func (d *deriver) gone(p WorkspaceState) {
 		d.add(about(KindPruned, p, p.PID, fmt.Sprintf("registry entry removed while its hub (pid %d) kept running", p.PID)))
 	case p.PID > 0:
 		d.ended(p)
-	case !p.DirExists:
+	case !p.DirExists || !dirExists(p.Cwd):
 		d.add(about(KindPruned, p, 0, "registry entry removed: the workspace directory is gone"))
 	default:
 		d.add(about(KindRemoved, p, 0, "registry entry removed"))
 	}
+}
+
+// dirExists reports whether the directory cwd is there now: bones prunes
+// an entry once its directory is gone, so the entry seen last still had one.
+func dirExists(cwd string) bool {
+	fi, err := os.Stat(cwd)
+	return err == nil && fi.IsDir()
 }
 
 // alive reports whether p's hub process is still in the current

@@ -221,6 +221,13 @@ func TestDerive(t *testing.T) {
 			want: []ev{{KindPruned, 0, "registry entry removed: the workspace directory is gone"}},
 		},
 		{
+			name:  "idle entry pruned after its directory was deleted",
+			setup: setup{gone: true},
+			prev:  func(d string) Observation { return obs(ws(d, StatusIdle, 0, time.Time{})) },
+			cur:   func(string) Observation { return Observation{} },
+			want:  []ev{{KindPruned, 0, "registry entry removed: the workspace directory is gone"}},
+		},
+		{
 			name:  "no hub.log, hub.pid removed",
 			setup: setup{},
 			prev:  func(d string) Observation { return obs(ws(d, StatusRunning, 100, c1)) },
