@@ -89,6 +89,38 @@ func (r *Ring) Last() (Sample, bool) {
 	return r.buf[(r.next-1+len(r.buf))%len(r.buf)].unpack(), true
 }
 
+// Series returns the samples held, oldest first, averaged into at most n
+// points of consecutive samples each (n of at least 1): what a chart n
+// points wide draws. A point's time is its last sample's.
+func (r *Ring) Series(n int) []Sample {
+	n = max(n, 1)
+	total := len(r.buf)
+	if total == 0 {
+		return nil
+	}
+	points := min(n, total)
+	out := make([]Sample, 0, points)
+	var cpu float64
+	var rss uint64
+	count := 0
+	for i := range total {
+		p := r.buf[(r.next+i)%total]
+		cpu += float64(p.cpu)
+		rss += uint64(p.rssKiB)
+		count++
+		// Sample i closes point j when the next sample belongs to point j+1.
+		if (i+1)*points/total != i*points/total || i == total-1 {
+			out = append(out, Sample{
+				Time:       time.UnixMilli(p.unixMilli),
+				CPUPercent: cpu / float64(count),
+				RSS:        rss / uint64(count) * 1024,
+			})
+			cpu, rss, count = 0, 0, 0
+		}
+	}
+	return out
+}
+
 // Key identifies one hub process: its pid and start time, so that a
 // recycled pid starts a history of its own.
 type Key struct {
@@ -138,6 +170,17 @@ func (s *Set) Samples(k Key) []Sample {
 	defer s.mu.RUnlock()
 	if r := s.rings[k]; r != nil {
 		return r.Samples()
+	}
+	return nil
+}
+
+// Series returns hub k's samples averaged into at most n points, as
+// Ring.Series does; nil when it has none.
+func (s *Set) Series(k Key, n int) []Sample {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r := s.rings[k]; r != nil {
+		return r.Series(n)
 	}
 	return nil
 }
