@@ -146,14 +146,17 @@ func TestSeries(t *testing.T) {
 		wantCPU []float64
 		wantRSS []uint64 // MiB
 		wantAt  []int    // the sample whose time each point has
+		until   int      // the last sample included; -1: all
 	}{
-		{"empty", 4, 0, 3, nil, nil, nil},
-		{"fewer samples than points", 4, 2, 3, []float64{0, 0.25}, []uint64{0, 1}, []int{0, 1}},
-		{"two to a point", 8, 6, 3, []float64{0.125, 0.625, 1.125}, []uint64{0, 2, 4}, []int{1, 3, 5}},
-		{"uneven split: three, then two", 8, 5, 2, []float64{0.25, 0.875}, []uint64{1, 3}, []int{2, 4}},
-		{"wrapped ring", 4, 6, 2, []float64{0.625, 1.125}, []uint64{2, 4}, []int{3, 5}},
-		{"one point", 4, 4, 1, []float64{0.375}, []uint64{1}, []int{3}},
-		{"n 0 means 1", 4, 2, 0, []float64{0.125}, []uint64{0}, []int{1}},
+		{"empty", 4, 0, 3, nil, nil, nil, -1},
+		{"fewer samples than points", 4, 2, 3, []float64{0, 0.25}, []uint64{0, 1}, []int{0, 1}, -1},
+		{"two to a point", 8, 6, 3, []float64{0.125, 0.625, 1.125}, []uint64{0, 2, 4}, []int{1, 3, 5}, -1},
+		{"uneven split: three, then two", 8, 5, 2, []float64{0.25, 0.875}, []uint64{1, 3}, []int{2, 4}, -1},
+		{"wrapped ring", 4, 6, 2, []float64{0.625, 1.125}, []uint64{2, 4}, []int{3, 5}, -1},
+		{"one point", 4, 4, 1, []float64{0.375}, []uint64{1}, []int{3}, -1},
+		{"n 0 means 1", 4, 2, 0, []float64{0.125}, []uint64{0}, []int{1}, -1},
+		{"up to a time", 8, 6, 2, []float64{0.125, 0.625}, []uint64{0, 2}, []int{1, 3}, 3},
+		{"up to before the first", 8, 6, 2, nil, nil, nil, -2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +164,14 @@ func TestSeries(t *testing.T) {
 			for i := range tt.added {
 				r.Add(sampleAt(i))
 			}
-			got := r.Series(tt.n)
+			var until time.Time
+			switch {
+			case tt.until == -2:
+				until = sampleAt(0).Time.Add(-time.Second)
+			case tt.until >= 0:
+				until = sampleAt(tt.until).Time
+			}
+			got := r.Series(tt.n, until)
 			if len(got) != len(tt.wantCPU) {
 				t.Fatalf("%d points %+v, want %d", len(got), got, len(tt.wantCPU))
 			}
@@ -175,11 +185,11 @@ func TestSeries(t *testing.T) {
 		})
 	}
 	s := NewSet(time.Minute, 5*time.Second)
-	if s.Series(KeyOf(1, t0), 10) != nil {
+	if s.Series(KeyOf(1, t0), 10, time.Time{}) != nil {
 		t.Error("Series of an unknown hub is not nil")
 	}
 	s.Add(KeyOf(1, t0), sampleAt(3))
-	if got := s.Series(KeyOf(1, t0), 10); len(got) != 1 || got[0].CPUPercent != 0.75 {
+	if got := s.Series(KeyOf(1, t0), 10, time.Time{}); len(got) != 1 || got[0].CPUPercent != 0.75 {
 		t.Errorf("Set.Series = %+v, want the one sample", got)
 	}
 }

@@ -342,7 +342,11 @@ func (j *Journal) remember(e Event) {
 	k.LastEvent = &ev
 	switch e.Kind {
 	case KindHubDied:
-		k.Death = &ev
+		k.Death, k.Ending = &ev, &ev
+	case KindHubStopped, KindRemoved, KindPruned, KindReaped:
+		k.Ending = &ev
+	case KindHubStarted, KindRegistered:
+		k.Ending = nil
 	case KindAcknowledged:
 		k.Death = nil
 	}

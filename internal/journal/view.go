@@ -65,17 +65,21 @@ func Kinds() []Kind {
 
 // expectation is an action under way, see Expect.
 type expectation struct {
-	id  string
-	pid int
+	id   string
+	pid  int
+	done bool // the action is over: one more observation, and it goes
 }
 
 // Expect tells the journal that boneyard is about to act on workspace id
 // (unless "") and the hub process pid (unless 0): until done is called, the
-// events Observe would derive about that workspace or pid are left out. What the
-// action causes (the hub it signals exits, the entry it removes goes) is
-// then told once, by the event the action Records, and a hub that boneyard
-// itself killed is never reported as a death. Call done once that event is
-// recorded, or when the action failed; calling it again is harmless.
+// events Observe would derive about that workspace or pid are left out, and
+// in the first observation after: it is the first to compare the state
+// the action left with the state before it. What the action causes (the
+// hub it signals exits, the entry it removes goes, the hub it leaves
+// running is an orphan) is then told once, by the event the action
+// Records, and a hub that boneyard itself killed is never reported as a
+// death. Call done once that event is recorded, or when the action failed;
+// calling it again is harmless.
 func (j *Journal) Expect(id string, pid int) (done func()) {
 	x := &expectation{id: id, pid: pid}
 	j.expMu.Lock()
@@ -86,18 +90,26 @@ func (j *Journal) Expect(id string, pid int) (done func()) {
 	j.expMu.Unlock()
 	return func() {
 		j.expMu.Lock()
-		delete(j.expected, x)
+		x.done = true
 		j.expMu.Unlock()
 	}
 }
 
-// unexpected drops the events about an action under way.
+// unexpected drops the events about the actions under way, and forgets
+// the actions that are over; Observe calls it once per observation.
 func (j *Journal) unexpected(evs []Event) []Event {
 	j.expMu.Lock()
 	defer j.expMu.Unlock()
 	if len(j.expected) == 0 {
 		return evs
 	}
+	defer func() {
+		for x := range j.expected {
+			if x.done {
+				delete(j.expected, x)
+			}
+		}
+	}()
 	return slices.DeleteFunc(evs, func(e Event) bool {
 		for x := range j.expected {
 			if (x.id != "" && e.WorkspaceID == x.id) || (x.pid > 0 && e.PID == x.pid) {

@@ -112,3 +112,24 @@ func TestEnding(t *testing.T) {
 		t.Errorf("Ending = %+v, want a clean stop at 14:02:02", got)
 	}
 }
+
+// TestExpectCoversTheNextObservation: an action over before any
+// observation saw it is still left out of the first observation after.
+func TestExpectCoversTheNextObservation(t *testing.T) {
+	dir := workspace(t, []string{started(sec(-30), 100)}, 0)
+	j := open(t, filepath.Join(t.TempDir(), "boneyard"))
+	observe(t, j, sec(0), obs(ws(dir, StatusRunning, 100, sec(-30))))
+	orphan := OrphanProc{PID: 100, PIDCreate: sec(-30), Cwd: dir, Reason: "cwd missing from registry"}
+
+	done := j.Expect("a1", 100)
+	must(t, j.Record(Event{Kind: KindRemoved, WorkspaceID: "a1", Name: "ws", Cwd: dir, PID: 100, Detail: "registry entry removed from the dashboard"}))
+	done()
+	if got := observe(t, j, sec(10), Observation{Orphans: []OrphanProc{orphan}}); len(got) != 0 {
+		t.Errorf("the observation after the action: %+v, want nothing (the removal told it)", got)
+	}
+	other := orphan
+	other.PID, other.PIDCreate = 101, sec(5)
+	if got := observe(t, j, sec(20), Observation{Orphans: []OrphanProc{orphan, other}}); !sameKinds(kinds(got), []Kind{KindOrphanAppeared}) || got[0].PID != 101 {
+		t.Errorf("the one after: %+v, want the new orphan 101 only", got)
+	}
+}
