@@ -54,17 +54,26 @@ func (s *Server) detail(c echo.Context) error {
 
 func (s *Server) renderDetail(c echo.Context, status int, id string, f *templates.Flash) error {
 	snap := s.src.Snapshot()
-	w := findWorkspace(snap, id)
-	if w == nil && !snap.Listed() {
+	if w := shownWorkspace(snap, id); w != nil {
+		d := s.formatter().detailModel(snap, w)
+		d.Flash = f
+		hubLog(&d, w.LogPath)
+		return render(c, status, templates.DetailPage(d))
+	}
+	if evs := history(snap, id); len(evs) > 0 {
+		d := s.formatter().forgottenModel(snap, id, evs)
+		d.Flash = f
+		if d.Row.Cwd.Full != "" {
+			hubLog(&d, collector.LogPath(d.Row.Cwd.Full))
+		} else {
+			d.LogNote = "The workspace's directory is not known, so neither is its hub log."
+		}
+		return render(c, status, templates.DetailPage(d))
+	}
+	if !snap.Listed() {
 		return s.unlistedWorkspace(c, snap, f)
 	}
-	if w == nil {
-		return s.notFoundWorkspace(c, id, f)
-	}
-	d := s.formatter().detailModel(snap, w)
-	d.Flash = f
-	hubLog(&d, w.LogPath)
-	return render(c, status, templates.DetailPage(d))
+	return s.notFoundWorkspace(c, id, f)
 }
 
 // unlistedWorkspace answers a workspace page while the registry is not

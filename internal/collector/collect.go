@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -91,7 +90,7 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 		*w = Workspace{
 			Info:    in,
 			HubLink: registry.IsLoopbackHTTP(in.HubURL),
-			LogPath: filepath.Join(lock.StateDir(in.Cwd), "hub.log"),
+			LogPath: LogPath(in.Cwd),
 		}
 		w.Status = statusOf(w, isOrphan)
 		if w.Status == StatusOrphan {

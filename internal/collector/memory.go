@@ -1,12 +1,10 @@
 package collector
 
 import (
-	"path/filepath"
 	"slices"
 	"time"
 
 	"boneyard/internal/journal"
-	"boneyard/lock"
 )
 
 // What the collector takes from the journal: each complete collection is
@@ -109,7 +107,7 @@ func (c *Collector) remember(s *Snapshot) {
 
 // downRow is a down workspace as a row: no entry, no hub.
 func downRow(d Down) Workspace {
-	w := Workspace{Status: StatusDown, Down: &d, LogPath: filepath.Join(lock.StateDir(d.Cwd), "hub.log")}
+	w := Workspace{Status: StatusDown, Down: &d, LogPath: LogPath(d.Cwd)}
 	w.ID, w.Name, w.Cwd = d.ID, d.Name, d.Cwd
 	return w
 }
