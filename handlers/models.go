@@ -157,7 +157,7 @@ func (f formatter) dashboardModel(snap *collector.Snapshot, v view) templates.Da
 		Orphans:    f.orphans(snap, v),
 		Collecting: snap.Seq == 0,
 		Unlisted:   snap.Seq > 0 && snap.ListErr != nil,
-		Empty:      snap.Listed() && len(snap.Workspaces) == 0,
+		Empty:      snap.Listed() && len(snap.Workspaces)+len(snap.Down) == 0,
 		View:       v.model(),
 		Back:       v.href(),
 		Remembers:  snap.Remembers(),

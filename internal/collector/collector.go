@@ -88,7 +88,8 @@ type Options struct {
 	// death is collected at once rather than at the next interval.
 	NoExitWatch bool
 	// History is how far back each hub's CPU and memory samples reach;
-	// default 1h, at one sample per interval, at least 5s apart.
+	// default 1h, at one sample per interval, or fewer: at most 720 a hub
+	// (5s apart over an hour).
 	History time.Duration
 }
 

@@ -12,9 +12,9 @@ import (
 
 const (
 	defaultHistory = time.Hour
-	// minSampleStep keeps the rings small at short intervals: 100 hubs'
-	// hour at 5 s is about 1.2 MB.
-	minSampleStep = 5 * time.Second
+	// maxSamples bounds a hub's ring, so that a short interval does not
+	// make it large: 100 hubs' hour at 5 s is about 1.2 MB.
+	maxSamples = 720
 )
 
 // sampler adds the periodic collections' measurements to the rings.
@@ -34,7 +34,7 @@ func newSampler(window, interval time.Duration) *sampler {
 	if window <= 0 {
 		window = defaultHistory
 	}
-	step := max(interval, minSampleStep)
+	step := max(interval, window/maxSamples)
 	return &sampler{set: history.NewSet(window, step), step: step, marks: make(map[history.Key]cpuMark)}
 }
 
