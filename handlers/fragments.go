@@ -31,16 +31,16 @@ type rowFragment struct {
 // live updates swap, each rendered once and shared by every stream showing
 // that view.
 type dashFragments struct {
-	seq     uint64
-	model   templates.Dashboard
-	title   []byte
-	health  []byte
+	seq      uint64
+	model    templates.Dashboard
+	title    []byte
+	health   []byte
 	counts   []byte
 	orphans  []byte
 	activity []byte // "" without a journal
 	notices  []byte
 	ids      []string
-	rows    map[string]rowFragment
+	rows     map[string]rowFragment
 
 	// The whole section is needed only when rows come or go, so it is
 	// rendered on first use.

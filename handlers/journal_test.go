@@ -95,7 +95,10 @@ func (e *env) diedHub(name string) (dir, id string, pid int) {
 	dir = e.workspace(name)
 	id = registry.WorkspaceID(dir)
 	h := startHub(e.t, "bones", dir, true)
-	e.until(name+" running", func(s *collector.Snapshot) bool { w, ok := s.Workspace(id); return ok && w.Status == collector.StatusRunning })
+	e.until(name+" running", func(s *collector.Snapshot) bool {
+		w, ok := s.Workspace(id)
+		return ok && w.Status == collector.StatusRunning
+	})
 	h.Kill()
 	e.until(name+" down", func(s *collector.Snapshot) bool { _, ok := s.DownWorkspace(id); return ok })
 	return dir, id, h.PID
@@ -267,7 +270,10 @@ func TestCleanStopIsNotADeath(t *testing.T) {
 	dir := e.workspace("clean")
 	id := registry.WorkspaceID(dir)
 	h := startHub(t, "bones", dir, true)
-	e.until("running", func(s *collector.Snapshot) bool { w, ok := s.Workspace(id); return ok && w.Status == collector.StatusRunning })
+	e.until("running", func(s *collector.Snapshot) bool {
+		w, ok := s.Workspace(id)
+		return ok && w.Status == collector.StatusRunning
+	})
 	h.Cmd.Process.Signal(syscall.SIGTERM)
 	if !h.Exited(10 * time.Second) {
 		t.Fatal("the hub did not stop")
