@@ -291,25 +291,35 @@ func shownWorkspace(snap *collector.Snapshot, id string) *collector.Workspace {
 	return nil
 }
 
-// forget is POST /workspaces/{id}/forget: a down workspace leaves the
-// dashboard; its history stays.
-func (s *Server) forget(c echo.Context) error {
-	a, err := s.newAction(c, "forget")
+// knownAction starts an action on the remembered workspace {id}. When the
+// id is nil, the returned error is the finished response.
+func (s *Server) knownAction(c echo.Context, name string) (*action, *string, error) {
+	a, err := s.newAction(c, name)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	id := c.Param("id")
 	a.target = id
 	if !idPattern.MatchString(id) {
-		return a.fail(collector.Refuse(collector.NotFound, "there is no workspace with id %q: reload the page", id))
+		return a, nil, a.fail(collector.Refuse(collector.NotFound, "there is no workspace with id %q: reload the page", id))
 	}
-	if k, ok := s.src.Snapshot().KnownWorkspace(id); ok {
+	return a, &id, nil
+}
+
+// forget is POST /workspaces/{id}/forget: a down workspace leaves the
+// dashboard; its history stays.
+func (s *Server) forget(c echo.Context) error {
+	a, id, err := s.knownAction(c, "forget")
+	if id == nil {
+		return err
+	}
+	if k, ok := s.src.Snapshot().KnownWorkspace(*id); ok {
 		a.target = k.Cwd
 		if !a.confirmed() && !k.Present {
 			return a.askConfirmation("forget", k.Name+" ("+k.Cwd+")", templates.ForgetEffect)
 		}
 	}
-	k, err := s.act.Forget(id)
+	k, err := s.act.Forget(*id)
 	if err != nil {
 		return a.fail(err)
 	}
@@ -319,16 +329,11 @@ func (s *Server) forget(c echo.Context) error {
 // acknowledge is POST /workspaces/{id}/ack: the workspace's last hub death
 // leaves the title's count; it stays in the history.
 func (s *Server) acknowledge(c echo.Context) error {
-	a, err := s.newAction(c, "acknowledge")
-	if err != nil {
+	a, id, err := s.knownAction(c, "acknowledge")
+	if id == nil {
 		return err
 	}
-	id := c.Param("id")
-	a.target = id
-	if !idPattern.MatchString(id) {
-		return a.fail(collector.Refuse(collector.NotFound, "there is no workspace with id %q: reload the page", id))
-	}
-	k, err := s.act.Acknowledge(id)
+	k, err := s.act.Acknowledge(*id)
 	if err != nil {
 		return a.fail(err)
 	}

@@ -254,10 +254,15 @@ func cloneObservation(o Observation) Observation {
 	return o
 }
 
-// knownList returns the known set, sorted by id; j.act is held.
+// knownList returns the known set, sorted by id.
 func (j *Journal) knownList() []Known {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
+	return j.sortedKnown()
+}
+
+// sortedKnown is knownList with j.mu held.
+func (j *Journal) sortedKnown() []Known {
 	list := make([]Known, 0, len(j.known))
 	for _, k := range j.known {
 		list = append(list, *k)

@@ -22,15 +22,10 @@ type View struct {
 func (j *Journal) View() View {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
-	known := make([]Known, 0, len(j.known))
-	for _, k := range j.known {
-		known = append(known, *k)
-	}
-	slices.SortFunc(known, func(a, b Known) int { return strings.Compare(a.ID, b.ID) })
 	return View{
 		events: j.events[:len(j.events):len(j.events)],
 		memory: j.opts.Memory,
-		known:  known,
+		known:  j.sortedKnown(),
 		down:   slices.Clone(j.down),
 	}
 }
