@@ -62,24 +62,24 @@ type Chart struct {
 	To    string // its end, e.g. "14:05"
 }
 
-// The charts' viewBoxes; the chart area of a detail chart leaves room for
-// the axis labels: ChartLeft on the left, ChartBottom below.
+// The charts' viewBoxes. A detail chart's plot leaves room for the axis
+// labels: chartLeft on the left, chartBottom below.
 const (
-	SparkWidth   = 60
-	SparkHeight  = 16
-	ChartWidth   = 320
-	ChartHeight  = 96
-	ChartLeft    = 48
-	ChartBottom  = 16
-	chartTop     = 4
-	chartRightPx = 4
+	SparkWidth  = 60
+	SparkHeight = 16
+	ChartWidth  = 320
+	ChartHeight = 96
+	chartLeft   = 48
+	chartBottom = 16
+	chartTop    = 4
+	chartRight  = 4
 )
 
-// ChartPlot is the area of a detail chart the line is drawn in.
+// ChartPlot is the area of a chart's viewBox the line is drawn in.
 type ChartPlot struct{ X, Y, W, H int }
 
 // DetailPlot is the plot area of every detail chart.
-var DetailPlot = ChartPlot{X: ChartLeft, Y: chartTop, W: ChartWidth - ChartLeft - chartRightPx, H: ChartHeight - ChartBottom - chartTop}
+var DetailPlot = ChartPlot{X: chartLeft, Y: chartTop, W: ChartWidth - chartLeft - chartRight, H: ChartHeight - chartBottom - chartTop}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
