@@ -129,7 +129,7 @@ func (a *action) failForm(err error, form templates.RegisterForm) error {
 	if isHTMX(a.c) {
 		return render(a.c, code, templates.FlashBox(f, true))
 	}
-	if a.back.detailID != "" && findWorkspace(a.s.src.Snapshot(), a.back.detailID) != nil {
+	if a.back.detailID != "" && shownWorkspace(a.s.src.Snapshot(), a.back.detailID) != nil {
 		return a.s.renderDetail(a.c, code, a.back.detailID, f)
 	}
 	return a.s.renderDashboard(a.c, code, a.back.view, f, form)
@@ -141,7 +141,7 @@ func (a *action) succeed(msg string, resetRegister bool) error {
 	a.audit("ok")
 	snap := a.s.src.Refresh(a.c.Request().Context())
 	f := templates.Flash{Message: msg}
-	detailGone := a.back.detailID != "" && findWorkspace(snap, a.back.detailID) == nil
+	detailGone := a.back.detailID != "" && shownWorkspace(snap, a.back.detailID) == nil
 	if !isHTMX(a.c) {
 		a.s.setFlash(a.c, f)
 		target := a.back.href()

@@ -115,9 +115,9 @@ func (s *Server) workspaceLog(c echo.Context) error {
 	}))
 }
 
-// detailLog fills the log panel of w's detail page: its newest lines,
-// live from where they end.
-func (s *Server) detailLog(f formatter, snap *collector.Snapshot, w *collector.Workspace, d *templates.Detail) {
+// detailLog fills the log panel of w's detail page: its newest lines, and
+// when live, a page that follows them from where they end.
+func (s *Server) detailLog(f formatter, snap *collector.Snapshot, w *collector.Workspace, d *templates.Detail, live bool) {
 	dir := logDir(w)
 	page, readErr := hublog.Search(dir, nil, hublog.Options{Limit: detailLogLines})
 	files, filesErr := hublog.Files(dir)
@@ -131,7 +131,7 @@ func (s *Server) detailLog(f formatter, snap *collector.Snapshot, w *collector.W
 		Files:   logFiles(w.ID, files),
 		Notes:   logNotes(page.Refused, readErr),
 	}
-	if readErr == nil {
+	if readErr == nil && live {
 		d.Page = f.page(snap, livePage{detailID: w.ID, log: &logLive{ws: w.ID, detail: true, follow: true, cursor: hublog.Cursors{w.ID: page.End}.String()}}, d.Title)
 	}
 }

@@ -121,7 +121,7 @@ func TestDashboard(t *testing.T) {
 	if n := len(d.all("table#workspaces th[scope=col]")); n != 12 {
 		t.Errorf("%d column headers, want 12", n)
 	}
-	want := map[string]string{"running": "1", "stopped": "0", "idle": "1", "unknown": "0", "orphan": "0"}
+	want := map[string]string{"running": "1", "stopped": "0", "down": "0", "idle": "1", "unknown": "0", "orphan": "0"}
 	if got := countsOf(d); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("counts %v, want %v", got, want)
 	}

@@ -45,6 +45,12 @@ type Actions interface {
 	ReapWorkspace(w collector.Workspace, seenPID int, seen time.Time) (collector.Reaped, error)
 	// ReapProcess stops the process-only orphan hub pid, started at seen.
 	ReapProcess(pid int, seen time.Time) error
+	// Forget removes the down workspace id from what boneyard remembers
+	// and returns it as it was known.
+	Forget(id string) (collector.Known, error)
+	// Acknowledge marks workspace id's last hub death as seen and returns
+	// the workspace as it was known (Death nil: nothing to acknowledge).
+	Acknowledge(id string) (collector.Known, error)
 }
 
 // DefaultMaxStreams caps the open SSE streams: far above what one user's
@@ -170,6 +176,7 @@ func New(cfg Config) (*Server, error) {
 	priv.GET(templates.APIWorkspacesPath, s.apiWorkspaces, guard...)
 	priv.GET(templates.APIProcessesPath, s.apiProcesses, guard...)
 	s.logRoutes(priv, guard)
+	s.journalRoutes(pub, priv, guard)
 	s.echo = e
 	return s, nil
 }

@@ -166,13 +166,14 @@ type usage struct {
 	start      time.Time
 	elapsed    time.Duration // never negative
 	cpuPercent float64       // total CPU time over elapsed; 100 is one core busy throughout, as in ps
+	cpu        time.Duration // total CPU time, user and system
 	rss        uint64
 }
 
 // newUsage derives elapsed time and the average CPU share from a start time
 // and the CPU time used since.
 func newUsage(start time.Time, cpu time.Duration, rss uint64) usage {
-	u := usage{start: start, rss: rss, elapsed: max(time.Since(start), 0)}
+	u := usage{start: start, rss: rss, cpu: cpu, elapsed: max(time.Since(start), 0)}
 	if u.elapsed > 0 {
 		u.cpuPercent = float64(cpu) / float64(u.elapsed) * 100
 	}

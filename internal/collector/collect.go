@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -91,7 +90,7 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 		*w = Workspace{
 			Info:    in,
 			HubLink: registry.IsLoopbackHTTP(in.HubURL),
-			LogPath: filepath.Join(lock.StateDir(in.Cwd), "hub.log"),
+			LogPath: LogPath(in.Cwd),
 		}
 		w.Status = statusOf(w, isOrphan)
 		if w.Status == StatusOrphan {
@@ -132,11 +131,11 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 	return s
 }
 
-// compareWorkspaces sorts problems first (by status rank), then by name,
-// cwd and id.
+// compareWorkspaces sorts problems first (by status rank, see sortRank),
+// then by name, cwd and id.
 func compareWorkspaces(a, b Workspace) int {
 	return cmp.Or(
-		cmp.Compare(a.Status.Rank(), b.Status.Rank()),
+		cmp.Compare(a.sortRank(), b.sortRank()),
 		cmp.Compare(a.Name, b.Name),
 		cmp.Compare(a.Cwd, b.Cwd),
 		cmp.Compare(a.ID, b.ID),

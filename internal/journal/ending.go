@@ -29,7 +29,7 @@ func LogEndings(stateDir func(cwd string) string) EndingFunc {
 		}
 		switch {
 		case v.Clean:
-			return Ending{Clean: true, Detail: stopDetail(v)}
+			return Ending{Clean: true, Logged: true, Detail: stopDetail(v)}
 		case v.Started.IsZero():
 			return pidFileEnding(dir, h.PID, v.Log)
 		}
