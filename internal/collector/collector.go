@@ -72,8 +72,8 @@ type Options struct {
 	// Registry is the registry collected, watched for changes and acted on;
 	// the zero value means registry.Default() at New.
 	Registry registry.Registry
-	// ListInfo lists the registry with the hub check it is given; default
-	// Registry.ListInfoFunc.
+	// ListInfo lists the registry with the hub check it is given, for tests;
+	// default Registry.ListReport, whose refused files the snapshot names.
 	ListInfo func(alive func(registry.Entry) bool) ([]registry.Info, error)
 	// Scan lists the live hub processes; default procscan.Scan.
 	Scan func() ([]procscan.Process, error)
@@ -142,7 +142,7 @@ func New(opts Options) *Collector {
 		interval: opts.Interval,
 		debounce: opts.Debounce,
 		log:      opts.Logger,
-		src:      sources{reg: opts.Registry, list: opts.ListInfo, scan: opts.Scan},
+		src:      sources{reg: opts.Registry, scan: opts.Scan},
 		trigger:  make(chan struct{}, 1),
 		sem:      make(chan struct{}, 1),
 		subs:     make(map[chan *Snapshot]struct{}),
@@ -159,8 +159,13 @@ func New(opts Options) *Collector {
 	if c.src.reg == (registry.Registry{}) {
 		c.src.reg = registry.Default()
 	}
-	if c.src.list == nil {
-		c.src.list = c.src.reg.ListInfoFunc
+	if list := opts.ListInfo; list != nil {
+		c.src.list = func(alive func(registry.Entry) bool) (registry.Listing, error) {
+			infos, err := list(alive)
+			return registry.Listing{Infos: infos}, err
+		}
+	} else {
+		c.src.list = c.src.reg.ListReport
 	}
 	if c.src.scan == nil {
 		c.src.scan = procscan.Scan
