@@ -48,6 +48,7 @@ func bonesHub() int {
 // opts, if given, changes the collector's options.
 func newJournalEnv(t testing.TB, run bool, opts ...func(*collector.Options)) *env {
 	t.Helper()
+	takeSlot(t)
 	e := newHomeEnv(t)
 	j, err := journal.Open(filepath.Join(e.home, ".bones", "boneyard"), journal.Options{StateDir: lock.StateDir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -129,6 +129,19 @@ type env struct {
 	srv  *Server
 }
 
+// envSlots bounds how many collecting envs run at once. Each scans the
+// host's processes at every refresh and runs hub children, and a hub must
+// answer the collector's probe within registry.HealthTimeout: too many at
+// once on a small machine under -race make probes time out, and a failed
+// probe stands for the collector's hour-long interval.
+var envSlots = make(chan struct{}, 4)
+
+// takeSlot waits for one of envSlots and holds it until t ends.
+func takeSlot(t testing.TB) {
+	envSlots <- struct{}{}
+	t.Cleanup(func() { <-envSlots })
+}
+
 // newHomeEnv returns an env with a fresh home and its registry, known to
 // startHub until t ends; the caller adds the collector and the server.
 func newHomeEnv(t testing.TB) *env {
@@ -150,6 +163,7 @@ func (e *env) scan() ([]procscan.Process, error) {
 // too, for live updates).
 func newEnv(t testing.TB, run bool) *env {
 	t.Helper()
+	takeSlot(t)
 	e := newHomeEnv(t)
 	e.col = collector.New(collector.Options{Registry: e.reg, Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: e.scan})
 	if run {
