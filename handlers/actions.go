@@ -64,6 +64,7 @@ type action struct {
 	target string // audit target
 	back   back
 	form   url.Values
+	offer  *templates.Retry // what a failure offers instead, e.g. Stop anyway
 }
 
 func (s *Server) newAction(c echo.Context, name string) (*action, error) {
@@ -117,15 +118,27 @@ func (a *action) fail(err error) error { return a.failForm(err, templates.Regist
 func (a *action) failForm(err error, form templates.RegisterForm) error {
 	code := http.StatusInternalServerError
 	msg := fmt.Sprintf("The %s could not be completed because of a problem on this host, not with what you entered; reload the page to see what changed, then try again (details: %v)", a.verb(), err)
-	var rf *collector.Refusal
-	if errors.As(err, &rf) {
+	f := &templates.Flash{Error: true, Retry: a.offer}
+	var (
+		rf *collector.Refusal
+		ce *collector.CLIError
+	)
+	switch {
+	case errors.As(err, &rf):
 		code, msg = statusOf(rf.Reason), rf.Msg
 		a.audit("rejected: " + msg)
-	} else {
+	case errors.As(err, &ce):
+		// bones ran and did not do it: what it said is the answer.
+		code, msg, f.Output = http.StatusUnprocessableEntity, ce.Msg, ce.Output
+		if ce.SlotsActive {
+			code = http.StatusConflict
+		}
+		a.audit("failed: " + msg)
+	default:
 		a.s.log.Error("action failed", "action", a.name, "target", a.target, "err", err)
 		a.audit("error: " + err.Error())
 	}
-	f := &templates.Flash{Error: true, Message: msg}
+	f.Message = msg
 	if isHTMX(a.c) {
 		return render(a.c, code, templates.FlashBox(f, true))
 	}
@@ -138,9 +151,15 @@ func (a *action) failForm(err error, form templates.RegisterForm) error {
 // succeed records the action, re-collects, and answers with the changed
 // fragments (htmx) or a redirect with a flash message (no JS).
 func (a *action) succeed(msg string, resetRegister bool) error {
+	return a.succeedAfter(func(*collector.Snapshot) string { return msg }, resetRegister)
+}
+
+// succeedAfter is succeed with the message told by the collection that
+// follows the action.
+func (a *action) succeedAfter(message func(*collector.Snapshot) string, resetRegister bool) error {
 	a.audit("ok")
 	snap := a.s.src.Refresh(a.c.Request().Context())
-	f := templates.Flash{Message: msg}
+	f := templates.Flash{Message: message(snap)}
 	detailGone := a.back.detailID != "" && findWorkspace(snap, a.back.detailID) == nil
 	if !isHTMX(a.c) {
 		a.s.setFlash(a.c, f)

@@ -51,6 +51,8 @@ func (f formatter) row(w *collector.Workspace) templates.Row {
 		NATSURL:      w.NATSURL,
 		PID:          w.HubPID,
 		CanReap:      w.CanReap,
+		CanStart:     w.CanStart,
+		CanStop:      w.CanStop,
 		AgentID:      w.AgentID,
 		LastTouched:  f.stamp(w.LastTouched),
 		StartedAt:    f.stamp(w.StartedAt),
@@ -64,6 +66,9 @@ func (f formatter) row(w *collector.Workspace) templates.Row {
 	}
 	if !w.HubStarted.IsZero() {
 		r.CreateTime = w.HubStarted.Format(time.RFC3339Nano)
+	}
+	if f.bones.Path == "" {
+		r.LifecycleOff = "Turned off: " + f.bones.Problem
 	}
 	if res := w.Resources; res != nil {
 		r.Uptime = duration(res.Uptime)
@@ -160,6 +165,8 @@ func (f formatter) dashboardModel(snap *collector.Snapshot, v view) templates.Da
 		Empty:      snap.Listed() && len(snap.Workspaces) == 0,
 		View:       v.model(),
 		Back:       v.href(),
+		Bones:      f.bones,
+		Cleanup:    f.cleanupLink(snap),
 	}
 	for _, w := range v.apply(snap.Workspaces) {
 		d.Rows = append(d.Rows, f.row(w))
@@ -172,8 +179,9 @@ func (f formatter) detailModel(snap *collector.Snapshot, w *collector.Workspace)
 	row := f.row(w)
 	return templates.Detail{
 		Page: f.page(snap, livePage{detailID: w.ID}, title(snap, row.Name)),
-		Row:  row,
-		Back: templates.WorkspacePath(w.ID),
+		Row:   row,
+		Back:  templates.WorkspacePath(w.ID),
+		Bones: f.bones,
 	}
 }
 

@@ -45,6 +45,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"boneyard/internal/bonescli"
 	"boneyard/procscan"
 	"boneyard/registry"
 )
@@ -76,6 +77,11 @@ type Options struct {
 	ListInfo func(alive func(registry.Entry) bool) ([]registry.Info, error)
 	// Scan lists the live hub processes; default procscan.Scan.
 	Scan func() ([]procscan.Process, error)
+
+	// Bones is the bones CLI that starts and stops hubs; nil turns those
+	// actions off, for the reason NoBones gives (what bonescli.Find said).
+	Bones   *bonescli.CLI
+	NoBones error
 }
 
 const (
@@ -111,6 +117,7 @@ type Collector struct {
 
 	probes    *probeCache
 	resources *resourceCache // used only by the collection holding sem
+	hubs      *hubs          // hub lifecycle actions: the bones CLI, the workspaces acted on
 }
 
 // New returns a collector whose Snapshot is empty (Seq 0) until the first
@@ -124,6 +131,7 @@ func New(opts Options) *Collector {
 		trigger:  make(chan struct{}, 1),
 		sem:      make(chan struct{}, 1),
 		subs:     make(map[chan *Snapshot]struct{}),
+		hubs:     newHubs(opts.Bones, opts.NoBones),
 	}
 	if c.interval <= 0 {
 		c.interval = defaultInterval

@@ -14,8 +14,11 @@ const (
 	StaticPrefix  = "/static/"
 	APIPrefix     = "/api/"
 
+	CleanupPath = "/cleanup" // GET: the cleanup preview; POST: run it
+
 	APIWorkspacesPath = APIPrefix + "workspaces"
 	APIProcessesPath  = APIPrefix + "processes"
+	APICleanupPath    = APIPrefix + "cleanup"
 )
 
 // WorkspacePath is a workspace's detail page.
@@ -32,3 +35,12 @@ func ReapProcessPath(pid string) string { return "/processes/" + pid + "/reap" }
 
 // StaticPath is an embedded asset.
 func StaticPath(name string) string { return StaticPrefix + name }
+
+// StartPath starts a workspace's hub.
+func StartPath(id string) string { return WorkspacePath(id) + "/start" }
+
+// StopPath stops a workspace's hub.
+func StopPath(id string) string { return WorkspacePath(id) + "/stop" }
+
+// RestartPath restarts a workspace's hub.
+func RestartPath(id string) string { return WorkspacePath(id) + "/restart" }
