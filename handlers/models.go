@@ -178,7 +178,7 @@ func (f formatter) dashboardModel(snap *collector.Snapshot, v view) templates.Da
 func (f formatter) detailModel(snap *collector.Snapshot, w *collector.Workspace) templates.Detail {
 	row := f.row(w)
 	return templates.Detail{
-		Page: f.page(snap, livePage{detailID: w.ID}, title(snap, row.Name)),
+		Page:  f.page(snap, livePage{detailID: w.ID}, title(snap, row.Name)),
 		Row:   row,
 		Back:  templates.WorkspacePath(w.ID),
 		Bones: f.bones,

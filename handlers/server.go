@@ -68,20 +68,20 @@ const DefaultMaxStreams = 64
 
 // Config wires a Server.
 type Config struct {
-	Source    Source
-	Actions   Actions
-	Token     string       // required on every route but /healthz and /static, unless Auth is set
-	Auth      *state.Auth  // the token and sessions; nil means a fixed Token with fresh sessions
-	Host      string       // the bound IP, e.g. "127.0.0.5", allowed in the Host header besides the usual loopback names
-	Port      int          // the bound port, for the Host allow-list
+	Source  Source
+	Actions Actions
+	Token   string      // required on every route but /healthz and /static, unless Auth is set
+	Auth    *state.Auth // the token and sessions; nil means a fixed Token with fresh sessions
+	Host    string      // the bound IP, e.g. "127.0.0.5", allowed in the Host header besides the usual loopback names
+	Port    int         // the bound port, for the Host allow-list
 	// NoLocalhost refuses Host "localhost:<port>": set it when boneyard could
 	// not bind both 127.0.0.1 and [::1] on its port, since a browser may send
 	// localhost to whichever listens, someone else's included.
 	NoLocalhost bool
-	Home      string       // the user's home directory, shown as ~ in paths; "" shows every path whole
-	AuditPath string       // the audit log every action is appended to; required
-	ReadOnly  bool         // serve every page and API but no action: no forms rendered, every change refused
-	Logger    *slog.Logger // nil means slog.Default()
+	Home        string       // the user's home directory, shown as ~ in paths; "" shows every path whole
+	AuditPath   string       // the audit log every action is appended to; required
+	ReadOnly    bool         // serve every page and API but no action: no forms rendered, every change refused
+	Logger      *slog.Logger // nil means slog.Default()
 	// Heartbeat is the SSE keep-alive interval; 0 means 15 s.
 	Heartbeat time.Duration
 	// MaxStreams caps the open SSE streams; 0 means DefaultMaxStreams.
