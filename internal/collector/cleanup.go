@@ -81,8 +81,8 @@ const MaxIdleAfter = 30 * 24 * time.Hour
 // CleanupPlan returns what a cleanup would do as of s: reap the
 // process-only orphan hubs and the orphaned workspaces' hubs, remove the
 // entries of stopped hubs (reaping the hub), and with idleAfter > 0 stop
-// the running hubs whose last activity (the later of their log's
-// modification and their start) is more than idleAfter before now. A
+// the running hubs whose last activity (their log's modification, else
+// their start) is more than idleAfter before now. A
 // snapshot that cannot speak for the registry or the processes plans
 // nothing.
 func (s *Snapshot) CleanupPlan(idleAfter time.Duration, now time.Time) CleanupPlan {
@@ -139,16 +139,17 @@ func (s *Snapshot) CleanupPlan(idleAfter time.Duration, now time.Time) CleanupPl
 // reapSignals is how a reap ends a hub.
 const reapSignals = "SIGTERM, then SIGKILL after 2 s"
 
-// lastActivity is a running hub's last sign of life: the later of its
-// log's modification and its start (a fresh hub may keep an old log).
+// lastActivity is a running hub's last sign of activity: its log's
+// modification time (a hub logs as it starts), else, without a log, its
+// start.
 func lastActivity(w *Workspace) time.Time {
-	last := w.LogModified
-	for _, t := range []time.Time{w.HubStarted, w.StartedAt} {
-		if t.After(last) {
-			last = t
-		}
+	switch {
+	case !w.LogModified.IsZero():
+		return w.LogModified
+	case !w.HubStarted.IsZero():
+		return w.HubStarted
 	}
-	return last
+	return w.StartedAt
 }
 
 // roundDuration renders d for a reason: hours and minutes, or minutes.
