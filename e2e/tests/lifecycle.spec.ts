@@ -19,6 +19,7 @@ import {
   row,
   test,
 } from '../support/fixtures';
+import { SCREENSHOTS_DIR } from '../support/env';
 import { idleEntry, workspaceId } from '../support/registry';
 import { Server, startServer, stopServer } from '../support/server';
 
@@ -79,6 +80,8 @@ test.describe('with JavaScript', () => {
     await expect.poll(() => alive(hub.pid), { message: 'the wedged hub is gone' }).toBe(false);
     await expect(row(page, ws)).toHaveAttribute('data-status', 'running');
     await expect(row(page, ws).locator('td.num').first()).toHaveText(String(pid));
+    // The answer replaced the form that asked; the new one is not left busy.
+    await expect(row(page, ws).getByRole('button', { name: /^Restart/ })).toBeEnabled();
   });
 
   test('Stop refused for live swarm slots says so; Stop anyway ends the hub', async ({ page, workspaces, procs }) => {
@@ -92,6 +95,7 @@ test.describe('with JavaScript', () => {
     await expect(flash(page, 'alert')).toContainText('swarm slots are active');
     await expect(page.locator('#flash pre')).toHaveText('hub: active swarm slots present: fake-slot — close them first or pass --force');
     expect(alive(hub.pid), 'a refused stop signals nothing').toBe(true);
+    await page.screenshot({ path: path.join(SCREENSHOTS_DIR, 'stop-refused.png'), fullPage: true });
 
     let asked = '';
     page.once('dialog', (d) => {

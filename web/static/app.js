@@ -30,9 +30,12 @@
 
   // An action can take seconds (a hub that ignores SIGTERM): its form says
   // it is busy and cannot be sent twice until the answer arrives. A live
-  // update may replace the form meanwhile, so the state follows the action's
-  // path, not the element.
+  // update, or the answer itself, may replace the form meanwhile, so the
+  // state follows the action's path, not the element; the request carries
+  // the path to its end (htmx then reports the end from an element still on
+  // the page, not from the replaced form).
   var pending = {};
+  var requests = new WeakMap(); // XMLHttpRequest -> action path
   var actionForms = "form[hx-post]";
 
   function setBusy(form, busy) {
@@ -67,22 +70,24 @@
 
   document.addEventListener("htmx:beforeRequest", function (evt) {
     var path = actionPath(evt);
-    if (path !== null) {
+    if (path !== null && evt.detail.xhr) {
+      requests.set(evt.detail.xhr, path);
       pending[path] = (pending[path] || 0) + 1;
       markForms(document);
     }
   });
 
   document.addEventListener("htmx:afterRequest", function (evt) {
-    var path = actionPath(evt);
-    if (path === null) {
+    var xhr = evt.detail && evt.detail.xhr;
+    var path = xhr ? requests.get(xhr) : undefined;
+    if (path === undefined) {
       return;
     }
+    requests.delete(xhr);
     pending[path] -= 1;
     if (pending[path] <= 0) {
       delete pending[path];
     }
-    setBusy(evt.detail.elt, false);
     markForms(document);
   });
 
