@@ -12,7 +12,8 @@
 //	w, ok := s.Workspace(id)   // detail page; s.Process(pid), s.Orphan(pid) likewise
 //	n := s.Counts()            // header; n.Problems() for the page title
 //
-//	err := c.Remove(w)         // POST: act (Register, Remove, ReapWorkspace, ReapProcess),
+//	err := c.Remove(w)         // POST: act (Register, Remove, ReapWorkspace, ReapProcess,
+//	                           // StartHub, StopHub, RestartHub through the bones CLI, Cleanup),
 //	s = c.Refresh(ctx)         // then a snapshot that shows the effect
 //
 //	ch, cancel := c.Subscribe() // live updates: latest snapshot wins
@@ -32,8 +33,9 @@
 //
 // The collector also decides what the snapshot means, once for every page
 // and API: each workspace's status, why a hub is stopped, whether a reap
-// makes sense (Workspace fields), which processes may be reaped
-// (Snapshot.ProcessReapable). Its actions apply the same rules and refuse
+// makes sense and whether a hub may be started or stopped (Workspace
+// fields), which processes may be reaped (Snapshot.ProcessReapable), what
+// an end-of-day cleanup would do (Snapshot.CleanupPlan). Its actions apply the same rules and refuse
 // with a *Refusal, changing nothing, when one forbids the action.
 package collector
 

@@ -13,8 +13,10 @@
 // For the tests themselves it offers what several packages need: Workspace
 // makes a workspace directory, HomeEnv gives a child its own home (so tests
 // with explicit directories can run in parallel, where SetHome cannot),
-// DeadPID a pid that is gone, ClosedURL a URL nothing listens on, and
-// LockedBuffer a log destination for concurrent writers.
+// DeadPID a pid that is gone, ClosedURL a URL nothing listens on,
+// LockedBuffer a log destination for concurrent writers, and FakeBones the
+// end-to-end suite's stand-in for the bones CLI, for tests that start and
+// stop hubs through it.
 //
 // hubtest imports no boneyard package, so every package's in-package tests
 // may use it; what a hub registers (its registry entry, a workspace lock) is
@@ -100,6 +102,7 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "hubtest:", err)
 		return 1
 	}
+	buildEnv = os.Environ()
 	for _, kv := range HomeEnv(home) {
 		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)

@@ -1,0 +1,346 @@
+//go:build unix
+
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"boneyard/internal/bonescli"
+	"boneyard/internal/hubtest"
+	"boneyard/procscan"
+	"boneyard/registry"
+)
+
+// bonesCollector is a collector over the test's HOME that starts and stops
+// hubs with the fake bones CLI, and sees only the hub processes under root.
+func bonesCollector(t *testing.T, root string) *Collector {
+	t.Helper()
+	cli, err := bonescli.Find(hubtest.FakeBones(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Options{Interval: time.Hour, Bones: cli, Scan: scanUnder(root)})
+}
+
+// scanUnder is procscan.Scan keeping the processes whose directory is
+// under root.
+func scanUnder(root string) func() ([]procscan.Process, error) {
+	return func() ([]procscan.Process, error) {
+		procs, err := procscan.Scan()
+		var out []procscan.Process
+		for _, p := range procs {
+			if strings.HasPrefix(p.Cwd, root+string(filepath.Separator)) {
+				out = append(out, p)
+			}
+		}
+		return out, err
+	}
+}
+
+// hubPIDOf reads the workspace's .bones/hub.pid; 0 when there is none.
+func hubPIDOf(t *testing.T, cwd string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cwd, ".bones", "hub.pid"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("hub.pid %q: %v", b, err)
+	}
+	return pid
+}
+
+// workspaceOf returns the snapshot's workspace for cwd.
+func workspaceOf(t *testing.T, s *Snapshot, cwd string) Workspace {
+	t.Helper()
+	w, ok := s.Workspace(registry.WorkspaceID(cwd))
+	if !ok {
+		t.Fatalf("no workspace for %s in snapshot %d (err %v)", cwd, s.Seq, s.Err)
+	}
+	return w
+}
+
+// detachHub runs the fake bones CLI's `hub start --detach` in cwd with
+// args and returns the hub's pid; the test's end kills it.
+func detachHub(t *testing.T, cwd string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(hubtest.FakeBones(t), append([]string{"hub", "start", "--detach"}, args...)...)
+	cmd.Dir = cwd
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bones hub start --detach %v: %v\n%s", args, err, out)
+	}
+	pid := hubPIDOf(t, cwd)
+	hubtest.KillAtEnd(t, pid)
+	return pid
+}
+
+// refusal fails unless err is a *Refusal with reason whose message holds
+// want.
+func refusal(t *testing.T, err error, reason Reason, want string) {
+	t.Helper()
+	var rf *Refusal
+	if !errors.As(err, &rf) || rf.Reason != reason || !strings.Contains(rf.Msg, want) {
+		t.Fatalf("err = %v, want a refusal (%d) saying %q", err, reason, want)
+	}
+}
+
+func TestStartAndStopThroughBones(t *testing.T) {
+	hubtest.SetHome(t)
+	root := t.TempDir()
+	ws := newWorkspace(t, root, "ws", true)
+	writeEntry(t, registry.Entry{Cwd: ws, Name: "ws"})
+	c := bonesCollector(t, root)
+	ctx := context.Background()
+
+	w := workspaceOf(t, c.Refresh(ctx), ws)
+	if w.Status != StatusIdle || !w.CanStart || w.CanStop {
+		t.Fatalf("idle workspace: status %s, CanStart %v, CanStop %v", w.Status, w.CanStart, w.CanStop)
+	}
+	did, err := c.StartHub(ctx, w)
+	pid := hubPIDOf(t, ws)
+	if pid > 0 {
+		hubtest.KillAtEnd(t, pid)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if did.Silent || !strings.HasPrefix(did.Output, "hub: fossil at http://127.0.0.1:") || !strings.HasSuffix(did.Output, fmt.Sprintf("(pid=%d)", pid)) {
+		t.Errorf("start: %+v, want bones' ready line for pid %d", did, pid)
+	}
+	w = workspaceOf(t, c.Refresh(ctx), ws)
+	if w.Status != StatusRunning || w.HubPID != pid || w.CanStart || !w.CanStop || w.HubStarted.IsZero() {
+		t.Fatalf("after start: status %s, pid %d (hub.pid %d), CanStart %v, CanStop %v, started %v", w.Status, w.HubPID, pid, w.CanStart, w.CanStop, w.HubStarted)
+	}
+
+	_, err = c.StartHub(ctx, w)
+	refusal(t, err, Conflict, "so Start is not offered")
+	_, err = c.StopHub(ctx, w, pid+1, time.Time{}, false)
+	refusal(t, err, Conflict, "changed since the page was shown")
+	_, err = c.StopHub(ctx, w, pid, w.HubStarted.Add(time.Second), false)
+	refusal(t, err, Conflict, "the pid was reused")
+	if !procscan.Alive(pid) {
+		t.Fatal("a refused stop ended the hub")
+	}
+
+	did, err = c.StopHub(ctx, w, pid, w.HubStarted, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if did.OldPID != pid || procscan.Alive(pid) {
+		t.Errorf("stop: %+v; hub %d alive: %v", did, pid, procscan.Alive(pid))
+	}
+	if _, err := registry.Read(ws); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("entry after the stop: %v, want the hub to have removed it", err)
+	}
+}
+
+func TestStartRefusals(t *testing.T) {
+	hubtest.SetHome(t)
+	root := t.TempDir()
+	tests := []struct {
+		name   string
+		noCLI  bool
+		before func(ws string, w *Workspace)
+		want   string
+	}{
+		{name: "no bones CLI", noCLI: true, want: "boneyard cannot start hubs: bones CLI not found: no bones on PATH"},
+		{name: "marker gone", before: func(ws string, _ *Workspace) { os.Remove(filepath.Join(ws, ".bones", "agent.id")) }, want: "has no workspace marker"},
+		{name: "directory gone", before: func(ws string, _ *Workspace) { os.RemoveAll(ws) }, want: "is gone, so no hub can start there"},
+		{name: "not offered", before: func(_ string, w *Workspace) { w.Status, w.CanStart = StatusRunning, false }, want: "is running, so Start is not offered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := newWorkspace(t, root, strings.ReplaceAll(tt.name, " ", "-"), true)
+			writeEntry(t, registry.Entry{Cwd: ws, Name: tt.name})
+			c := bonesCollector(t, root)
+			if tt.noCLI {
+				c = New(Options{Interval: time.Hour, Scan: scanUnder(root), NoBones: fmt.Errorf("%w: no bones on PATH", bonescli.ErrNotFound)})
+			}
+			w := workspaceOf(t, c.Refresh(context.Background()), ws)
+			if tt.before != nil {
+				tt.before(ws, &w)
+			}
+			_, err := c.StartHub(context.Background(), w)
+			refusal(t, err, Conflict, tt.want)
+			if pid := hubPIDOf(t, ws); pid != 0 {
+				hubtest.KillAtEnd(t, pid)
+				t.Errorf("a refused start started hub %d", pid)
+			}
+		})
+	}
+}
+
+func TestStartFailureQuotesHubLog(t *testing.T) {
+	hubtest.SetHome(t)
+	root := t.TempDir()
+	ws := newWorkspace(t, root, "taken", true)
+	writeEntry(t, registry.Entry{Cwd: ws, Name: "taken"})
+	// The recorded hub port is taken by something that is not a hub.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := os.WriteFile(filepath.Join(ws, ".bones", "hub-fossil-url"), []byte("http://"+l.Addr().String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := bonesCollector(t, root)
+	_, err = c.StartHub(context.Background(), workspaceOf(t, c.Refresh(context.Background()), ws))
+	var ce *CLIError
+	if !errors.As(err, &ce) || ce.SlotsActive {
+		t.Fatalf("err = %v, want a *CLIError", err)
+	}
+	// The message is bones' first line, without the log it quotes.
+	if want := "bones hub start failed in " + ws + " (exit 1): hub: child "; !strings.HasPrefix(ce.Msg, want) || !strings.Contains(ce.Msg, "exited before ready") || strings.Contains(ce.Msg, "(tail)") {
+		t.Errorf("message %q, want it to start %q and say the child exited", ce.Msg, want)
+	}
+	if want := "--- " + filepath.Join(ws, ".bones", "hub.log") + " (tail) ---\n"; !strings.Contains(ce.Output, want) || !strings.Contains(ce.Output, "address already in use") {
+		t.Errorf("output %q, want the hub log's tail", ce.Output)
+	}
+}
+
+func TestStopSlotGuardThenForce(t *testing.T) {
+	hubtest.SetHome(t)
+	root := t.TempDir()
+	ws := newWorkspace(t, root, "slots", true)
+	pid := detachHub(t, ws)
+	slot := filepath.Join(ws, ".bones", "swarm", "fake-slot")
+	if err := os.MkdirAll(slot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(slot, "leaf.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := bonesCollector(t, root)
+	ctx := context.Background()
+	w := workspaceOf(t, c.Refresh(ctx), ws)
+
+	for _, restart := range []bool{false, true} {
+		act := c.StopHub
+		if restart {
+			act = c.RestartHub
+		}
+		_, err := act(ctx, w, pid, time.Time{}, false)
+		var ce *CLIError
+		if !SlotsActive(err) || !errors.As(err, &ce) {
+			t.Fatalf("restart %v: err = %v, want the slot guard's refusal", restart, err)
+		}
+		if want := "hub: active swarm slots present: fake-slot — close them first or pass --force"; ce.Output != want {
+			t.Errorf("output %q, want %q", ce.Output, want)
+		}
+		if !procscan.Alive(pid) {
+			t.Fatal("a refused stop ended the hub")
+		}
+	}
+	if _, err := c.StopHub(ctx, w, pid, time.Time{}, true); err != nil {
+		t.Fatal(err)
+	}
+	if procscan.Alive(pid) {
+		t.Error("a forced stop left the hub running")
+	}
+}
+
+func TestRestartWedgedHub(t *testing.T) {
+	hubtest.SetHome(t)
+	root := t.TempDir()
+	tests := []struct {
+		name        string
+		dropPIDFile bool // hub.pid is gone: bones hub stop cannot find the hub
+		reaped      bool
+	}{
+		{name: "bones kills it", reaped: false},
+		{name: "boneyard reaps it", dropPIDFile: true, reaped: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := newWorkspace(t, root, strings.ReplaceAll(tt.name, " ", "-"), true)
+			old := detachHub(t, ws, "--mode", "hang-term")
+			if tt.dropPIDFile {
+				os.Remove(filepath.Join(ws, ".bones", "hub.pid"))
+			}
+			c := bonesCollector(t, root)
+			ctx := context.Background()
+			w := workspaceOf(t, c.Refresh(ctx), ws)
+			if w.Status != StatusStopped || !w.CanStop {
+				t.Fatalf("wedged hub: status %s, CanStop %v", w.Status, w.CanStop)
+			}
+			did, err := c.RestartHub(ctx, w, old, w.HubStarted, false)
+			pid := hubPIDOf(t, ws)
+			if pid > 0 {
+				hubtest.KillAtEnd(t, pid)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if did.OldPID != old || did.Reaped != tt.reaped || did.Silent {
+				t.Errorf("restart: %+v, want old pid %d, reaped %v", did, old, tt.reaped)
+			}
+			if procscan.Alive(old) {
+				t.Error("the wedged hub survived the restart")
+			}
+			w = workspaceOf(t, c.Refresh(ctx), ws)
+			if pid == old || w.HubPID != pid || w.Status != StatusRunning {
+				t.Errorf("after restart: entry pid %d (%s), hub.pid %d, old %d", w.HubPID, w.Status, pid, old)
+			}
+		})
+	}
+}
+
+func TestCleanupStopsIdleHub(t *testing.T) {
+	hubtest.SetHome(t)
+	root := t.TempDir()
+	idle := newWorkspace(t, root, "idle", true)
+	busy := newWorkspace(t, root, "busy", true)
+	idlePID, busyPID := detachHub(t, idle), detachHub(t, busy)
+	then := time.Now().Add(-10 * time.Hour)
+	if err := os.Chtimes(filepath.Join(idle, ".bones", "hub.log"), then, then); err != nil {
+		t.Fatal(err)
+	}
+	c := bonesCollector(t, root)
+	ctx := context.Background()
+	plan := c.Refresh(ctx).CleanupPlan(8*time.Hour, time.Now())
+	if len(plan.Items) != 1 || plan.Items[0].Kind != CleanStopIdle || plan.Items[0].PID != idlePID {
+		t.Fatalf("plan %+v, want the idle hub's stop only", plan.Items)
+	}
+	res := c.Cleanup(ctx, []string{plan.Items[0].ID}, 8*time.Hour)
+	if len(res) != 1 || res[0].Outcome != CleanupDone || res[0].Message != fmt.Sprintf("stopped its hub (pid %d)", idlePID) {
+		t.Fatalf("results %+v", res)
+	}
+	if procscan.Alive(idlePID) || !procscan.Alive(busyPID) {
+		t.Errorf("idle hub alive %v (want false), busy hub alive %v (want true)", procscan.Alive(idlePID), procscan.Alive(busyPID))
+	}
+}
+
+func TestClaimOneActionAtATime(t *testing.T) {
+	h := newHubs(nil, nil)
+	w := &Workspace{Info: registry.Info{ID: "0123456789abcdef", Entry: registry.Entry{Name: "ws"}}}
+	release, err := h.claim(w, "start")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.claim(w, "stop")
+	refusal(t, err, Conflict, "a start of the hub of ws is under way")
+	release()
+	release, err = h.claim(w, "stop")
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	release()
+	if got := (&Collector{hubs: h}).Bones(); got.Path != "" || got.Problem != "no bones CLI is configured: install bones on PATH, or start boneyard with --bones PATH" {
+		t.Errorf("Bones() = %+v", got)
+	}
+}
