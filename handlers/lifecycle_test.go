@@ -254,3 +254,35 @@ func TestLifecycleTurnedOffWithoutBones(t *testing.T) {
 		wantAlert(t, w, true, "boneyard cannot "+verb+" hubs: "+reason)
 	}
 }
+
+func TestLifecycleAndCleanupGuarded(t *testing.T) {
+	e := newBonesEnv(t, true)
+	dir := e.workspace("guarded")
+	id := e.idle(dir, "guarded")
+	e.refresh()
+	form := url.Values{"confirm": {"yes"}, "back": {"/"}}
+	for _, path := range []string{templates.StartPath(id), templates.StopPath(id), templates.RestartPath(id), templates.CleanupPath, templates.APICleanupPath} {
+		r := request(http.MethodPost, path, form)
+		r.Header.Del("Authorization")
+		if w := e.serve(r); w.Code != http.StatusUnauthorized {
+			t.Errorf("POST %s without the token: %d, want 401", path, w.Code)
+		}
+		r = request(http.MethodPost, path, form)
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		if w := e.serve(r); w.Code != http.StatusForbidden {
+			t.Errorf("cross-site POST %s: %d, want 403", path, w.Code)
+		}
+	}
+	if pid := hubPIDIn(t, dir); pid != 0 {
+		hubtest.KillAtEnd(t, pid)
+		t.Fatalf("a refused POST started hub %d", pid)
+	}
+	if lines := e.auditLines(); len(lines) != 0 {
+		t.Errorf("refused requests were audited as actions: %+v", lines)
+	}
+	// An id that is no workspace reaches no directory.
+	w := e.post(templates.StartPath("0123456789abcdef"), form, true)
+	if w.Code != http.StatusNotFound {
+		t.Errorf("start of an unknown workspace: %d, want 404", w.Code)
+	}
+}
