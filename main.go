@@ -28,10 +28,12 @@ import (
 	"boneyard/handlers"
 	"boneyard/internal/bonescli"
 	"boneyard/internal/collector"
+	"boneyard/internal/journal"
 	"boneyard/internal/peer"
 	"boneyard/internal/service"
 	"boneyard/internal/state"
 	buildinfo "boneyard/internal/version"
+	"boneyard/lock"
 	"boneyard/registry"
 )
 
@@ -68,8 +70,9 @@ Environment:
   BONEYARD_TOKEN  access token to use instead of the one persisted in
                   ~/.bones/boneyard/token (created with mode 0600 on first start)
   HOME            decides ~/.bones: the registry (~/.bones/workspaces), the
-                  token, the running servers' records (~/.bones/boneyard/servers/)
-                  and the audit log (~/.bones/boneyard/audit.log)
+                  token, the running servers' records (~/.bones/boneyard/servers/),
+                  the audit log (~/.bones/boneyard/audit.log) and the journal of
+                  what happened to the hubs (~/.bones/boneyard/events.jsonl, known.json)
   BONES_DIR       relocates each workspace's .bones state directory (lock, hub.log),
                   as it does for bones
 `
@@ -295,7 +298,19 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 	} else if !o.readOnly {
 		slog.Warn("Start, Stop and Restart are turned off", "reason", o.noBones)
 	}
-	col := collector.New(collector.Options{Interval: interval, Registry: registry.Default(), Bones: o.bones, NoBones: o.noBones})
+	// What happened to the hubs survives restarts, in the journal next to
+	// the token; a second boneyard of this user shares it.
+	jrn, err := journal.Open(dir, journal.Options{StateDir: lock.StateDir})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("open the journal: %w", err)
+	}
+	defer func() {
+		if err := jrn.Close(); err != nil {
+			slog.Warn("journal close", "err", err)
+		}
+	}()
+	col := collector.New(collector.Options{Interval: interval, Registry: registry.Default(), Journal: jrn, Bones: o.bones, NoBones: o.noBones})
 	colDone := make(chan error, 1)
 	colCtx, stopCollector := context.WithCancel(context.Background())
 	defer stopCollector()

@@ -142,7 +142,7 @@ func (a *action) failForm(err error, form templates.RegisterForm) error {
 	if isHTMX(a.c) {
 		return render(a.c, code, templates.FlashBox(f, true))
 	}
-	if a.back.detailID != "" && findWorkspace(a.s.src.Snapshot(), a.back.detailID) != nil {
+	if a.back.detailID != "" && shownWorkspace(a.s.src.Snapshot(), a.back.detailID) != nil {
 		return a.s.renderDetail(a.c, code, a.back.detailID, f)
 	}
 	return a.s.renderDashboard(a.c, code, a.back.view, f, form)
@@ -160,7 +160,7 @@ func (a *action) succeedAfter(message func(*collector.Snapshot) string, resetReg
 	a.audit("ok")
 	snap := a.s.src.Refresh(a.c.Request().Context())
 	f := templates.Flash{Message: message(snap)}
-	detailGone := a.back.detailID != "" && findWorkspace(snap, a.back.detailID) == nil
+	detailGone := a.back.detailID != "" && shownWorkspace(snap, a.back.detailID) == nil
 	if !isHTMX(a.c) {
 		a.s.setFlash(a.c, f)
 		target := a.back.href()

@@ -72,27 +72,36 @@ func (l *live) stream(t testing.TB, query string) *sse {
 	s := &sse{resp: resp, events: make(chan string, 100), closed: make(chan struct{})}
 	go func() {
 		defer close(s.closed)
-		r := bufio.NewReader(resp.Body)
-		var data []string
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			line = strings.TrimSuffix(line, "\n")
-			switch {
-			case strings.HasPrefix(line, ":"):
-				s.events <- ":"
-			case strings.HasPrefix(line, "data: "):
-				data = append(data, strings.TrimPrefix(line, "data: "))
-			case line == "" && data != nil:
-				s.events <- strings.Join(data, "\n")
-				data = nil
-			}
-		}
+		readSSE(resp.Body, func(_, data string) { s.events <- data }, func() { s.events <- ":" })
 	}()
 	t.Cleanup(func() { resp.Body.Close() })
 	return s
+}
+
+// readSSE reads an event stream until it ends, calling event with each
+// event's id (the last one set) and data, and comment for each comment.
+func readSSE(body io.Reader, event func(id, data string), comment func()) {
+	r := bufio.NewReader(body)
+	var id string
+	var data []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case strings.HasPrefix(line, ":"):
+			comment()
+		case strings.HasPrefix(line, "id: "):
+			id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, strings.TrimPrefix(line, "data: "))
+		case line == "" && data != nil:
+			event(id, strings.Join(data, "\n"))
+			data = nil
+		}
+	}
 }
 
 // next returns the first event (skipping heartbeats) in which every

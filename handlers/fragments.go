@@ -31,15 +31,17 @@ type rowFragment struct {
 // live updates swap, each rendered once and shared by every stream showing
 // that view.
 type dashFragments struct {
-	seq     uint64
-	model   templates.Dashboard
-	title   []byte
-	health  []byte
-	counts  []byte
-	cleanup []byte // the Clean up button
-	orphans []byte
-	ids     []string
-	rows    map[string]rowFragment
+	seq      uint64
+	model    templates.Dashboard
+	title    []byte
+	health   []byte
+	counts   []byte
+	cleanup  []byte // the Clean up button
+	orphans  []byte
+	activity []byte // "" without a journal
+	notices  []byte
+	ids      []string
+	rows     map[string]rowFragment
 
 	// The whole section is needed only when rows come or go, so it is
 	// rendered on first use.
@@ -61,8 +63,14 @@ func buildDashFragments(snap *collector.Snapshot, v view, f formatter) (*dashFra
 		{&fr.counts, templates.Counts(d.Counts, true)},
 		{&fr.cleanup, templates.CleanupButton(d.Cleanup, true)},
 		{&fr.orphans, templates.OrphanSection(d.Orphans, d.Back, true)},
+		{&fr.notices, templates.NoticeList(d.Notices, true)},
 	} {
 		if *part.dst, err = fragment(part.comp); err != nil {
+			return nil, err
+		}
+	}
+	if d.Remembers {
+		if fr.activity, err = fragment(templates.ActivitySection(d.Activity, true)); err != nil {
 			return nil, err
 		}
 	}
@@ -88,7 +96,7 @@ func (fr *dashFragments) full() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.Concat(fr.title, fr.health, fr.counts, fr.cleanup, section, fr.orphans), nil
+	return slices.Concat(fr.title, fr.health, fr.counts, fr.cleanup, section, fr.orphans, fr.activity, fr.notices), nil
 }
 
 // sectionState tells which of its forms the workspace section takes: rows
@@ -98,12 +106,14 @@ func (fr *dashFragments) sectionState() [3]bool {
 }
 
 // diff is only what changed from prev to fr: the title, health banner,
-// counts, Clean up button and orphan section when they differ; changed rows, highlighted
-// when their status changed; deleted rows; or the whole section when rows
-// were added or reordered or it changed form.
+// counts, Clean up button, orphan section, activity and notices when they
+// differ; changed rows, highlighted when their status changed; deleted
+// rows; or the whole section when rows were added or reordered or it
+// changed form.
 func (fr *dashFragments) diff(prev *dashFragments) ([]byte, error) {
 	var buf bytes.Buffer
-	for _, part := range [][2][]byte{{fr.title, prev.title}, {fr.health, prev.health}, {fr.counts, prev.counts}, {fr.cleanup, prev.cleanup}, {fr.orphans, prev.orphans}} {
+	for _, part := range [][2][]byte{{fr.title, prev.title}, {fr.health, prev.health}, {fr.counts, prev.counts}, {fr.cleanup, prev.cleanup},
+		{fr.orphans, prev.orphans}, {fr.activity, prev.activity}, {fr.notices, prev.notices}} {
 		if !bytes.Equal(part[0], part[1]) {
 			buf.Write(part[0])
 		}
@@ -167,21 +177,26 @@ type detailFragments struct {
 
 func buildDetailFragments(snap *collector.Snapshot, id string, f formatter) (*detailFragments, error) {
 	health := templates.HealthBanner(f.health(snap), true)
-	w := findWorkspace(snap, id)
+	noticeList := templates.NoticeList(notices(snap), true)
+	w := shownWorkspace(snap, id)
 	if w == nil {
 		// Without a listing, absence proves nothing: keep the page as it is.
 		if !snap.Listed() {
 			t := title(snap)
-			html, err := fragment(templates.Title(t), health)
+			html, err := fragment(templates.Title(t), health, noticeList)
 			return &detailFragments{title: t, html: html}, err
 		}
-		t := title(snap, "gone")
 		gone := templates.Detail{Gone: true, Row: templates.Row{ID: id}}
-		html, err := fragment(templates.Title(t), health, templates.DetailSection(gone, true))
+		t := title(snap, "gone")
+		if evs := history(snap, id); len(evs) > 0 {
+			gone = f.forgottenModel(snap, id, evs)
+			t = gone.Title
+		}
+		html, err := fragment(templates.Title(t), health, templates.DetailSection(gone, true), noticeList)
 		return &detailFragments{title: t, html: html}, err
 	}
 	d := f.detailModel(snap, w)
-	html, err := fragment(templates.Title(d.Title), health, templates.DetailSection(d, true))
+	html, err := fragment(templates.Title(d.Title), health, templates.DetailSection(d, true), noticeList)
 	return &detailFragments{title: d.Title, html: html}, err
 }
 

@@ -24,9 +24,10 @@ import (
 // TestMain lets the test binary play a bones hub in its working directory:
 // "serve" answers HTTP 404s and removes its registry entry on SIGTERM as
 // bones does, "hang" accepts connections and never answers; both write
-// their entry, which the "-orphan" variants leave out.
+// their entry, which the "-orphan" variants leave out. "bones" serves and
+// also keeps hub.pid and hub.log as bones does (see journal_test.go).
 func TestMain(m *testing.M) {
-	modes := map[string]func() int{}
+	modes := map[string]func() int{"bones": bonesHub}
 	for mode, h := range map[string]http.Handler{"serve": http.NotFoundHandler(), "hang": nil} {
 		modes[mode] = func() int { return fakeHub(h, true) }
 		modes[mode+"-orphan"] = func() int { return fakeHub(h, false) }

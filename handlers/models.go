@@ -11,11 +11,11 @@ import (
 
 // The view models of web/templates, built from one snapshot.
 
-// title is a page title with the problem count in front, so a background
-// tab shows trouble: "(2) boneyard".
+// title is a page title with the count of problems and unacknowledged
+// hub deaths in front, so a background tab shows trouble: "(2) boneyard".
 func title(snap *collector.Snapshot, page ...string) string {
 	t := strings.Join(append(page, "boneyard"), " · ")
-	if n := snap.Problems(); n > 0 {
+	if n := snap.Attention(); n > 0 {
 		return "(" + strconv.Itoa(n) + ") " + t
 	}
 	return t
@@ -38,7 +38,7 @@ func counts(snap *collector.Snapshot) []templates.Count {
 	return out
 }
 
-func (f formatter) row(w *collector.Workspace) templates.Row {
+func (f formatter) row(snap *collector.Snapshot, w *collector.Workspace) templates.Row {
 	r := templates.Row{
 		ID:           w.ID,
 		Name:         w.DisplayName(),
@@ -83,6 +83,7 @@ func (f formatter) row(w *collector.Workspace) templates.Row {
 			r.Ports = strings.Join(ports, ", ")
 		}
 	}
+	f.memory(&r, snap, w)
 	return r
 }
 
@@ -150,6 +151,8 @@ func (f formatter) page(snap *collector.Snapshot, p livePage, titleText string) 
 		TitleURL:  titleURL,
 		Health:    f.health(snap),
 		ReadOnly:  f.readOnly,
+		Favicon:   faviconURL(snap),
+		Notices:   notices(snap),
 	}
 }
 
@@ -162,27 +165,41 @@ func (f formatter) dashboardModel(snap *collector.Snapshot, v view) templates.Da
 		Orphans:    f.orphans(snap, v),
 		Collecting: snap.Seq == 0,
 		Unlisted:   snap.Seq > 0 && snap.ListErr != nil,
-		Empty:      snap.Listed() && len(snap.Workspaces) == 0,
+		Empty:      snap.Listed() && len(snap.Workspaces)+len(snap.Down) == 0,
 		View:       v.model(),
 		Back:       v.href(),
+		Remembers:  snap.Remembers(),
 		Bones:      f.bones,
 		Cleanup:    f.cleanupLink(snap),
 	}
-	for _, w := range v.apply(snap.Workspaces) {
-		d.Rows = append(d.Rows, f.row(w))
+	if d.Remembers {
+		d.Activity = f.activity(snap, v)
+	}
+	for _, w := range v.apply(snap.Table()) {
+		d.Rows = append(d.Rows, f.row(snap, w))
 	}
 	return d
 }
 
-// detailModel is the page of workspace w.
+// detailModel is the page of workspace w, in the registry or down.
 func (f formatter) detailModel(snap *collector.Snapshot, w *collector.Workspace) templates.Detail {
-	row := f.row(w)
-	return templates.Detail{
-		Page:  f.page(snap, livePage{detailID: w.ID}, title(snap, row.Name)),
-		Row:   row,
-		Back:  templates.WorkspacePath(w.ID),
-		Bones: f.bones,
+	row := f.row(snap, w)
+	d := templates.Detail{
+		Page:      f.page(snap, livePage{detailID: w.ID}, title(snap, row.Name)),
+		Row:       row,
+		Back:      templates.WorkspacePath(w.ID),
+		Remembers: snap.Remembers(),
+		Bones:     f.bones,
 	}
+	if d.Remembers {
+		d.Timeline = f.timeline(snap, w.ID)
+	}
+	if w.Down != nil {
+		d.LastPID, d.LastSeen = w.Down.PID, f.stamp(w.Down.LastSeen)
+	} else {
+		d.CPUChart, d.RSSChart = f.charts(snap, w)
+	}
+	return d
 }
 
 // findWorkspace is snap.Workspace as a pointer, nil when absent.

@@ -54,17 +54,30 @@ func (s *Server) detail(c echo.Context) error {
 
 func (s *Server) renderDetail(c echo.Context, status int, id string, f *templates.Flash) error {
 	snap := s.src.Snapshot()
-	w := findWorkspace(snap, id)
-	if w == nil && !snap.Listed() {
+	fm := s.formatter()
+	if w := shownWorkspace(snap, id); w != nil {
+		d := fm.detailModel(snap, w)
+		d.Flash = f
+		s.detailLog(fm, snap, w, &d, true)
+		return render(c, status, templates.DetailPage(d))
+	}
+	if evs := history(snap, id); len(evs) > 0 {
+		d := fm.forgottenModel(snap, id, evs)
+		d.Flash = f
+		if cwd := d.Row.Cwd.Full; cwd != "" {
+			// Only what the journal remembers: its last log lines, not live.
+			w := &collector.Workspace{LogPath: collector.LogPath(cwd)}
+			w.ID, w.Cwd = id, cwd
+			s.detailLog(fm, snap, w, &d, false)
+		} else {
+			d.Log.Notes = []string{"The workspace's directory is not known, so neither is its hub log."}
+		}
+		return render(c, status, templates.DetailPage(d))
+	}
+	if !snap.Listed() {
 		return s.unlistedWorkspace(c, snap, f)
 	}
-	if w == nil {
-		return s.notFoundWorkspace(c, id, f)
-	}
-	d := s.formatter().detailModel(snap, w)
-	d.Flash = f
-	hubLog(&d, w.LogPath)
-	return render(c, status, templates.DetailPage(d))
+	return s.notFoundWorkspace(c, id, f)
 }
 
 // unlistedWorkspace answers a workspace page while the registry is not

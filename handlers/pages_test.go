@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,7 +121,7 @@ func TestDashboard(t *testing.T) {
 	if n := len(d.all("table#workspaces th[scope=col]")); n != 12 {
 		t.Errorf("%d column headers, want 12", n)
 	}
-	want := map[string]string{"running": "1", "stopped": "0", "idle": "1", "unknown": "0", "orphan": "0"}
+	want := map[string]string{"running": "1", "stopped": "0", "down": "0", "idle": "1", "unknown": "0", "orphan": "0"}
 	if got := countsOf(d); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("counts %v, want %v", got, want)
 	}
@@ -283,9 +284,9 @@ func TestDetailPage(t *testing.T) {
 		t.Errorf("heading %q", got)
 	}
 	d.one("dd#lock-state")
-	logText := rawText(d.one("pre#hub-log"))
-	if !strings.HasPrefix(logText, "line 50 <b>\n") || !strings.HasSuffix(logText, "line 249 <b>") {
-		t.Errorf("log shows %.40q … %q, want lines 50 to 249", logText, logText[max(0, len(logText)-20):])
+	shown := d.all("ol#log-lines li code.log-text")
+	if len(shown) != 200 || rawText(shown[0]) != "line 50 <b>" || rawText(shown[199]) != "line 249 <b>" {
+		t.Errorf("log shows %d lines, want lines 50 to 249", len(shown))
 	}
 	detail := d.in(d.one("section#detail"))
 	if got := val(detail.one("input[name=pid]"), "value"); got != strconv.Itoa(h.PID) {
@@ -298,8 +299,12 @@ func TestDetailPage(t *testing.T) {
 		}
 	}
 	body := d.one("body")
-	if !strings.HasPrefix(val(body, "sse-connect"), "/events?id="+id+"&seq=") || val(body, "data-title-url") != "/title?id="+id {
-		t.Errorf("body attributes %v, want the workspace's stream and title", body.Attr)
+	events, err := url.Parse(val(body, "sse-connect"))
+	if err != nil || events.Path != "/events" || events.Query().Get("id") != id || events.Query().Get("cursor") == "" || events.Query().Get("seq") == "" {
+		t.Errorf("sse-connect %q, want the workspace's stream from where its log ends", val(body, "sse-connect"))
+	}
+	if title, err := url.Parse(val(body, "data-title-url")); err != nil || title.Path != "/title" || title.Query().Get("id") != id {
+		t.Errorf("data-title-url %q, want the workspace's title", val(body, "data-title-url"))
 	}
 	wantNone(t, d, "#orphan-reason")
 
@@ -312,7 +317,8 @@ func TestDetailPage(t *testing.T) {
 	e.refresh()
 	d = e.page("/workspaces/"+id, http.StatusOK)
 	d.one("#orphan-reason")
-	wantText(t, d.one("pre#hub-log"), "There is no hub log ("+filepath.Join(dir, ".bones", "hub.log")+") yet.")
+	wantNone(t, d, "ol#log-lines li")
+	wantText(t, d.one("p#log-empty"), "There is no hub log yet: its lines appear here once the hub writes them.")
 }
 
 func TestDetailUnknown(t *testing.T) {
@@ -387,7 +393,7 @@ func TestUnknownViewValuesAreNamed(t *testing.T) {
 	wantNone(t, e.page("/", http.StatusOK), "#view-note")
 }
 
-func TestDetailLogIsCleanAndScrolledToTheEnd(t *testing.T) {
+func TestDetailLogIsClean(t *testing.T) {
 	e := newEnv(t, false)
 	dir := e.workspace("colourful")
 	id := e.idle(dir, "colourful")
@@ -396,8 +402,12 @@ func TestDetailLogIsCleanAndScrolledToTheEnd(t *testing.T) {
 	}
 	e.refresh()
 	d := e.page("/workspaces/"+id, http.StatusOK)
-	if got := rawText(d.one("div.log-scroll pre#hub-log.log")); got != "INFO up\nlast" {
-		t.Errorf("log %q, want the text without escapes", got)
+	var got []string
+	for _, n := range d.all("div#log-view ol#log-lines li code.log-text") {
+		got = append(got, rawText(n))
+	}
+	if !slices.Equal(got, []string{"INFO up", "last"}) {
+		t.Errorf("log %q, want the lines without escapes", got)
 	}
 }
 

@@ -45,6 +45,12 @@ type Actions interface {
 	ReapWorkspace(w collector.Workspace, seenPID int, seen time.Time) (collector.Reaped, error)
 	// ReapProcess stops the process-only orphan hub pid, started at seen.
 	ReapProcess(pid int, seen time.Time) error
+	// Forget removes the down workspace id from what boneyard remembers
+	// and returns it as it was known.
+	Forget(id string) (collector.Known, error)
+	// Acknowledge marks workspace id's last hub death as seen and returns
+	// the workspace as it was known (Death nil: nothing to acknowledge).
+	Acknowledge(id string) (collector.Known, error)
 
 	// Bones says which bones CLI starts and stops hubs, or why none does.
 	Bones() collector.Bones
@@ -112,6 +118,8 @@ type Server struct {
 	fulls cached[string, []byte] // every live fragment, for streams that catch up
 	diffs cached[diffKey, []byte]
 	api   cached[struct{}, []byte] // GET /api/workspaces
+
+	logWatch logWatch // follows the hub logs that pages show live
 
 	closeOnce  sync.Once
 	closing    chan struct{} // closed by CloseStreams
@@ -191,6 +199,8 @@ func New(cfg Config) (*Server, error) {
 	priv.GET(templates.TitlePath, s.currentTitle, guard...)
 	priv.GET(templates.APIWorkspacesPath, s.apiWorkspaces, guard...)
 	priv.GET(templates.APIProcessesPath, s.apiProcesses, guard...)
+	s.logRoutes(priv, guard)
+	s.journalRoutes(pub, priv, guard)
 	s.echo = e
 	return s, nil
 }
@@ -201,7 +211,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // CloseStreams ends every open SSE stream and refuses new ones; register it
 // with http.Server.RegisterOnShutdown so shutdown does not wait on them.
 func (s *Server) CloseStreams() {
-	s.closeOnce.Do(func() { close(s.closing) })
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.logWatch.close()
+	})
 }
 
 // allowedHosts are the Host header values that name this server: the

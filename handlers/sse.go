@@ -15,10 +15,12 @@ import (
 
 // stream is the state of one SSE client: what its page shows now.
 type stream struct {
-	s      *Server
-	page   livePage
-	dash   *dashFragments
-	detail *detailFragments
+	s       *Server
+	page    livePage
+	dash    *dashFragments
+	detail  *detailFragments
+	logs    *logStream // the page's live log; nil for none
+	logPage []byte     // a log page's title and banner as last sent
 }
 
 // update returns what changed since the client's last state (everything
@@ -26,6 +28,9 @@ type stream struct {
 // dashboard update is shared with other streams: callers must not modify
 // it.
 func (st *stream) update(snap *collector.Snapshot, full bool) ([]byte, error) {
+	if st.page.log != nil && st.page.detailID == "" {
+		return st.logPageUpdate(snap, full)
+	}
 	if st.page.detailID != "" {
 		next, err := buildDetailFragments(snap, st.page.detailID, st.s.formatter())
 		if err != nil {
@@ -129,6 +134,8 @@ func (s *Server) events(c echo.Context) error {
 	updates, cancel := s.src.Subscribe()
 	defer cancel()
 	snap := s.src.Snapshot()
+	st.logs = s.openLogStream(page, snap, c.Request().Header.Get("Last-Event-ID"))
+	defer st.logs.close()
 	// The page was rendered from snapshot seq; when that is stale, send
 	// everything so the page catches up.
 	stale := q.Get("seq") != strconv.FormatUint(snap.Seq, 10)
@@ -161,10 +168,21 @@ func (s *Server) events(c echo.Context) error {
 			return nil
 		case <-heartbeat.C:
 			_, err = io.WriteString(w, ": heartbeat\n\n")
+		case <-st.logs.ready():
+			payload, id, rerr := st.logs.next()
+			if rerr != nil {
+				s.log.Error("sse: render log lines", "err", rerr)
+				return nil
+			}
+			if len(payload) == 0 {
+				continue
+			}
+			err = writeLogEvent(w, id, payload)
 		case next, ok := <-updates:
 			if !ok {
 				return nil
 			}
+			st.logs.sync(next)
 			payload, rerr := st.update(next, false)
 			if rerr != nil {
 				s.log.Error("sse: render update", "err", rerr)

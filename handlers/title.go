@@ -10,6 +10,9 @@ import (
 
 // pageTitle is the title page p shows for snap.
 func (s *Server) pageTitle(snap *collector.Snapshot, p livePage) (string, error) {
+	if p.log != nil && p.detailID == "" {
+		return logTitle(snap, p.log), nil
+	}
 	if p.detailID != "" {
 		fr, err := buildDetailFragments(snap, p.detailID, s.formatter())
 		if err != nil {

@@ -65,6 +65,7 @@ type view struct {
 	q      string
 	sort   string // "" (problems first) or a column key
 	desc   bool
+	kind   string // the recent activity's kind, "" for all
 	// ignored describes the query values that were not understood; it is
 	// not part of the view's URL.
 	ignored []string
@@ -92,6 +93,11 @@ func parseView(q url.Values) view {
 		v.ignored = append(v.ignored, "unknown sort "+strconv.Quote(s)+": showing problems first")
 	}
 	v.desc = q.Get("dir") == "desc"
+	if k := q.Get("kind"); slices.Contains(collector.Kinds(), collector.Kind(k)) {
+		v.kind = k
+	} else if k != "" {
+		v.ignored = append(v.ignored, "unknown event kind "+strconv.Quote(k)+": showing every kind")
+	}
 	return v
 }
 
@@ -109,6 +115,9 @@ func (v view) query() url.Values {
 	}
 	if v.desc {
 		q.Set("dir", "desc")
+	}
+	if v.kind != "" {
+		q.Set("kind", v.kind)
 	}
 	return q
 }
@@ -161,7 +170,7 @@ func (v view) apply(ws []collector.Workspace) []*collector.Workspace {
 }
 
 func (v view) model() templates.View {
-	m := templates.View{Q: v.q, Filtered: v.status != "" || v.q != ""}
+	m := templates.View{Q: v.q, Filtered: v.status != "" || v.q != "", Kind: v.kind}
 	m.Statuses = append(m.Statuses, templates.Option{Value: "", Label: "any", Selected: v.status == ""})
 	for _, st := range collector.Statuses() {
 		m.Statuses = append(m.Statuses, templates.Option{Value: string(st), Label: string(st), Selected: v.status == string(st)})

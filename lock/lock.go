@@ -22,6 +22,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"boneyard/internal/atomicfile"
+	"boneyard/internal/safefile"
 	"boneyard/procscan"
 )
 
@@ -89,9 +90,14 @@ func acquire(dir string, log *slog.Logger) (release func(), err error) {
 		return nil, fmt.Errorf("workspace lock: create state directory %s: %w", dir, err)
 	}
 
-	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(fileMode))
+	// A symlink planted as the lock file would have the lock taken on, or
+	// created at, whatever it points to.
+	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(fileMode))
 	ok, err := fl.TryLock()
 	if err != nil {
+		if isSymlinkErr(err) {
+			return nil, fmt.Errorf("workspace lock %s: is a symbolic link; remove it and start again", path)
+		}
 		return nil, fmt.Errorf("workspace lock %s: %w", path, err)
 	}
 	if !ok {
@@ -103,7 +109,7 @@ func acquire(dir string, log *slog.Logger) (release func(), err error) {
 	removeTemps(log, pidPath)
 	if err := writePid(pidPath, self); err != nil {
 		unlock(log, fl)
-		return nil, fmt.Errorf("workspace lock: record holder in %s: %w", pidPath, err)
+		return nil, fmt.Errorf("workspace lock: record holder in %s (remove whatever is in its way and start again): %w", pidPath, err)
 	}
 
 	var once sync.Once
@@ -172,9 +178,17 @@ func removeTemps(log *slog.Logger, pidPath string) {
 	}
 }
 
-// readPid parses the pid file: a decimal pid, optionally followed by a newline.
+// maxPidFileSize bounds what is read of a pid file: a decimal pid and a
+// newline.
+const maxPidFileSize = 64
+
+// readPid parses the pid file: a decimal pid, optionally followed by a
+// newline. The file is untrusted (anything may sit in a workspace): a
+// symlink, a FIFO or any other non-regular file, or one over
+// maxPidFileSize bytes, is refused without blocking, with an error
+// safefile.Reason describes.
 func readPid(pidPath string) (int, error) {
-	data, err := readShared(pidPath)
+	data, err := readShared(pidPath, maxPidFileSize)
 	if err != nil {
 		return 0, err
 	}
@@ -186,13 +200,16 @@ func readPid(pidPath string) (int, error) {
 }
 
 // livePidFromFile returns the pid recorded in the pid file when that process
-// is alive, else 0.
-func livePidFromFile(pidPath string) int {
+// is alive, else 0, and why the file was refused ("" when it was not).
+func livePidFromFile(pidPath string) (pid int, refused string) {
 	pid, err := readPid(pidPath)
-	if err != nil || !procscan.Alive(pid) {
-		return 0
+	if err != nil {
+		return 0, safefile.Reason(err)
 	}
-	return pid
+	if !procscan.Alive(pid) {
+		return 0, ""
+	}
+	return pid, ""
 }
 
 // writePid replaces the pid file atomically, so a reader never sees a torn
@@ -206,6 +223,10 @@ type State struct {
 	Held bool   // some process holds the flock
 	PID  int    // holder pid when known, else 0
 	Path string // lock file path
+	// PidFileRefused says why the holder pid file was not read, for a
+	// page: "is a symbolic link", "is not a regular file (named pipe)",
+	// "is larger than allowed (...)"; "" when it was read or is missing.
+	PidFileRefused string
 }
 
 // Probe reports whether the lock at root is held and by whom, without ever
@@ -227,10 +248,10 @@ func (t *Table) Probe(root string) (State, error) {
 		}
 		return st, fmt.Errorf("workspace lock probe %s: %w", path, err)
 	}
-	held, pid, err := t.probe(path, PidPath(root))
+	got, err := t.probe(path, PidPath(root))
 	if err != nil {
 		return st, fmt.Errorf("workspace lock probe %s: %w", path, err)
 	}
-	st.Held, st.PID = held, pid
-	return st, nil
+	got.Path = path
+	return got, nil
 }

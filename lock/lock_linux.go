@@ -49,30 +49,34 @@ func ReadTable() *Table {
 	return &Table{entries: parseProcLocks(data), ok: true}
 }
 
-// probe asks the table whether the file at path is locked.
-func (t *Table) probe(path, pidPath string) (held bool, pid int, err error) {
+// probe asks the table whether the file at path is locked; the result has
+// no Path.
+func (t *Table) probe(path, pidPath string) (State, error) {
 	id, err := statID(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, 0, nil
+		return State{}, nil
 	}
 	if err != nil {
-		return false, 0, err
+		return State{}, err
 	}
+	filePid, refused := livePidFromFile(pidPath)
+	st := State{PidFileRefused: refused}
 	if !t.ok {
-		pid := livePidFromFile(pidPath)
-		return pid > 0, pid, nil
+		st.Held, st.PID = filePid > 0, filePid
+		return st, nil
 	}
-	held, pid = findHolder(t.entries, id, livePidFromFile(pidPath))
-	return held, pid, nil
+	st.Held, st.PID = findHolder(t.entries, id, filePid)
+	return st, nil
 }
 
 // holderPID names the process holding the lock at path, 0 when unknown.
 func holderPID(path, pidPath string) int {
-	_, pid, err := ReadTable().probe(path, pidPath)
+	st, err := ReadTable().probe(path, pidPath)
 	if err != nil {
-		return livePidFromFile(pidPath)
+		pid, _ := livePidFromFile(pidPath)
+		return pid
 	}
-	return pid
+	return st.PID
 }
 
 func statID(path string) (fileID, error) {

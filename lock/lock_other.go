@@ -10,11 +10,15 @@ type Table struct{}
 // ReadTable reads the host's lock table; it never fails.
 func ReadTable() *Table { return &Table{} }
 
-// probe reads the pid file: a live recorded holder counts as held.
-func (*Table) probe(_, pidPath string) (held bool, pid int, err error) {
-	pid = livePidFromFile(pidPath)
-	return pid > 0, pid, nil
+// probe reads the pid file: a live recorded holder counts as held. The
+// result has no Path.
+func (*Table) probe(_, pidPath string) (State, error) {
+	pid, refused := livePidFromFile(pidPath)
+	return State{Held: pid > 0, PID: pid, PidFileRefused: refused}, nil
 }
 
 // holderPID names the process holding the lock, 0 when unknown.
-func holderPID(_, pidPath string) int { return livePidFromFile(pidPath) }
+func holderPID(_, pidPath string) int {
+	pid, _ := livePidFromFile(pidPath)
+	return pid
+}

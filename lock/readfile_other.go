@@ -2,7 +2,11 @@
 
 package lock
 
-import "os"
+import "boneyard/internal/safefile"
 
-// readShared reads a whole file; on Unix readers never block a rename.
-func readShared(path string) ([]byte, error) { return os.ReadFile(path) }
+// readShared reads the regular file at path, at most max bytes, as
+// safefile.ReadFile does; on Unix readers never block a rename.
+func readShared(path string, max int64) ([]byte, error) {
+	data, _, err := safefile.ReadFile(path, max)
+	return data, err
+}

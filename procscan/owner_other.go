@@ -10,13 +10,22 @@ import (
 
 // OwnerUID returns the uid a process runs as (its effective uid).
 func OwnerUID(pid int) (int, error) {
-	p, err := process.NewProcess(int32(pid))
+	_, effective, err := UIDs(pid)
+	return effective, err
+}
+
+// UIDs returns the real and effective uid of pid, through gopsutil. Windows
+// has no uids: there it always fails.
+func UIDs(pid int) (real, effective int, err error) {
+	if !validPID(pid) {
+		return 0, 0, fmt.Errorf("uids of pid %d: invalid pid", pid)
+	}
+	uids, err := (&process.Process{Pid: int32(pid)}).Uids()
 	if err != nil {
-		return 0, fmt.Errorf("owner of pid %d: %w", pid, err)
+		return 0, 0, fmt.Errorf("uids of pid %d: %w", pid, err)
 	}
-	uids, err := p.Uids()
-	if err != nil || len(uids) < 2 {
-		return 0, fmt.Errorf("owner of pid %d: %v", pid, err)
+	if len(uids) < 2 {
+		return 0, 0, fmt.Errorf("uids of pid %d: got %d of them", pid, len(uids))
 	}
-	return int(uids[1]), nil
+	return int(uids[0]), int(uids[1]), nil
 }

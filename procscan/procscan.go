@@ -41,7 +41,14 @@ var ErrGone = errors.New("process is gone")
 
 // Process is one live hub process.
 type Process struct {
-	PID        int
+	PID int
+	// UID is the effective uid it runs as; -1 where the platform has no
+	// uids (Windows) or it could not be read.
+	UID int
+	// OtherUser: it is known to run as another user than the scanning
+	// process (see RunsAsSelf). Such a process is not this user's to
+	// reap, and its cwd is usually unreadable.
+	OtherUser  bool
 	ETime      string    // ps-style elapsed time: [[dd-]hh:]mm:ss
 	Cwd        string    // "" when unreadable
 	CwdDeleted bool      // the cwd was reported as "<path> (deleted)"
@@ -139,8 +146,11 @@ func describe(p *process.Process, argv []string) (Process, error) {
 		return Process{}, err
 	}
 	cwd, deleted := cwdOf(p)
+	uid, other := owner(p.Pid)
 	return Process{
 		PID:        int(p.Pid),
+		UID:        uid,
+		OtherUser:  other,
 		ETime:      FormatETime(u.elapsed),
 		Cwd:        cwd,
 		CwdDeleted: deleted,
@@ -156,13 +166,14 @@ type usage struct {
 	start      time.Time
 	elapsed    time.Duration // never negative
 	cpuPercent float64       // total CPU time over elapsed; 100 is one core busy throughout, as in ps
+	cpu        time.Duration // total CPU time, user and system
 	rss        uint64
 }
 
 // newUsage derives elapsed time and the average CPU share from a start time
 // and the CPU time used since.
 func newUsage(start time.Time, cpu time.Duration, rss uint64) usage {
-	u := usage{start: start, rss: rss, elapsed: max(time.Since(start), 0)}
+	u := usage{start: start, rss: rss, cpu: cpu, elapsed: max(time.Since(start), 0)}
 	if u.elapsed > 0 {
 		u.cpuPercent = float64(cpu) / float64(u.elapsed) * 100
 	}

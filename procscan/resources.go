@@ -13,7 +13,8 @@ import (
 
 // Resources is a point-in-time view of one process's resource use.
 type Resources struct {
-	CPUPercent float64
+	CPUPercent float64       // average since start
+	CPUTime    time.Duration // total CPU time used, from which two measurements give the share in between
 	RSS        uint64
 	Uptime     time.Duration
 	Ports      []int // listening TCP ports
@@ -91,7 +92,7 @@ func resourcesOf(pid int, listing func() (listeners, error)) (Resources, error) 
 	if err != nil {
 		return Resources{}, fmt.Errorf("resources: %w", err)
 	}
-	r := Resources{CPUPercent: u.cpuPercent, RSS: u.rss, Uptime: u.elapsed.Truncate(time.Second)}
+	r := Resources{CPUPercent: u.cpuPercent, CPUTime: u.cpu, RSS: u.rss, Uptime: u.elapsed.Truncate(time.Second)}
 	if l, err := listing(); err == nil {
 		if r.Ports, err = l.portsOf(p.Pid); err != nil {
 			slog.Debug("listening ports unavailable", "pid", pid, "err", err)

@@ -10,9 +10,6 @@ import (
 	"boneyard/internal/hubtest"
 )
 
-// nobody is the conventional unprivileged uid and gid.
-const nobody = 65534
-
 func TestScanKeepsUnreadableCwd(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() != 0 {
@@ -40,7 +37,7 @@ func TestScanKeepsUnreadableCwd(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("hub %d missing from a scan by another user: %+v", hub.pid(), procs)
 	}
-	if got := procs[i]; got.Cwd != "" || got.CwdDeleted || got.RSS == 0 || got.Cmd == "" {
-		t.Errorf("row seen by another user = %+v, want empty cwd and the rest filled", got)
+	if got := procs[i]; got.Cwd != "" || got.CwdDeleted || got.RSS == 0 || got.Cmd == "" || got.UID != 0 || !got.OtherUser {
+		t.Errorf("row seen by another user = %+v, want empty cwd, uid 0, another user's, and the rest filled", got)
 	}
 }

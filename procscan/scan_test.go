@@ -68,6 +68,10 @@ func TestScanFindsHub(t *testing.T) {
 	if got.CwdDeleted {
 		t.Error("CwdDeleted = true for an existing directory")
 	}
+	// os.Geteuid is -1 on Windows, which has no uids, as UID is then.
+	if got.UID != os.Geteuid() || got.OtherUser {
+		t.Errorf("UID, OtherUser = %d, %v; want %d, false", got.UID, got.OtherUser, os.Geteuid())
+	}
 	if want := binaryPath("bones") + " hub start --repo-port 1"; got.Cmd != want {
 		t.Errorf("Cmd = %q, want %q", got.Cmd, want)
 	}
@@ -175,6 +179,9 @@ func TestScanDeletedCwd(t *testing.T) {
 			}
 			if got.Cwd != want || got.CwdDeleted != tt.wantDeleted {
 				t.Errorf("Cwd, CwdDeleted = %q, %v; want %q, %v", got.Cwd, got.CwdDeleted, want, tt.wantDeleted)
+			}
+			if cwd, deleted, err := Cwd(h.pid()); err != nil || cwd != want || deleted != tt.wantDeleted {
+				t.Errorf("Cwd(pid) = %q, %v, %v; want %q, %v", cwd, deleted, err, want, tt.wantDeleted)
 			}
 		})
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"boneyard/internal/atomicfile"
+	"boneyard/internal/safefile"
 )
 
 // tmpMarker is part of the name of every temporary file, ours and bones':
@@ -133,47 +133,40 @@ type entryFile struct {
 	info  fs.FileInfo
 }
 
-// readEntryFile opens path and reads it through one descriptor, so the
+// maxEntrySize bounds what is read from one entry file; a real entry is a
+// few hundred bytes.
+const maxEntrySize = 16 << 10
+
+// corruptError is the error of an entry file that does not decode.
+type corruptError struct {
+	path string
+	err  error // from decodeEntry
+}
+
+func (e *corruptError) Error() string { return fmt.Sprintf("registry %s: %v", e.path, e.err) }
+
+func (e *corruptError) Unwrap() error { return e.err }
+
+// readEntryFile reads the entry file at path through one descriptor, so the
 // returned FileInfo identifies the file whose bytes were decoded even if the
-// name is replaced meanwhile. A file that does not decode comes back with
-// its identity and bytes, and the error.
+// name is replaced meanwhile. Entry files are untrusted: a symlink, a FIFO,
+// a device or anything but a regular file is refused without blocking, as
+// is a file over maxEntrySize (see safefile) or one owned by another user
+// (an error wrapping ErrNotOwned). A file that does not decode comes back
+// with its identity and bytes, and a *corruptError.
 func readEntryFile(path string) (entryFile, error) {
-	f, err := os.Open(path)
+	data, info, err := safefile.ReadFile(path, maxEntrySize)
 	if err != nil {
 		return entryFile{}, err
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return entryFile{}, fmt.Errorf("registry stat %s: %w", path, err)
-	}
-	data, err := readAll(f, info.Size())
-	if err != nil {
-		return entryFile{}, fmt.Errorf("registry read %s: %w", path, err)
+	if err := checkOwner(path, info); err != nil {
+		return entryFile{}, err
 	}
 	e, err := decodeEntry(data)
 	if err != nil {
-		return entryFile{path: path, data: data, info: info}, fmt.Errorf("registry %s: %w", path, err)
+		return entryFile{path: path, data: data, info: info}, &corruptError{path: path, err: err}
 	}
 	return entryFile{path: path, data: data, entry: e, info: info}, nil
-}
-
-// maxEntrySize bounds what is read from one entry file; a real entry is a
-// few hundred bytes.
-const maxEntrySize = 1 << 20
-
-func readAll(f *os.File, size int64) ([]byte, error) {
-	if size > maxEntrySize {
-		return nil, fmt.Errorf("file is %d bytes, more than an entry can be", size)
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	if _, err := buf.ReadFrom(io.LimitReader(f, maxEntrySize+1)); err != nil {
-		return nil, err
-	}
-	if buf.Len() > maxEntrySize {
-		return nil, errors.New("file grew beyond what an entry can be")
-	}
-	return buf.Bytes(), nil
 }
 
 // sameFile reports whether a and b describe the same file at the same

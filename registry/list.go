@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"boneyard/internal/safefile"
 	"boneyard/lock"
 )
 
@@ -32,12 +34,12 @@ func List() ([]Entry, error) { return Default().List() }
 // returned for it, chosen as Read would. Temporary files that killed writers
 // left behind more than ten minutes ago are removed.
 func (r Registry) List() ([]Entry, error) {
-	files, err := r.listFiles()
+	sc, err := r.listFiles()
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]Entry, len(files))
-	for i, f := range files {
+	entries := make([]Entry, len(sc.files))
+	for i, f := range sc.files {
 		entries[i] = f.entry
 	}
 	return entries, nil
@@ -60,19 +62,66 @@ func ListInfoFunc(alive func(Entry) bool) ([]Info, error) { return Default().Lis
 // loopback http(s) hub_url (every other entry is HubUnknown), from at most
 // 32 goroutines at once; it reports whether the hub is up (HubRunning) or
 // not (HubStopped). Listing, pruning and sorting are those of ListInfo.
+// It is ListReport without the report.
 func (r Registry) ListInfoFunc(alive func(Entry) bool) ([]Info, error) {
-	files, err := r.listFiles()
-	if err != nil {
-		return nil, err
+	l, err := r.ListReport(alive)
+	return l.Infos, err
+}
+
+// Skipped is a file that a listing refused to read, and why.
+type Skipped struct {
+	Path string
+	// Cwd is the workspace a workspace file (agent.id) belongs to; "" for
+	// an entry file.
+	Cwd string
+	// Reason says what is wrong with the file, for a page: "is a symbolic
+	// link", "is not a regular file (named pipe)", "is owned by uid 1001,
+	// not by this user (uid 1000)", "is not a valid entry (...)".
+	Reason string
+}
+
+// Listing is a listing with what it had to leave out.
+type Listing struct {
+	// Infos are the rows, as ListInfoFunc returns them.
+	Infos []Info
+	// Skipped are the entry files and agent.id files that were refused,
+	// ordered by path: symlinks, FIFOs and other non-regular files, files
+	// over the size cap (16 KiB for an entry, 256 bytes for agent.id),
+	// corrupt entries and entries owned by another user. A refused entry
+	// file is never pruned; a workspace whose agent.id is refused is
+	// listed with AgentID "".
+	Skipped []Skipped
+	// Warnings are problems of the registry directory itself, each saying
+	// what to do (e.g. "... run chmod go-w DIR").
+	Warnings []string
+}
+
+// ListReport lists the default registry; see Registry.ListReport.
+func ListReport(alive func(Entry) bool) (Listing, error) { return Default().ListReport(alive) }
+
+// ListReport is ListInfoFunc (alive nil: IsAlive) that also reports the
+// files it refused and what is unsafe about the registry directory, so a
+// page can name them. Both are logged as well, each only when it is new.
+func (r Registry) ListReport(alive func(Entry) bool) (Listing, error) {
+	if alive == nil {
+		alive = IsAlive
 	}
-	infos := make([]Info, len(files))
+	sc, err := r.listFiles()
+	if err != nil {
+		return Listing{}, err
+	}
+	infos := make([]Info, len(sc.files))
 	var probes errgroup.Group
 	probes.SetLimit(probeConcurrency)
-	for i, f := range files {
+	for i, f := range sc.files {
+		agent, skip := agentID(f.entry.Cwd)
+		if skip != nil {
+			sc.skip(*skip)
+		}
 		infos[i] = Info{
 			Entry:       f.entry,
 			ID:          WorkspaceID(f.entry.Cwd),
-			AgentID:     agentID(f.entry.Cwd),
+			AgentID:     agent,
 			HubStatus:   HubUnknown,
 			LastTouched: f.info.ModTime(),
 		}
@@ -91,7 +140,8 @@ func (r Registry) ListInfoFunc(alive func(Entry) bool) ([]Info, error) {
 	slices.SortFunc(infos, func(a, b Info) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Cwd, b.Cwd))
 	})
-	return infos, nil
+	slices.SortFunc(sc.skipped, func(a, b Skipped) int { return cmp.Compare(a.Path, b.Path) })
+	return Listing{Infos: infos, Skipped: sc.skipped, Warnings: sc.warnings}, nil
 }
 
 // probeWorthy reports whether e names a hub that may be probed: a pid and
@@ -100,39 +150,104 @@ func probeWorthy(e Entry) bool {
 	return e.HubPID > 0 && IsLoopbackHTTP(e.HubURL)
 }
 
-// agentID returns the trimmed workspace marker of cwd, "" if missing.
-func agentID(cwd string) string {
-	data, err := os.ReadFile(filepath.Join(lock.StateDir(cwd), "agent.id"))
-	if err != nil {
-		return ""
+// maxAgentIDSize bounds agent.id, one short line.
+const maxAgentIDSize = 256
+
+// agentID returns the trimmed workspace marker of cwd, "" if missing, and
+// the refusal of a marker that is there but may not be read (see
+// safefile): a symlink, a FIFO, a device, or more than maxAgentIDSize
+// bytes.
+func agentID(cwd string) (string, *Skipped) {
+	path := filepath.Join(lock.StateDir(cwd), "agent.id")
+	data, _, err := safefile.ReadFile(path, maxAgentIDSize)
+	switch {
+	case err == nil:
+		return strings.TrimSpace(string(data)), nil
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return "", nil
 	}
-	return strings.TrimSpace(string(data))
+	return "", &Skipped{Path: path, Cwd: cwd, Reason: skipReason(err)}
+}
+
+// skipReason says, for a page, why a file was refused; err is from
+// readEntryFile or safefile.
+func skipReason(err error) string {
+	var (
+		owner   *ownerError
+		corrupt *corruptError
+		pe      *fs.PathError
+	)
+	switch {
+	case safefile.Reason(err) != "":
+		return safefile.Reason(err)
+	case errors.As(err, &owner):
+		return owner.reason()
+	case errors.As(err, &corrupt):
+		return "is not a valid entry (" + corrupt.err.Error() + ")"
+	case errors.As(err, &pe):
+		return "cannot be read (" + pe.Err.Error() + ")"
+	}
+	return "cannot be read (" + err.Error() + ")"
+}
+
+// scan is what listFiles found: one file per workspace, ordered by file
+// name, and what it refused.
+type scan struct {
+	files    []entryFile
+	skipped  []Skipped
+	warnings []string
+}
+
+// skip records s, logging it the first time it is seen.
+func (sc *scan) skip(s Skipped) {
+	sc.skipped = append(sc.skipped, s)
+	if reported.first(s.Path + "\x00" + s.Reason) {
+		slog.Warn("registry: file refused", "path", s.Path, "reason", s.Reason)
+	}
 }
 
 // listFiles reads every entry file, prunes the stale ones and returns one
-// file per workspace, ordered by file name.
-func (r Registry) listFiles() ([]entryFile, error) {
+// file per workspace, with the files it refused.
+func (r Registry) listFiles() (scan, error) {
+	var sc scan
 	dir := r.Dir
-	ents, err := os.ReadDir(dir)
+	info, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return sc, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("registry list %s: %w", dir, err)
+		return sc, fmt.Errorf("registry list %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		// Opening a FIFO to list it would block.
+		return sc, fmt.Errorf("registry list %s: not a directory; remove it or point the registry elsewhere", dir)
+	}
+	sc.warnings = dirWarnings(dir, info)
+	for _, w := range sc.warnings {
+		if reported.first(w) {
+			slog.Warn("registry: " + w)
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return sc, nil
+	}
+	if err != nil {
+		return sc, fmt.Errorf("registry list %s: %w", dir, err)
 	}
 	byID := make(map[string]int)
-	var files []entryFile
 	for _, de := range ents {
 		if !isEntryName(de.Name()) {
 			removeAbandonedTemp(dir, de)
 			continue
 		}
-		f, err := readEntryFile(filepath.Join(dir, de.Name()))
+		path := filepath.Join(dir, de.Name())
+		f, err := readEntryFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			slog.Debug("registry: skipping unreadable entry", "err", err)
+			sc.skip(Skipped{Path: path, Reason: skipReason(err)})
 			continue
 		}
 		if stale(f.entry) {
@@ -143,16 +258,20 @@ func (r Registry) listFiles() ([]entryFile, error) {
 		}
 		id := WorkspaceID(f.entry.Cwd)
 		if i, ok := byID[id]; ok {
-			if better(f, files[i]) {
-				files[i] = f
+			if better(f, sc.files[i]) {
+				sc.files[i] = f
 			}
 			continue
 		}
-		byID[id] = len(files)
-		files = append(files, f)
+		byID[id] = len(sc.files)
+		sc.files = append(sc.files, f)
 	}
-	return files, nil
+	return sc, nil
 }
+
+// reported remembers the refusals and warnings already logged, so a
+// listing repeated every few seconds logs each once.
+var reported = newSeenSet(1024)
 
 // abandonedTempAge is how old a temporary write file must be to count as
 // left behind by a writer that died between writing and renaming it; a live

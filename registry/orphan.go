@@ -78,13 +78,24 @@ func inTrash(cwd string, trashes []string) bool {
 	return false
 }
 
-// resolve returns path cleaned and with symlinks resolved where possible
-// (/tmp and /private/tmp on macOS name the same directory).
+// resolve returns path cleaned and with symlinks resolved (/tmp and
+// /private/tmp on macOS name the same directory). Of a path that no longer
+// exists, the longest part that does is resolved, so a removed workspace
+// still compares equal to the path its hub's cwd had.
 func resolve(path string) string {
-	if r, err := filepath.EvalSymlinks(path); err == nil {
-		return r
+	path = filepath.Clean(path)
+	rest := ""
+	for {
+		if r, err := filepath.EvalSymlinks(path); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(path)
+		if parent == path {
+			return filepath.Join(path, rest)
+		}
+		rest = filepath.Join(filepath.Base(path), rest)
+		path = parent
 	}
-	return filepath.Clean(path)
 }
 
 // within reports whether path is dir or lies below it.
@@ -143,6 +154,11 @@ func AllOrphanHubs() ([]OrphanHub, error) { return Default().AllOrphanHubs() }
 //     entry's cwd, with reason "cwd unknown", "cwd no longer exists" or
 //     "cwd missing from registry".
 //
+// A hub process of another user is never an orphan, whichever side names
+// it: it is not this user's to reap (the reap functions refuse it with
+// ErrNotYours). To show how many there are, count the OtherUser rows of
+// procscan.Scan.
+//
 // If the process scan fails, the registry-side orphans are returned together
 // with the error.
 func (r Registry) AllOrphanHubs() ([]OrphanHub, error) {
@@ -197,9 +213,17 @@ func (r Registry) OrphanHubsFrom(infos []Info, procs []procscan.Process) []Orpha
 		e := in.Entry
 		o := OrphanHub{PID: e.HubPID, Cwd: e.Cwd, Reason: reason, Entry: &e, ID: cmp.Or(in.ID, WorkspaceID(e.Cwd))}
 		if p, ok := byPID[e.HubPID]; ok {
+			if p.OtherUser {
+				continue
+			}
 			o.Cmd, o.ETime, o.CreateTime = p.Cmd, p.ETime, p.CreateTime
-		} else if ct, err := procscan.CreateTime(e.HubPID); err == nil {
-			o.CreateTime = ct
+		} else {
+			if mine, err := procscan.RunsAsSelf(e.HubPID); err == nil && !mine {
+				continue
+			}
+			if ct, err := procscan.CreateTime(e.HubPID); err == nil {
+				o.CreateTime = ct
+			}
 		}
 		if !o.CreateTime.IsZero() && recycled(e, o.CreateTime) {
 			continue // the pid now names a younger, unrelated process
@@ -210,7 +234,7 @@ func (r Registry) OrphanHubsFrom(infos []Info, procs []procscan.Process) []Orpha
 	// is done only if some hub process is not named by an entry's pid.
 	var cwds map[string]bool
 	for _, p := range procs {
-		if pids[p.PID] {
+		if pids[p.PID] || p.OtherUser {
 			continue
 		}
 		if cwds == nil {

@@ -21,7 +21,9 @@ func Read(cwd string) (Entry, error) { return Default().Read(cwd) }
 // names are removed.
 //
 // If the entry's hub pid is dead or its cwd is gone, the file is pruned and
-// Read returns ErrNotFound.
+// Read returns ErrNotFound. An entry file that may not be read (a symlink,
+// not a regular file, over 16 KiB, or another user's: ErrNotOwned) is an
+// error, and is left alone.
 func (r Registry) Read(cwd string) (Entry, error) {
 	if err := r.migrateLegacy(cwd); err != nil {
 		return Entry{}, err
@@ -43,6 +45,8 @@ func (r Registry) Read(cwd string) (Entry, error) {
 }
 
 // migrateLegacy moves cwd's legacy files, if any, into the canonical name.
+// A legacy file that readEntryFile refuses (another user's, a symlink, a
+// FIFO...) is left where it is; a corrupt one is removed with the rest.
 func (r Registry) migrateLegacy(cwd string) error {
 	dir := r.Dir
 	id := WorkspaceID(cwd)
@@ -53,18 +57,24 @@ func (r Registry) migrateLegacy(cwd string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	canonical := filepath.Join(dir, id+".json")
-	if _, err := os.Lstat(canonical); errors.Is(err, fs.ErrNotExist) {
-		var best *entryFile
-		for _, name := range names {
-			f, err := readEntryFile(filepath.Join(dir, name))
-			if err != nil {
-				continue
-			}
+	var (
+		best    *entryFile
+		refused = make(map[string]bool)
+	)
+	for _, name := range names {
+		f, err := readEntryFile(filepath.Join(dir, name))
+		var corrupt *corruptError
+		switch {
+		case err == nil:
 			if best == nil || better(f, *best) {
 				best = &f
 			}
+		case !errors.As(err, &corrupt):
+			refused[name] = true
 		}
+	}
+	canonical := filepath.Join(dir, id+".json")
+	if _, err := os.Lstat(canonical); errors.Is(err, fs.ErrNotExist) {
 		if best == nil {
 			return nil
 		}
@@ -74,6 +84,9 @@ func (r Registry) migrateLegacy(cwd string) error {
 	}
 	var errs []error
 	for _, name := range names {
+		if refused[name] {
+			continue
+		}
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("registry migrate: %w", err))
 		}

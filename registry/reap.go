@@ -73,13 +73,19 @@ func ReapEntry(e Entry, seen time.Time) (ReapOutcome, error) { return Default().
 //
 //   - it is neither pid <= 1 nor the calling process;
 //   - it is a `bones hub start` process (else ErrNotHub);
+//   - it runs as this user, real and effective uid (else ErrNotYours);
 //   - when seen is non-zero, its create time is seen, as an earlier scan
 //     reported it (else ErrProcessChanged);
 //   - e.StartedAt is set and not in the future, so the file can vouch for
 //     the pid (else ErrUnverified);
 //   - it was created no later than e.StartedAt, plus 2 s of slack for clock
 //     rounding; a younger hub is another process that got the pid, so the
-//     stale entry is removed and nothing is signalled (ReapRecycled).
+//     stale entry is removed and nothing is signalled (ReapRecycled);
+//   - its working directory, symlinks resolved, is e.Cwd, symlinks
+//     resolved (else ErrWrongWorkspace: an entry naming another
+//     workspace's hub). When e.Cwd no longer exists, a hub whose directory
+//     was removed under that path, or that runs in the trash (a workspace
+//     moved there), passes too.
 //
 // The hub gets a polite stop (SIGTERM; on Windows there is none and it is
 // killed at once), up to 2 s to exit, then SIGKILL; the entry is removed
@@ -110,6 +116,9 @@ func (r Registry) ReapEntry(e Entry, seen time.Time) (ReapOutcome, error) {
 			"pid", e.HubPID, "cwd", e.Cwd, "entry_started", e.StartedAt, "process_created", h.created)
 		return ReapRecycled, r.RemoveEntry(e)
 	}
+	if err := r.inWorkspace(h, e.Cwd); err != nil {
+		return 0, err
+	}
 	if err := stop(h.p, r.reapGrace()); err != nil {
 		return 0, err
 	}
@@ -135,10 +144,13 @@ func ReapSeen(shown Entry, pid int, created time.Time) (ReapOutcome, Entry, erro
 //
 // The entry for shown.Cwd is read again, which prunes it if its hub has
 // exited or its workspace is gone; without an entry, shown still says which
-// hub was meant. An entry with no hub pid is refused with an error wrapping
-// ErrNoHub, and one naming another pid than pid with a *HubChangedError;
-// nothing is signalled then. Otherwise the entry is reaped by ReapEntry
-// with created as the create time seen. ReapSeen returns ReapEntry's
+// hub was meant. An entry file that may not be read is refused with Read's
+// error (ErrNotOwned for another user's), an entry with no hub pid with an
+// error wrapping ErrNoHub, and one naming another pid than pid with a
+// *HubChangedError; nothing is signalled then. Otherwise the entry is
+// reaped by ReapEntry with created as the create time seen, which refuses
+// another user's process (ErrNotYours) and a hub of another workspace
+// (ErrWrongWorkspace). ReapSeen returns ReapEntry's
 // outcome, the entry it acted on (the zero Entry if it could not be read)
 // and the error.
 func (r Registry) ReapSeen(shown Entry, pid int, created time.Time) (ReapOutcome, Entry, error) {
@@ -160,8 +172,8 @@ func (r Registry) ReapSeen(shown Entry, pid int, created time.Time) (ReapOutcome
 
 // ReapPID stops the `bones hub start` process pid as Reap does (polite
 // stop, grace, kill) without touching the registry. A dead pid is a no-op.
-// pid <= 1, the calling process and any process that is not a bones hub
-// (ErrNotHub) are refused.
+// pid <= 1, the calling process, any process that is not a bones hub
+// (ErrNotHub) and any that runs as another user (ErrNotYours) are refused.
 func ReapPID(pid int) error { return reapPID(pid, reapGrace) }
 
 func reapPID(pid int, grace time.Duration) error {
@@ -175,7 +187,7 @@ func reapPID(pid int, grace time.Duration) error {
 
 // ReapProcess is ReapPID guarded against pid reuse, for hubs that no entry
 // describes: pid must be a live `bones hub start` process (else ErrNotHub)
-// whose create time equals seen, as an earlier scan reported it (else
+// of this user (else ErrNotYours) whose create time equals seen, as an earlier scan reported it (else
 // ErrProcessChanged; a zero seen never matches).
 func ReapProcess(pid int, seen time.Time) error { return reapProcess(pid, seen, reapGrace) }
 
@@ -202,13 +214,17 @@ func reapProcess(pid int, seen time.Time, grace time.Duration) error {
 type pinnedHub struct {
 	p       *os.Process
 	created time.Time
+	cwd     string // its working directory; "" when cwdErr is set
+	deleted bool   // cwd has been removed
+	cwdErr  error
 }
 
 // pinHub opens a handle on pid and checks, after the handle exists, that it
 // is a live `bones hub start` process; reads made before the handle could
 // describe a process that the handle does not hold. It returns nil, nil for
-// a dead pid or a zombie, and ErrNotHub for pid <= 1, the calling process,
-// and any process that is not a bones hub. The caller releases the handle.
+// a dead pid or a zombie, ErrNotHub for pid <= 1, the calling process,
+// and any process that is not a bones hub, and ErrNotYours for a process
+// of another user. The caller releases the handle.
 func pinHub(pid int) (*pinnedHub, error) {
 	switch {
 	case pid <= 1:
@@ -249,6 +265,16 @@ func inspectHub(p *os.Process) (*pinnedHub, error) {
 		}
 		return nil, fmt.Errorf("registry reap pid %d (%.80s): %w", pid, strings.Join(argv, " "), ErrNotHub)
 	}
+	mine, err := procscan.RunsAsSelf(pid)
+	if err != nil {
+		if !pidAlive(pid) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("registry reap pid %d: cannot tell which user it runs as, so it is left alone: %w", pid, err)
+	}
+	if !mine {
+		return nil, fmt.Errorf("registry reap pid %d: it runs as another user, so it is not this user's to stop: %w", pid, ErrNotYours)
+	}
 	created, err := procscan.CreateTime(pid)
 	if err != nil {
 		if !pidAlive(pid) {
@@ -256,10 +282,27 @@ func inspectHub(p *os.Process) (*pinnedHub, error) {
 		}
 		return nil, fmt.Errorf("registry reap pid %d: cannot read its start time, so it is left alone: %w", pid, err)
 	}
+	cwd, deleted, cwdErr := procscan.Cwd(pid)
 	if gone(p) {
 		return nil, nil // the pinned process exited; the reads above may describe a successor
 	}
-	return &pinnedHub{p: p, created: created}, nil
+	return &pinnedHub{p: p, created: created, cwd: cwd, deleted: deleted, cwdErr: cwdErr}, nil
+}
+
+// inWorkspace checks that h runs in the workspace at cwd, as ReapEntry
+// describes.
+func (r Registry) inWorkspace(h *pinnedHub, cwd string) error {
+	pid := h.p.Pid
+	if h.cwdErr != nil {
+		return fmt.Errorf("registry reap pid %d: cannot read its working directory, so it is not shown to be the hub of %s; nothing was signalled: %v: %w", pid, cwd, h.cwdErr, ErrWrongWorkspace)
+	}
+	if resolve(h.cwd) == resolve(cwd) {
+		return nil
+	}
+	if cwdGone(cwd) && inTrash(h.cwd, r.trashDirs()) {
+		return nil
+	}
+	return fmt.Errorf("registry reap pid %d: it runs in %s, not in the entry's workspace %s; nothing was signalled: %w", pid, h.cwd, cwd, ErrWrongWorkspace)
 }
 
 // matches checks h's create time against seen, the one an earlier scan

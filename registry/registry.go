@@ -167,6 +167,16 @@ var (
 	ErrNoHub = errors.New("registry: the entry names no hub process")
 	// ErrHubChanged is matched (errors.Is) by every *HubChangedError.
 	ErrHubChanged = errors.New("registry: the workspace's hub changed since it was seen")
+	// ErrNotYours is returned by every reap function when the process runs
+	// as another user (or as root, for a caller that is not root): it is
+	// never signalled, even by a caller that could.
+	ErrNotYours = errors.New("registry: the process runs as another user")
+	// ErrWrongWorkspace is returned by ReapEntry and ReapSeen when the hub
+	// under the entry's pid does not run in the entry's workspace (its cwd,
+	// symlinks resolved, is another directory, or cannot be read): the
+	// entry names another workspace's hub, which is left alone, and the
+	// entry stays.
+	ErrWrongWorkspace = errors.New("registry: the hub runs in another workspace than the entry's")
 )
 
 // HubChangedError is returned by ReapSeen when the workspace's entry names

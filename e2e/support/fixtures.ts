@@ -77,12 +77,12 @@ export class Processes {
 
   /**
    * Starts `bones hub start --mode mode` in ws and waits for its ready line;
-   * home replaces the suite's HOME (and so its registry).
+   * env is added to its environment (another HOME, for another boneyard).
    */
-  async hub(ws: Workspace, mode: HubMode = 'normal', home?: string): Promise<Hub> {
+  async hub(ws: Workspace, mode: HubMode = 'normal', env: Record<string, string> = {}): Promise<Hub> {
     const child = spawn(FAKEHUB_BIN, ['hub', 'start', '--mode', mode, '--name', ws.name], {
       cwd: ws.cwd,
-      env: childEnv(home ? { HOME: home } : {}),
+      env: childEnv(env),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -108,6 +108,11 @@ export class Processes {
     const m = /^ready pid=(\d+) hub_url=(\S+) nats_url=\S+$/.exec(line);
     if (!m || Number(m[1]) !== proc.pid) throw new Error(`unexpected fake hub line: ${line}`);
     return { ...proc, hubUrl: m[2] };
+  }
+
+  /** Starts a process the test stops itself, killed by its pid if it does not. */
+  spawn(file: string, args: string[], env: Record<string, string>): Proc {
+    return this.track(spawn(file, args, { env: childEnv(env), detached: true, stdio: 'ignore' }));
   }
 
   /** Starts a plain long-running process that is not a hub. */
@@ -195,14 +200,16 @@ export async function noReload(page: Page): Promise<boolean> {
 }
 
 /**
- * The problems the page shows: stopped and orphan workspaces plus
- * process-only orphans. Hub processes of other programs on the host count
- * too, so the page, not the test's own count, is the reference.
+ * What the title counts, as the page shows it: stopped and orphan
+ * workspaces, process-only orphans, and workspaces whose hub death is not
+ * acknowledged. Hub processes of other programs on the host count too, so
+ * the page, not the test's own count, is the reference.
  */
 export async function problemsShown(page: Page): Promise<number> {
   return (
     (await page.locator('table#workspaces tr[data-status="stopped"], table#workspaces tr[data-status="orphan"]').count()) +
-    (await page.locator('section#orphans tr[id^="proc-"]').count())
+    (await page.locator('section#orphans tr[id^="proc-"]').count()) +
+    (await page.locator('table#workspaces tr[data-death]').count())
   );
 }
 

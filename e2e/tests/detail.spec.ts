@@ -19,7 +19,7 @@ test('a detail page shows the workspace, its lock, its log and its actions', asy
   await expect(page.locator('main, body').first()).toContainText(ws.cwd);
   await expect(page.locator('main, body').first()).toContainText(String(hub.pid));
   await expect(page.locator('#lock-state')).toBeVisible();
-  const shown = page.locator('pre#hub-log');
+  const shown = page.locator('#log-lines');
   // The last 200 lines, as inert text.
   await expect(shown).toContainText('<line-249-end>');
   await expect(shown).toContainText('<line-50-end>');

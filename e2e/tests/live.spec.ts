@@ -1,5 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, gotoUntil, idleWorkspace, markDocument, noReload, problemsShown, row, test } from '../support/fixtures';
+import { reportLatency } from '../support/latency';
 import { idleEntry, removeEntries, writeEntry } from '../support/registry';
 
 // Loads / once its live stream is connected and marks the document, so a
@@ -30,11 +31,7 @@ async function watchArrivals(page: Page): Promise<void> {
   });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-test('a hub started and killed outside the browser appears and disappears without a reload', async ({
+test('a hub started and killed outside the browser appears, then turns down, without a reload', async ({
   page,
   workspaces,
   procs,
@@ -45,10 +42,12 @@ test('a hub started and killed outside the browser appears and disappears withou
   const hub = await procs.hub(ws, 'normal');
   await expect(row(page, ws)).toHaveAttribute('data-status', 'running', { timeout: 10_000 });
 
-  // SIGKILL: the hub dies without touching its entry, as a crash does.
+  // SIGKILL: the hub dies without touching its entry, as a crash does;
+  // its entry is pruned, and the workspace stays, down.
   process.kill(hub.pid, 'SIGKILL');
   await hub.exited;
-  await expect(row(page, ws)).toHaveCount(0, { timeout: 10_000 });
+  await expect(row(page, ws)).toHaveAttribute('data-status', 'down', { timeout: 10_000 });
+  await expect(row(page, ws)).toContainText('hub died');
   expect(await noReload(page), 'the page was never reloaded').toBe(true);
 });
 
@@ -93,10 +92,12 @@ test('the title counts problems as they come and go, without a reload', async ({
   await expect(titleMatchesPage).toPass({ timeout: 10_000 });
   expect(await page.title(), 'the count went up').not.toBe(before);
 
-  // It dies: its entry goes, and so does the problem.
+  // It dies: its entry goes, and the stopped hub with it; its death
+  // counts instead, until acknowledged.
   process.kill(hub.pid, 'SIGKILL');
   await hub.exited;
-  await expect(row(page, ws)).toHaveCount(0, { timeout: 10_000 });
+  await expect(row(page, ws)).toHaveAttribute('data-status', 'down', { timeout: 10_000 });
+  await expect(row(page, ws)).toHaveAttribute('data-death', 'unacknowledged');
   await expect(titleMatchesPage).toPass({ timeout: 10_000 });
   expect(await noReload(page), 'the page was never reloaded').toBe(true);
 });
@@ -124,21 +125,7 @@ test('a registry change reaches an open page: file write to DOM latency', async 
   }
   expect(await noReload(page), 'the page was never reloaded').toBe(true);
 
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const summary = {
-    samples,
-    median_ms: percentile(sorted, 50),
-    p90_ms: percentile(sorted, 90),
-    min_ms: sorted[0],
-    max_ms: sorted[sorted.length - 1],
-    all_ms: latencies,
-  };
-  console.log(`registry write -> DOM: median ${summary.median_ms} ms, p90 ${summary.p90_ms} ms (n=${samples})`);
-  testInfo.annotations.push({
-    type: 'latency',
-    description: `median ${summary.median_ms} ms, p90 ${summary.p90_ms} ms`,
-  });
-  await testInfo.attach('latency.json', { body: JSON.stringify(summary, null, 2), contentType: 'application/json' });
+  await reportLatency(testInfo, 'registry write -> DOM', 'latency.json', latencies);
 });
 
 test.describe('without JavaScript', () => {
@@ -159,7 +146,8 @@ test.describe('without JavaScript', () => {
       await page.reload();
       await expect(row(page, arriving)).toHaveAttribute('data-status', 'idle', { timeout: 500 });
       await expect(row(page, started)).toHaveAttribute('data-status', 'running', { timeout: 500 });
-      await expect(row(page, leaving)).toHaveCount(0, { timeout: 500 });
+      // Its entry is gone, the workspace is not: it stays, down.
+      await expect(row(page, leaving)).toHaveAttribute('data-status', 'down', { timeout: 500 });
     }).toPass({ timeout: 10_000, intervals: [250, 500] });
     await expect(row(page, started).locator('.badge')).toHaveText('running');
     await page.locator(`a[href="/workspaces/${started.id}"]`).first().click();

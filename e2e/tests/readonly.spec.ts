@@ -56,8 +56,8 @@ async function expectNoActions(page: Page): Promise<void> {
 
 test('the read-only page shows workspaces and hubs, says it is read-only, and offers no action', async ({ browser, workspaces, procs }, testInfo) => {
   const running = workspaces.create('ro-running');
-  const hub = await procs.hub(running, 'normal', server.home);
-  const loose = await procs.hub(workspaces.create('ro-loose'), 'unregistered', server.home);
+  const hub = await procs.hub(running, 'normal', { HOME: server.home });
+  const loose = await procs.hub(workspaces.create('ro-loose'), 'unregistered', { HOME: server.home });
   const quiet = workspaces.create('ro-quiet');
   const quietId = registerIdle(quiet.cwd, quiet.name);
 
@@ -111,7 +111,7 @@ test('the read-only page shows workspaces and hubs, says it is read-only, and of
 
 test('every change is answered 403, with or without the token', async ({ playwright, workspaces, procs }) => {
   const ws = workspaces.create('ro-api');
-  const hub = await procs.hub(ws, 'normal', server.home);
+  const hub = await procs.hub(ws, 'normal', { HOME: server.home });
   const api = await playwright.request.newContext({ baseURL: server.base });
   const bearer = { Authorization: `Bearer ${TOKEN}` };
   for (const [method, url, headers] of [

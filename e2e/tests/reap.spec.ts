@@ -13,14 +13,16 @@ import {
 } from '../support/fixtures';
 
 test.describe('with JavaScript', () => {
-  test('reaping a running hub ends the process and drops its row', async ({ page, workspaces, procs }) => {
+  test('reaping a running hub ends the process and turns its row down', async ({ page, workspaces, procs }) => {
     const ws = workspaces.create('reap-running');
     const hub = await procs.hub(ws, 'normal');
     await gotoStatus(page, ws, 'running');
     await markDocument(page);
     page.once('dialog', (d) => void d.accept());
     await row(page, ws).getByRole('button', { name: /^Reap/ }).click();
-    await expect(row(page, ws)).toHaveCount(0);
+    await expect(row(page, ws)).toHaveAttribute('data-status', 'down');
+    await expect(row(page, ws)).toContainText('hub reaped');
+    await expect(row(page, ws).getByRole('button', { name: /^Reap/ })).toHaveCount(0);
     await expect(flash(page, 'status')).toBeVisible();
     await expect.poll(() => alive(hub.pid), { message: `hub ${hub.pid} still alive` }).toBe(false);
     expect(fs.existsSync(ws.entryPath)).toBe(false);
@@ -36,7 +38,9 @@ test.describe('with JavaScript', () => {
     await row(page, ws).getByRole('button', { name: /^Reap/ }).click();
     await expect.poll(() => alive(hub.pid), { timeout: 3000, intervals: [50] }).toBe(false);
     test.info().annotations.push({ type: 'reap time', description: `${Date.now() - start} ms` });
-    await expect(row(page, ws)).toHaveCount(0);
+    // Killed by boneyard's own reap: down, not a death to count.
+    await expect(row(page, ws)).toHaveAttribute('data-status', 'down');
+    await expect(row(page, ws)).not.toHaveAttribute('data-death', /.*/);
   });
 
   test('reaping a process-only orphan ends it', async ({ page, workspaces, procs }) => {
@@ -66,6 +70,6 @@ test.describe('without JavaScript', () => {
     expect(new URL(page.url()).pathname).toBe('/');
     await expect(flash(page, 'status')).toBeVisible();
     await expect.poll(() => alive(hub.pid)).toBe(false);
-    await expect(row(page, ws)).toHaveCount(0);
+    await expect(row(page, ws)).toHaveAttribute('data-status', 'down');
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { expect, flash, gotoStatus, idleWorkspace, markDocument, noReload, row, test } from '../support/fixtures';
 
 test.describe('with JavaScript', () => {
-  test('removing after confirming deletes the entry and the row', async ({ page, workspaces }) => {
+  test('removing after confirming deletes the entry; the workspace stays, down', async ({ page, workspaces }) => {
     const ws = idleWorkspace(workspaces, 'remove-yes');
     await gotoStatus(page, ws, 'idle');
     await markDocument(page);
@@ -12,7 +12,9 @@ test.describe('with JavaScript', () => {
       void d.accept();
     });
     await row(page, ws).getByRole('button', { name: /^Remove/ }).click();
-    await expect(row(page, ws)).toHaveCount(0);
+    await expect(row(page, ws)).toHaveAttribute('data-status', 'down');
+    await expect(row(page, ws)).toContainText('registry entry removed');
+    await expect(row(page, ws).getByRole('button', { name: /^Remove/ })).toHaveCount(0);
     await expect(flash(page, 'status')).toBeVisible();
     expect(question, 'a confirmation was asked').not.toBe('');
     expect(fs.existsSync(ws.entryPath), `${ws.entryPath} after remove`).toBe(false);
@@ -59,7 +61,7 @@ test.describe('without JavaScript', () => {
     await page.getByRole('button', { name: /^Yes, remove/ }).click();
     expect(new URL(page.url()).pathname).toBe('/');
     await expect(flash(page, 'status')).toBeVisible();
-    await expect(row(page, ws)).toHaveCount(0);
+    await expect(row(page, ws)).toHaveAttribute('data-status', 'down');
     expect(fs.existsSync(ws.entryPath)).toBe(false);
   });
 });

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -92,7 +91,7 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 		*w = Workspace{
 			Info:    in,
 			HubLink: registry.IsLoopbackHTTP(in.HubURL),
-			LogPath: filepath.Join(lock.StateDir(in.Cwd), "hub.log"),
+			LogPath: LogPath(in.Cwd),
 		}
 		w.Status = statusOf(w, isOrphan)
 		if w.Status == StatusOrphan {
@@ -147,11 +146,11 @@ func modTime(path string) time.Time {
 	return fi.ModTime()
 }
 
-// compareWorkspaces sorts problems first (by status rank), then by name,
-// cwd and id.
+// compareWorkspaces sorts problems first (by status rank, see sortRank),
+// then by name, cwd and id.
 func compareWorkspaces(a, b Workspace) int {
 	return cmp.Or(
-		cmp.Compare(a.Status.Rank(), b.Status.Rank()),
+		cmp.Compare(a.sortRank(), b.sortRank()),
 		cmp.Compare(a.Name, b.Name),
 		cmp.Compare(a.Cwd, b.Cwd),
 		cmp.Compare(a.ID, b.ID),

@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"boneyard/internal/bonescli"
+	"boneyard/internal/journal"
 	"boneyard/procscan"
 	"boneyard/registry"
 )
@@ -84,6 +85,19 @@ type Options struct {
 	// actions off, for the reason NoBones gives (what bonescli.Find said).
 	Bones   *bonescli.CLI
 	NoBones error
+	// Journal, when set, remembers what happens to the hubs: it observes
+	// every complete collection, the actions are recorded in it, and each
+	// snapshot carries it as of then (down workspaces, deaths, events,
+	// notices). The caller opens and closes it.
+	Journal *journal.Journal
+	// NoExitWatch turns off watching the live hubs for their exit (pidfd
+	// on Linux, kqueue on macOS), which Run otherwise does so that a hub's
+	// death is collected at once rather than at the next interval.
+	NoExitWatch bool
+	// History is how far back each hub's CPU and memory samples reach;
+	// default 1h, at one sample per interval, or fewer: at most 720 a hub
+	// (5s apart over an hour).
+	History time.Duration
 }
 
 const (
@@ -120,6 +134,13 @@ type Collector struct {
 	probes    *probeCache
 	resources *resourceCache // used only by the collection holding sem
 	hubs      *hubs          // hub lifecycle actions: the bones CLI, the workspaces acted on
+
+	journal  *journal.Journal
+	notices  *notifier                            // used only by the collection holding sem
+	samples  *sampler                             // used only by the collection holding sem
+	exits    atomic.Pointer[procscan.ExitWatcher] // Run's, while it runs
+	noWatch  bool
+	observed bool // the journal has seen a complete collection; guarded by sem
 }
 
 // New returns a collector whose Snapshot is empty (Seq 0) until the first
@@ -153,16 +174,22 @@ func New(opts Options) *Collector {
 	if c.src.scan == nil {
 		c.src.scan = procscan.Scan
 	}
+	c.journal, c.noWatch = opts.Journal, opts.NoExitWatch
+	c.notices = newNotifier()
+	c.samples = newSampler(opts.History, c.interval)
 	// Half the interval: a result probed during one tick's collection is
 	// stale by the next tick, so every tick re-probes every hub.
 	c.probes = newProbeCache(c.interval/2, c.Trigger)
 	c.resources = &resourceCache{maxAge: c.interval}
-	c.cur.Store(&Snapshot{
+	first := &Snapshot{
 		RegistryDir: c.src.reg.Dir,
 		Workspaces:  []Workspace{},
 		Orphans:     []Orphan{},
 		Processes:   []HubProcess{},
-	})
+		Down:        []Workspace{},
+	}
+	c.remember(first)
+	c.cur.Store(first)
 	return c
 }
 
@@ -183,6 +210,8 @@ func (c *Collector) Run(ctx context.Context) error {
 
 	w := newDirWatch(c.src.reg.Dir, c.log)
 	defer w.close()
+	exits := c.watchExits()
+	defer c.stopWatchingExits()
 
 	ticker := time.NewTicker(c.interval)
 	defer ticker.Stop()
@@ -223,6 +252,16 @@ func (c *Collector) Run(ctx context.Context) error {
 				c.log.Debug("collector: registry directory watched again", "dir", w.dir)
 			}
 			if !collectNow(true) {
+				return nil
+			}
+		case _, ok := <-exits:
+			if !ok {
+				exits = nil
+				continue
+			}
+			// A hub died: collect now, once for every exit already told.
+			drainExits(exits)
+			if !collectNow(false) {
 				return nil
 			}
 		case <-c.trigger:
@@ -343,6 +382,12 @@ func (c *Collector) collectLocked(periodic bool) *Snapshot {
 	c.seq++
 	s.Seq = c.seq
 	c.logErr(s.Err)
+	if periodic {
+		c.samples.add(s)
+	}
+	c.samples.attach(s)
+	c.observe(s)
+	c.watch(s)
 	c.cur.Store(s)
 	c.publish(s)
 	return s

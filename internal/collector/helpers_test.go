@@ -19,12 +19,39 @@ import (
 
 // TestMain lets the test binary play a fake hub answering 204 on
 // 127.0.0.1 ("serve"), also holding its workspace's lock ("locked"). The
-// tests write the registry entries themselves.
+// tests write the registry entries themselves, except for the hub that
+// lives as bones does ("bones": its own entry, hub.pid and hub.log, and a
+// clean stop on SIGTERM).
 func TestMain(m *testing.M) {
 	hubtest.Main(m, map[string]func() int{
 		"serve":  serveHub,
 		"locked": lockedHub,
+		"bones":  bonesHub,
 	})
+}
+
+func bonesHub() int {
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake hub:", err)
+		return 1
+	}
+	return hubtest.Hub{
+		Handler:  http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }),
+		StateDir: lock.StateDir(wd),
+		OnReady: func(url string) error {
+			return registry.Write(registry.Entry{Cwd: wd, Name: filepath.Base(wd), HubURL: url, HubPID: os.Getpid(), StartedAt: time.Now().UTC()})
+		},
+		OnTerm: func() { registry.RemoveEntry(registry.Entry{Cwd: wd, HubPID: os.Getpid()}) },
+	}.Run()
+}
+
+// startBonesHub runs a fake hub that lives as bones does in cwd.
+func startBonesHub(t testing.TB, cwd string) *hubtest.Proc {
+	t.Helper()
+	h := hubtest.Start(t, hubtest.Options{Mode: "bones", Dir: cwd, Args: hubtest.HubArgs()})
+	ownHubs.Add(t, h.PID)
+	return h
 }
 
 func serveHub() int {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"boneyard/lock"
 	"boneyard/registry"
 )
 
@@ -23,6 +24,10 @@ func (w *Workspace) DisplayName() string {
 	}
 	return w.ID
 }
+
+// LogPath is the hub log of the workspace at cwd, in its bones state
+// directory (which BONES_DIR may move).
+func LogPath(cwd string) string { return filepath.Join(lock.StateDir(cwd), "hub.log") }
 
 // statusOf is the badge of a registry row: idle without a hub pid, orphan
 // when its workspace is gone, else what the hub probe said.

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"time"
 
+	"boneyard/internal/history"
+	"boneyard/internal/journal"
 	"boneyard/lock"
 	"boneyard/procscan"
 	"boneyard/registry"
@@ -18,17 +20,24 @@ const (
 	StatusIdle    Status = "idle"    // pid 0: registered by `bones up`
 	StatusUnknown Status = "unknown" // not enough info to probe
 	StatusOrphan  Status = "orphan"  // pid alive, workspace gone
+	// StatusDown is a workspace boneyard remembers whose entry is gone
+	// (bones deletes it when the hub stops, and prunes it once the hub
+	// died) while the workspace is still there; see Snapshot.Down.
+	StatusDown Status = "down"
 )
 
 // statuses is every status in display order; Counts is indexed by it.
-var statuses = [...]Status{StatusOrphan, StatusStopped, StatusUnknown, StatusIdle, StatusRunning}
+var statuses = [...]Status{StatusOrphan, StatusStopped, StatusDown, StatusUnknown, StatusIdle, StatusRunning}
 
 // Statuses returns every status in display order: problems first (orphan,
-// stopped), then unknown, idle, running. Workspaces are sorted by it.
+// stopped), then down, unknown, idle, running. Workspaces are sorted by
+// it, except that a down workspace whose hub stopped cleanly, or whose
+// death was acknowledged, sorts with the idle ones.
 func Statuses() []Status { return slices.Clone(statuses[:]) }
 
 // Problem reports whether a workspace with this status needs the user's
-// attention: an orphan or a stopped hub.
+// attention: an orphan or a stopped hub. A down workspace is not one in
+// itself: its hub's death is, until acknowledged (Counts.Deaths).
 func (s Status) Problem() bool { return s == StatusOrphan || s == StatusStopped }
 
 // Rank is the status's position in Statuses, for sorting problems first;
@@ -51,7 +60,29 @@ type (
 	Orphan = registry.OrphanHub
 	// ReapOutcome says what a workspace reap did.
 	ReapOutcome = registry.ReapOutcome
+	// Event is one lifecycle event the journal recorded.
+	Event = journal.Event
+	// Kind is what an event reports.
+	Kind = journal.Kind
+	// EventFilter selects events (Snapshot.Events).
+	EventFilter = journal.Filter
+	// Known is a workspace the journal remembers.
+	Known = journal.Known
+	// Down says how and when a remembered workspace went down.
+	Down = journal.Down
+	// Sample is one CPU and memory measurement of a hub.
+	Sample = history.Sample
 )
+
+// The event kinds a page tells apart.
+const (
+	KindHubDied        = journal.KindHubDied
+	KindHubStuck       = journal.KindHubStuck
+	KindOrphanAppeared = journal.KindOrphanAppeared
+)
+
+// Kinds returns every event kind, in the order of a workspace's life.
+func Kinds() []Kind { return journal.Kinds() }
 
 // What a workspace reap did; see ReapWorkspace.
 const (
@@ -76,6 +107,12 @@ type Workspace struct {
 	LogModified   time.Time  // when a running hub's log last changed, its last sign of activity; zero otherwise or without a log
 	Lock          LockState  // the workspace lock as probed (never taken)
 	Resources     *Resources // nil unless the hub pid is alive; shared by entries naming the same pid
+
+	// What the journal remembers of the workspace (zero without one).
+	Down     *Down  // how and when it went down; set only on the rows of Snapshot.Down
+	Death    *Event // its hub's last death, until acknowledged
+	Deaths   int    // its hub's deaths in the last FlapWindow
+	Flapping bool   // Deaths reached FlapDeaths: the hub keeps dying
 }
 
 // HubProcess is a live hub process with what the registry says of it.
@@ -105,12 +142,26 @@ type Snapshot struct {
 	Err       error // errors of this collection's parts, if any (the other parts are still filled)
 	ListErr   error // the registry listing failed: Workspaces and Orphans are empty for want of it (also in Err)
 	ScanErr   error // the process scan failed: Processes and Orphans are incomplete (also in Err)
+
+	// Down is the workspaces boneyard remembers that are down (Status
+	// down), sorted like Workspaces; empty without a journal or a listing.
+	Down []Workspace
+	// Notices are the latest events worth a desktop notification, oldest
+	// first; NoticeRun tells this boneyard run's apart from another's.
+	Notices   []Notice
+	NoticeRun string
+
+	journal    journal.View // the journal as of this snapshot
+	remembers  bool         // there is a journal
+	history    *history.Set // the hubs' resource samples; read up to Taken
+	historyCap int          // samples kept a hub
 }
 
 // Counts are the per-status totals a page header shows.
 type Counts struct {
 	byStatus       [len(statuses)]int // workspaces per status, in display order
 	ProcessOrphans int                // process-only orphan hubs
+	Deaths         int                // workspaces shown whose hub death is not acknowledged
 }
 
 // Of returns the number of workspaces with status s.
@@ -142,13 +193,22 @@ func (c Counts) Problems() int {
 	return n
 }
 
-// Counts tallies the snapshot's workspaces per status and its process-only
-// orphans.
+// Attention is what the page title counts: the problems plus the hub
+// deaths not acknowledged yet.
+func (c Counts) Attention() int { return c.Problems() + c.Deaths }
+
+// Counts tallies the snapshot's workspaces, down ones included, per
+// status, its process-only orphans and its unacknowledged deaths.
 func (s *Snapshot) Counts() Counts {
 	c := Counts{ProcessOrphans: len(s.Orphans)}
-	for _, w := range s.Workspaces {
-		if r := w.Status.Rank(); r < len(c.byStatus) {
-			c.byStatus[r]++
+	for _, list := range [][]Workspace{s.Workspaces, s.Down} {
+		for _, w := range list {
+			if r := w.Status.Rank(); r < len(c.byStatus) {
+				c.byStatus[r]++
+			}
+			if w.Death != nil {
+				c.Deaths++
+			}
 		}
 	}
 	return c
@@ -156,6 +216,9 @@ func (s *Snapshot) Counts() Counts {
 
 // Problems is shorthand for s.Counts().Problems().
 func (s *Snapshot) Problems() int { return s.Counts().Problems() }
+
+// Attention is shorthand for s.Counts().Attention(): the title's count.
+func (s *Snapshot) Attention() int { return s.Counts().Attention() }
 
 // Listed reports whether the snapshot speaks for the registry: collected,
 // and the listing succeeded. Otherwise a missing workspace proves nothing.

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"boneyard/procscan"
@@ -238,5 +239,47 @@ func TestHubLink(t *testing.T) {
 		if ok := registry.IsLoopbackHTTP(tt.url); ok != tt.ok {
 			t.Errorf("registry.IsLoopbackHTTP(%q) = %v", tt.url, ok)
 		}
+	}
+}
+
+// TestTableAndAttention: down rows join the table, a death not
+// acknowledged sorts with the problems and counts in the title.
+func TestTableAndAttention(t *testing.T) {
+	t.Parallel()
+	death := &Event{Kind: KindHubDied}
+	down := func(id string, died bool) Workspace {
+		w := ws(id, StatusDown, nil)
+		w.Down = &Down{What: "hub stopped cleanly"}
+		if died {
+			w.Death = death
+		}
+		return w
+	}
+	revived := ws("r-revived", StatusRunning, nil)
+	revived.Death = death // its hub died, then started again
+	s := snap([]Orphan{{PID: 9, ProcessOnly: true}},
+		ws("s-stopped", StatusStopped, nil), ws("i-idle", StatusIdle, nil), revived, ws("r-run", StatusRunning, nil))
+	s.Down = []Workspace{down("d-died", true), down("d-clean", false)}
+	var got []string
+	for _, w := range s.Table() {
+		got = append(got, w.ID)
+	}
+	want := []string{"s-stopped", "d-died", "d-clean", "i-idle", "r-revived", "r-run"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Table = %v, want %v", got, want)
+	}
+	n := s.Counts()
+	if n.Of(StatusDown) != 2 || n.Deaths != 2 || n.Problems() != 2 || n.Attention() != 4 || n.Workspaces() != 6 {
+		t.Errorf("down %d, deaths %d, problems %d, attention %d, workspaces %d; want 2, 2, 2, 4, 6",
+			n.Of(StatusDown), n.Deaths, n.Problems(), n.Attention(), n.Workspaces())
+	}
+	if w, ok := s.DownWorkspace("d-clean"); !ok || w.Status != StatusDown {
+		t.Errorf("DownWorkspace(d-clean) = %+v, %v", w, ok)
+	}
+	if _, ok := s.Workspace("d-clean"); ok {
+		t.Error("a down workspace is listed as a registry workspace")
+	}
+	if len(snap(nil).Table()) != 0 {
+		t.Error("an empty snapshot has a table")
 	}
 }

@@ -89,6 +89,47 @@ func (r *Ring) Last() (Sample, bool) {
 	return r.buf[(r.next-1+len(r.buf))%len(r.buf)].unpack(), true
 }
 
+// Series returns the samples held up to until (the zero time: all of
+// them), oldest first, averaged into at most n points of consecutive
+// samples each (n of at least 1): what a chart n points wide draws. A
+// point's time is its last sample's.
+func (r *Ring) Series(n int, until time.Time) []Sample {
+	n = max(n, 1)
+	held := len(r.buf)
+	at := func(i int) sample { return r.buf[(r.next+i)%held] }
+	total := held
+	if !until.IsZero() {
+		limit := until.UnixMilli()
+		for total > 0 && at(total-1).unixMilli > limit {
+			total--
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	points := min(n, total)
+	out := make([]Sample, 0, points)
+	var cpu float64
+	var rss uint64
+	count := 0
+	for i := range total {
+		p := at(i)
+		cpu += float64(p.cpu)
+		rss += uint64(p.rssKiB)
+		count++
+		// Sample i closes its point when the next sample belongs to the next.
+		if i == total-1 || (i+1)*points/total != i*points/total {
+			out = append(out, Sample{
+				Time:       time.UnixMilli(p.unixMilli),
+				CPUPercent: cpu / float64(count),
+				RSS:        rss / uint64(count) * 1024,
+			})
+			cpu, rss, count = 0, 0, 0
+		}
+	}
+	return out
+}
+
 // Key identifies one hub process: its pid and start time, so that a
 // recycled pid starts a history of its own.
 type Key struct {
@@ -138,6 +179,17 @@ func (s *Set) Samples(k Key) []Sample {
 	defer s.mu.RUnlock()
 	if r := s.rings[k]; r != nil {
 		return r.Samples()
+	}
+	return nil
+}
+
+// Series returns hub k's samples up to until averaged into at most n
+// points, as Ring.Series does; nil when it has none.
+func (s *Set) Series(k Key, n int, until time.Time) []Sample {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r := s.rings[k]; r != nil {
+		return r.Series(n, until)
 	}
 	return nil
 }

@@ -87,12 +87,13 @@ func TestSet(t *testing.T) {
 	}
 }
 
-// heapFor returns the heap bytes that 100 hubs' full hour of history hold.
-func heapFor() (uint64, *Set) {
+// heapFor returns the heap bytes that 100 hubs' full hour of history at
+// one sample every interval hold.
+func heapFor(interval time.Duration) (uint64, *Set) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	s := NewSet(time.Hour, 5*time.Second)
+	s := NewSet(time.Hour, interval)
 	for h := range 100 {
 		k := KeyOf(1000+h, t0)
 		for i := range s.Cap() {
@@ -107,7 +108,7 @@ func heapFor() (uint64, *Set) {
 // TestMemoryFor100Hubs: an hour at 5 s for 100 hubs is 72,000 samples of
 // 16 bytes, 1,152,000 bytes, plus the map and ring headers.
 func TestMemoryFor100Hubs(t *testing.T) {
-	heap, s := heapFor()
+	heap, s := heapFor(5 * time.Second)
 	t.Logf("100 hubs × %d samples: %d heap bytes", s.Cap(), heap)
 	if heap > 1_400_000 {
 		t.Errorf("100 hubs' history holds %d heap bytes, want at most 1,400,000", heap)
@@ -118,9 +119,10 @@ func TestMemoryFor100Hubs(t *testing.T) {
 }
 
 // BenchmarkMemory100Hubs reports the heap that 100 hubs' full hour of
-// history (720 samples each) holds, and the cost of one Add.
+// history (720 samples each, as the collector keeps at any interval up to
+// 5 s) holds, and the cost of one Add.
 func BenchmarkMemory100Hubs(b *testing.B) {
-	heap, s := heapFor()
+	heap, s := heapFor(5 * time.Second)
 	k := KeyOf(1000, t0)
 	i := 0
 	for b.Loop() {
@@ -128,4 +130,62 @@ func BenchmarkMemory100Hubs(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(heap), "heap-bytes/100hubs")
+}
+
+func TestSeries(t *testing.T) {
+	// sampleAt(i) has CPU i/4 and RSS i MiB.
+	tests := []struct {
+		name    string
+		cap     int
+		added   int
+		n       int
+		wantCPU []float64
+		wantRSS []uint64 // MiB
+		wantAt  []int    // the sample whose time each point has
+		until   int      // the last sample included; -1: all
+	}{
+		{"empty", 4, 0, 3, nil, nil, nil, -1},
+		{"fewer samples than points", 4, 2, 3, []float64{0, 0.25}, []uint64{0, 1}, []int{0, 1}, -1},
+		{"two to a point", 8, 6, 3, []float64{0.125, 0.625, 1.125}, []uint64{0, 2, 4}, []int{1, 3, 5}, -1},
+		{"uneven split: three, then two", 8, 5, 2, []float64{0.25, 0.875}, []uint64{1, 3}, []int{2, 4}, -1},
+		{"wrapped ring", 4, 6, 2, []float64{0.625, 1.125}, []uint64{2, 4}, []int{3, 5}, -1},
+		{"one point", 4, 4, 1, []float64{0.375}, []uint64{1}, []int{3}, -1},
+		{"n 0 means 1", 4, 2, 0, []float64{0.125}, []uint64{0}, []int{1}, -1},
+		{"up to a time", 8, 6, 2, []float64{0.125, 0.625}, []uint64{0, 2}, []int{1, 3}, 3},
+		{"up to before the first", 8, 6, 2, nil, nil, nil, -2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewRing(tt.cap)
+			for i := range tt.added {
+				r.Add(sampleAt(i))
+			}
+			var until time.Time
+			switch {
+			case tt.until == -2:
+				until = sampleAt(0).Time.Add(-time.Second)
+			case tt.until >= 0:
+				until = sampleAt(tt.until).Time
+			}
+			got := r.Series(tt.n, until)
+			if len(got) != len(tt.wantCPU) {
+				t.Fatalf("%d points %+v, want %d", len(got), got, len(tt.wantCPU))
+			}
+			for i, p := range got {
+				// RSS averages in KiB and rounds down.
+				if p.CPUPercent != tt.wantCPU[i] || p.RSS>>20 != tt.wantRSS[i] || !p.Time.Equal(sampleAt(tt.wantAt[i]).Time) {
+					t.Errorf("point %d = {cpu %v rss %d MiB at %v}, want {cpu %v rss %d MiB at sample %d}",
+						i, p.CPUPercent, p.RSS>>20, p.Time, tt.wantCPU[i], tt.wantRSS[i], tt.wantAt[i])
+				}
+			}
+		})
+	}
+	s := NewSet(time.Minute, 5*time.Second)
+	if s.Series(KeyOf(1, t0), 10, time.Time{}) != nil {
+		t.Error("Series of an unknown hub is not nil")
+	}
+	s.Add(KeyOf(1, t0), sampleAt(3))
+	if got := s.Series(KeyOf(1, t0), 10, time.Time{}); len(got) != 1 || got[0].CPUPercent != 0.75 {
+		t.Errorf("Set.Series = %+v, want the one sample", got)
+	}
 }

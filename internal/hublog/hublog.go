@@ -35,6 +35,7 @@ type Line struct {
 	Fields map[string]string // every other field, strings unquoted, other values as JSON text; nil if none
 	Raw    string            // the line as written, invalid UTF-8 replaced by U+FFFD, no line end
 	Plain  bool              // not a JSON object with a valid ts
+	Panic  bool              // a plain line of a Go panic or fatal error: its first line or one of its trace
 }
 
 // Parse parses one line of a hub log. It never fails: what is not a JSON
@@ -45,6 +46,7 @@ func Parse(raw string) Line {
 	l := Line{Raw: raw, Msg: raw, Plain: true}
 	trimmed := strings.TrimSpace(raw)
 	if !strings.HasPrefix(trimmed, "{") {
+		l.Panic = isPanicLine(raw)
 		return l
 	}
 	var obj map[string]json.RawMessage

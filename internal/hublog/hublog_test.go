@@ -134,3 +134,65 @@ func TestLineText(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePanicSpanningLines: every line the Go runtime writes for a
+// panic is a panic line, judged alone, and ERROR to a filter; the plain
+// lines around it are not.
+func TestParsePanicSpanningLines(t *testing.T) {
+	tests := []struct {
+		raw      string
+		panic    bool
+		severity string
+	}{
+		{"hub: fossil at 127.0.0.1:1, nats at nats://127.0.0.1:2", false, "INFO"},
+		{"panic: runtime error: invalid memory address or nil pointer dereference", true, "ERROR"},
+		{"[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a2b3c]", true, "ERROR"},
+		{"", false, "INFO"},
+		{"goroutine 1 [running]:", true, "ERROR"},
+		{"goroutine 18 gp=0xc000102000 m=nil [chan receive]:", true, "ERROR"},
+		{"main.(*hub).serve(0xc000010000, {0x7a5e20, 0xc00001e0a0})", true, "ERROR"},
+		{"\t/home/u/src/bones/internal/hub/hub.go:214 +0x1d", true, "ERROR"},
+		{"main.main()", true, "ERROR"},
+		{"created by main.start in goroutine 1", true, "ERROR"},
+		{"fatal error: concurrent map writes", true, "ERROR"},
+		{"exit status 2", false, "INFO"},
+		{"hub: hub: NATS server not ready within 5s", false, "INFO"},
+		{`{"ts":"2026-12-01T17:05:53Z","level":"warn","event":"lifecycle","msg":"panic: not a panic"}`, false, "WARN"},
+		{`{"ts":"2026-12-01T17:05:53Z","level":"WARNING","event":"lifecycle"}`, false, "WARN"},
+		{`{"ts":"2026-12-01T17:05:53Z","level":"NOTICE","event":"lifecycle"}`, false, "INFO"},
+		{`{"ts":"2026-12-01T17:05:53Z","level":"DEBUG","event":"rpc"}`, false, "DEBUG"},
+	}
+	raw := make([]string, len(tests))
+	for i, tt := range tests {
+		raw[i] = tt.raw
+	}
+	for i, l := range ParseLines(raw) {
+		tt := tests[i]
+		if l.Panic != tt.panic || l.Severity() != tt.severity {
+			t.Errorf("%q: panic %v severity %s, want %v %s", tt.raw, l.Panic, l.Severity(), tt.panic, tt.severity)
+		}
+	}
+}
+
+func TestQueryCompileRefuses(t *testing.T) {
+	tests := []struct {
+		q    Query
+		want string
+	}{
+		{Query{Level: "LOUD"}, `unknown level "LOUD": use one of DEBUG, INFO, WARN, ERROR`},
+		{Query{Text: "a(b", Regex: true}, `the regular expression is invalid: missing closing ) in "a(b"`},
+		{Query{Text: strings.Repeat("x", 201)}, "the search text is 201 bytes long: at most 200 are allowed"},
+		{Query{Text: "bad \xff"}, "the search text is not valid UTF-8"},
+	}
+	for _, tt := range tests {
+		_, err := tt.q.Compile()
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("Compile(%+v) = %v, want %q", tt.q, err, tt.want)
+		}
+	}
+	// A plain text that looks like a regular expression is taken as it is.
+	f, err := Query{Text: "a(b"}.Compile()
+	if err != nil || !f.Match(Parse("x A(B y")) || f.Match(Parse("ab")) {
+		t.Errorf("substring a(b: %v", err)
+	}
+}

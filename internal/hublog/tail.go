@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"slices"
+
+	"boneyard/internal/safefile"
 )
 
 // DefaultMaxBytes is how much of a log's end Tail reads when the caller
@@ -16,15 +16,6 @@ const DefaultMaxBytes = 256 << 10
 
 // blockSize is how much Tail reads at a time, backwards from the end.
 const blockSize = 16 << 10
-
-var (
-	// ErrNotRegular reports a log that is a FIFO, a device, a directory or
-	// a socket: reading one could block or never end.
-	ErrNotRegular = errors.New("not a regular file")
-	// ErrSymlink reports a log that is a symbolic link, which could point
-	// out of the workspace.
-	ErrSymlink = errors.New("is a symbolic link")
-)
 
 // Excerpt is the end of a log as Tail read it.
 type Excerpt struct {
@@ -37,9 +28,11 @@ type Excerpt struct {
 // Tail returns the last n complete lines (n <= 0: as many as the budget
 // holds) of the regular file at path, reading at most maxBytes (<= 0:
 // DefaultMaxBytes) backwards from its end in blocks. A line longer than the
-// budget is left out. The file is opened as OpenRegular opens it.
+// budget is left out. The file is opened as safefile.Open opens it: a
+// symbolic link (safefile.ErrSymlink), a FIFO or a device
+// (safefile.ErrNotRegular) is refused without blocking.
 func Tail(path string, n int, maxBytes int64) (Excerpt, error) {
-	f, fi, err := OpenRegular(path)
+	f, fi, err := safefile.Open(path)
 	if err != nil {
 		return Excerpt{}, err
 	}
@@ -86,47 +79,4 @@ func Tail(path string, n int, maxBytes int64) (Excerpt, error) {
 		ex.Lines[i] = string(r)
 	}
 	return ex, nil
-}
-
-// OpenRegular opens path for reading only if it is a regular file: without
-// following a symbolic link as its last element (ErrSymlink) and without
-// blocking on a FIFO, it checks the opened file and refuses anything else
-// (ErrNotRegular). The caller closes the file.
-func OpenRegular(path string) (*os.File, fs.FileInfo, error) {
-	f, err := openNoFollow(path)
-	if err != nil {
-		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return nil, nil, fmt.Errorf("open %s: %w: refusing to follow it", path, ErrSymlink)
-		}
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("open %s: %w (%s): refusing to read it", path, ErrNotRegular, kindOf(fi.Mode()))
-	}
-	return f, fi, nil
-}
-
-// kindOf names a non-regular file's type.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	}
-	return "type " + m.Type().String()
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"boneyard/internal/safefile"
 	"time"
 )
 
@@ -34,7 +36,7 @@ func TestTailRefusesSpecialFiles(t *testing.T) {
 			}()
 			select {
 			case err := <-done:
-				if !errors.Is(err, ErrNotRegular) {
+				if !errors.Is(err, safefile.ErrNotRegular) {
 					t.Fatalf("Tail = %v, want ErrNotRegular", err)
 				}
 			case <-time.After(10 * time.Second):

@@ -1,12 +1,15 @@
 package hubtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -67,29 +70,71 @@ type Hub struct {
 	// entry; nil registers nothing.
 	OnReady func(url string) error
 	// OnTerm runs on SIGTERM before the hub exits 0, as bones removes its
-	// entry; nil leaves SIGTERM its default.
+	// entry; nil leaves SIGTERM its default unless StateDir is set.
 	OnTerm func()
+	// StateDir, when set, is the workspace's bones state directory, where
+	// the hub keeps hub.pid and logs its lifecycle to hub.log as bones
+	// does: `hub: starting (pid=N, …)` and `hub: ready`, and on SIGTERM
+	// `hub: stopping`, hub.pid removed, `hub: stopped`. A SIGKILL leaves
+	// hub.pid behind and logs nothing.
+	StateDir string
+}
+
+// logLifecycle appends one bones-style JSON lifecycle line to hub.log.
+func (h Hub) logLifecycle(msg string) {
+	if h.StateDir == "" {
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(h.StateDir, "hub.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake hub:", err)
+		return
+	}
+	defer f.Close()
+	line, _ := json.Marshal(map[string]string{
+		"ts": time.Now().UTC().Format(time.RFC3339), "level": "INFO", "event": "lifecycle", "msg": msg,
+	})
+	f.Write(append(line, '\n'))
 }
 
 // Run plays the hub and returns its exit code.
 func (h Hub) Run() int {
+	pidFile := filepath.Join(h.StateDir, "hub.pid")
+	if h.StateDir != "" {
+		if err := os.MkdirAll(h.StateDir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "fake hub:", err)
+			return 1
+		}
+		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "fake hub:", err)
+			return 1
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake hub:", err)
 		return 1
 	}
+	h.logLifecycle(fmt.Sprintf("hub: starting (pid=%d, repo-port=%d, coord-port=0)", os.Getpid(), ln.Addr().(*net.TCPAddr).Port))
 	url := "http://" + ln.Addr().String()
 	if h.Handler == nil {
 		go Hang(ln)
 	} else {
 		go http.Serve(ln, h.Handler)
 	}
-	if h.OnTerm != nil {
+	if h.OnTerm != nil || h.StateDir != "" {
 		term := make(chan os.Signal, 1)
 		signal.Notify(term, syscall.SIGTERM)
 		go func() {
 			<-term
-			h.OnTerm()
+			h.logLifecycle("hub: stopping")
+			if h.OnTerm != nil {
+				h.OnTerm()
+			}
+			if h.StateDir != "" {
+				os.Remove(pidFile)
+			}
+			h.logLifecycle("hub: stopped")
 			os.Exit(0)
 		}()
 	}
@@ -99,6 +144,7 @@ func (h Hub) Run() int {
 			return 1
 		}
 	}
+	h.logLifecycle("hub: ready")
 	Ready(url)
 	return Linger()
 }

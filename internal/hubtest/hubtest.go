@@ -13,10 +13,13 @@
 // For the tests themselves it offers what several packages need: Workspace
 // makes a workspace directory, HomeEnv gives a child its own home (so tests
 // with explicit directories can run in parallel, where SetHome cannot),
-// DeadPID a pid that is gone, ClosedURL a URL nothing listens on,
-// LockedBuffer a log destination for concurrent writers, and FakeBones the
-// end-to-end suite's stand-in for the bones CLI, for tests that start and
-// stop hubs through it.
+// DeadPID a pid that is gone, ClosedURL a URL nothing listens on, and
+// LockedBuffer a log destination for concurrent writers. OpenDir and
+// SharedBin let a child run as another user (Options.SysProcAttr). On Unix,
+// UntrustedFiles are the files a safe reader must refuse (a FIFO, links, a
+// sparse 1 TiB file) and Bounded fails a call that blocks on one. FakeBones
+// is the end-to-end suite's stand-in for the bones CLI, for tests that
+// start and stop hubs through it.
 //
 // hubtest imports no boneyard package, so every package's in-package tests
 // may use it; what a hub registers (its registry entry, a workspace lock) is
@@ -24,6 +27,7 @@
 package hubtest
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +35,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -163,6 +168,52 @@ func Bin(name string) string {
 		name += ".exe"
 	}
 	return filepath.Join(binDir, name)
+}
+
+// OpenDir returns a fresh directory, removed when the test ends, that every
+// user may enter and read (mode 0755, in the system's temporary directory):
+// a workspace for a child run as another user, which t.TempDir's private
+// parent would keep out.
+func OpenDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hubtest-open-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// SharedBin returns a copy of the test binary named bones in an OpenDir,
+// which a child run as another user can execute (Bin's directory is
+// private to the test's user).
+func SharedBin(t testing.TB) string {
+	t.Helper()
+	name := "bones"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	path := filepath.Join(OpenDir(t), name)
+	if err := copyFile(Bin("bones"), path); err != nil {
+		t.Fatal(err)
+	}
+	// A child forked by another test while the copy was open for writing
+	// holds it until that child execs, and until then the copy cannot be
+	// executed (ETXTBSY); one run that gets through shows all are gone.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := Command(path, ExitMode, "version").Run()
+		if err == nil {
+			return path
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || time.Now().After(deadline) {
+			t.Fatalf("run the copy of the test binary: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // HubArgs returns the arguments bones runs a hub with, after argv[0].

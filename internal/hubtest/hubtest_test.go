@@ -1,14 +1,17 @@
 package hubtest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -18,7 +21,10 @@ func TestMain(m *testing.M) {
 		"serve": func() int {
 			return Hub{Handler: http.NotFoundHandler(), OnReady: writeURL}.Run()
 		},
-		"hang":   func() int { return Hub{OnReady: writeURL}.Run() },
+		"hang": func() int { return Hub{OnReady: writeURL}.Run() },
+		"lifecycle": func() int {
+			return Hub{Handler: http.NotFoundHandler(), StateDir: ".bones"}.Run()
+		},
 		"sleep":  Sleep,
 		"stdin":  func() int { Ready(); AwaitStdin(); return 3 },
 		"home":   func() int { Ready(os.Getenv("HOME"), "bones_dir="+os.Getenv("BONES_DIR")); return Linger() },
@@ -125,6 +131,53 @@ func TestHome(t *testing.T) {
 			p := Start(t, Options{Mode: "home", Env: tt.env})
 			if got := strings.Join(p.Ready, " "); got != tt.want+" bones_dir=" {
 				t.Errorf("child reports %q, want home %s and no BONES_DIR", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHubLifecycleFiles checks what a hub with a StateDir leaves behind: on
+// SIGTERM its stop in hub.log and no hub.pid, on SIGKILL hub.pid and no
+// stop, as bones does.
+func TestHubLifecycleFiles(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		signal  os.Signal
+		wantLog []string
+		wantPID bool
+	}{
+		{"SIGTERM", syscall.SIGTERM, []string{"hub: starting (pid=", "hub: ready", "hub: stopping", "hub: stopped"}, false},
+		{"SIGKILL", syscall.SIGKILL, []string{"hub: starting (pid=", "hub: ready"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := Start(t, Options{Mode: "lifecycle", Dir: dir, Args: HubArgs()})
+			pidFile := filepath.Join(dir, ".bones", "hub.pid")
+			if b, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(p.PID) {
+				t.Fatalf("hub.pid holds %q (%v), want %d", b, err, p.PID)
+			}
+			if err := p.Cmd.Process.Signal(tt.signal); err != nil {
+				t.Fatal(err)
+			}
+			if !p.Exited(10 * time.Second) {
+				t.Fatal("the hub did not exit")
+			}
+			b, err := os.ReadFile(filepath.Join(dir, ".bones", "hub.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			if len(lines) != len(tt.wantLog) {
+				t.Fatalf("hub.log has %d lines %q, want %d", len(lines), lines, len(tt.wantLog))
+			}
+			for i, want := range tt.wantLog {
+				var l struct{ TS, Level, Event, Msg string }
+				if err := json.Unmarshal([]byte(lines[i]), &l); err != nil || l.Level != "INFO" || l.Event != "lifecycle" || !strings.HasPrefix(l.Msg, want) {
+					t.Errorf("line %d = %q (%v), want an INFO lifecycle line %q", i, lines[i], err, want)
+				}
+			}
+			if _, err := os.Stat(pidFile); (err == nil) != tt.wantPID {
+				t.Errorf("hub.pid present: %v, want %v", err == nil, tt.wantPID)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -34,6 +35,10 @@ type Options struct {
 	// NoReap leaves a child that exits a zombie until Kill, rather than
 	// collecting it at once.
 	NoReap bool
+	// SysProcAttr, if set, is the child's; e.g. a Credential runs it as
+	// another user (Path and Dir must then be open to that user: see
+	// SharedBin and OpenDir).
+	SysProcAttr *syscall.SysProcAttr
 }
 
 // Proc is a running child.
@@ -75,7 +80,7 @@ func Spawn(o Options) (*Proc, error) {
 	if argv0 == "" {
 		argv0 = path
 	}
-	cmd := &exec.Cmd{Path: path, Args: append([]string{argv0}, o.Args...), Dir: o.Dir}
+	cmd := &exec.Cmd{Path: path, Args: append([]string{argv0}, o.Args...), Dir: o.Dir, SysProcAttr: o.SysProcAttr}
 	cmd.Env = append(append(os.Environ(), modeEnv+"="+o.Mode), o.Env...)
 	if o.Lifetime > 0 {
 		cmd.Env = append(cmd.Env, lifetimeEnv+"="+o.Lifetime.String())

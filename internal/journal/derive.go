@@ -2,6 +2,7 @@ package journal
 
 import (
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -57,6 +58,7 @@ type Hub struct {
 // Ending is how a hub ended, as its workspace's files tell.
 type Ending struct {
 	Clean  bool   // it stopped cleanly (it logged its stop, or removed hub.pid)
+	Logged bool   // Clean because its log shows the stop, which it writes before it exits
 	Detail string // one line for a person: why it counts as clean, or how it died
 }
 
@@ -99,7 +101,8 @@ func sameProcess(pidA int, createA time.Time, pidB int, createB time.Time) bool 
 //     workspace back: hub-recovered; to orphan: orphaned;
 //   - a new process-only orphan hub: orphan-appeared.
 func Derive(prev, cur Observation, ending EndingFunc) []Event {
-	return deriver{cur: cur, ending: ending}.run(prev)
+	d := deriver{cur: cur, ending: ending}
+	return d.run(prev)
 }
 
 // Reconcile returns what changed between the workspaces boneyard knew when
@@ -117,7 +120,8 @@ func Reconcile(known []Known, orphans []OrphanProc, cur Observation, ending Endi
 		prev.Workspaces = append(prev.Workspaces, k.state())
 		lastRunning[k.ID] = k.LastRunning
 	}
-	return deriver{cur: cur, ending: ending, away: true, lastRunning: lastRunning}.run(prev)
+	d := deriver{cur: cur, ending: ending, away: true, lastRunning: lastRunning}
+	return d.run(prev)
 }
 
 // deriver holds what one derivation needs.
@@ -126,10 +130,11 @@ type deriver struct {
 	ending      EndingFunc
 	away        bool                 // reconciling a time boneyard did not see
 	lastRunning map[string]time.Time // when away: each workspace's last sighting running
+	leaving     []OrphanProc         // hubs that removed their entry on their way out
 	events      []Event
 }
 
-func (d deriver) run(prev Observation) []Event {
+func (d *deriver) run(prev Observation) []Event {
 	before := make(map[string]WorkspaceState, len(prev.Workspaces))
 	for _, w := range prev.Workspaces {
 		before[w.ID] = w
@@ -150,7 +155,7 @@ func (d deriver) run(prev Observation) []Event {
 		}
 	}
 	for _, o := range d.cur.Orphans {
-		if !hasOrphan(prev.Orphans, o) {
+		if !hasOrphan(prev.Orphans, o) && !hasOrphan(d.leaving, o) {
 			d.add(Event{Kind: KindOrphanAppeared, PID: o.PID, Cwd: o.Cwd, Detail: o.Reason})
 		}
 	}
@@ -257,14 +262,28 @@ func (d *deriver) transition(p, c WorkspaceState) {
 func (d *deriver) gone(p WorkspaceState) {
 	switch {
 	case p.PID > 0 && d.alive(p):
+		// bones removes its entry as it stops: a hub whose log shows its
+		// stop is on its way out, not an orphan.
+		if end := d.end(p); end.Clean && end.Logged {
+			d.add(about(KindHubStopped, p, p.PID, "its entry removed by the hub on its way out; "+end.Detail))
+			d.leaving = append(d.leaving, OrphanProc{PID: p.PID, PIDCreate: p.PIDCreate})
+			return
+		}
 		d.add(about(KindPruned, p, p.PID, fmt.Sprintf("registry entry removed while its hub (pid %d) kept running", p.PID)))
 	case p.PID > 0:
 		d.ended(p)
-	case !p.DirExists:
+	case !p.DirExists || !dirExists(p.Cwd):
 		d.add(about(KindPruned, p, 0, "registry entry removed: the workspace directory is gone"))
 	default:
 		d.add(about(KindRemoved, p, 0, "registry entry removed"))
 	}
+}
+
+// dirExists reports whether the directory cwd is there now: bones prunes
+// an entry once its directory is gone, so the entry seen last still had one.
+func dirExists(cwd string) bool {
+	fi, err := os.Stat(cwd)
+	return err == nil && fi.IsDir()
 }
 
 // alive reports whether p's hub process is still in the current
@@ -278,12 +297,17 @@ func (d *deriver) alive(p WorkspaceState) bool {
 	return hasOrphan(d.cur.Orphans, OrphanProc{PID: p.PID, PIDCreate: p.PIDCreate})
 }
 
+// end asks how p's hub ended.
+func (d *deriver) end(p WorkspaceState) Ending {
+	if d.ending == nil {
+		return Ending{Detail: "no way to tell how it ended"}
+	}
+	return d.ending(Hub{WorkspaceID: p.ID, Cwd: p.Cwd, PID: p.PID, Created: p.PIDCreate})
+}
+
 // ended records the end of p's hub: a clean stop or a death.
 func (d *deriver) ended(p WorkspaceState) {
-	end := Ending{Detail: "no way to tell how it ended"}
-	if d.ending != nil {
-		end = d.ending(Hub{WorkspaceID: p.ID, Cwd: p.Cwd, PID: p.PID, Created: p.PIDCreate})
-	}
+	end := d.end(p)
 	kind := KindHubDied
 	if end.Clean {
 		kind = KindHubStopped

@@ -205,6 +205,15 @@ func TestDerive(t *testing.T) {
 			},
 		},
 		{
+			name:  "entry removed by its hub on its way out",
+			setup: setup{log: []string{started(c1, 100), stopping(sec(590))}, hubPID: 0},
+			prev:  func(d string) Observation { return obs(ws(d, StatusRunning, 100, c1)) },
+			cur: func(d string) Observation {
+				return Observation{Orphans: []OrphanProc{{PID: 100, PIDCreate: c1, Cwd: d, Reason: "cwd missing from registry"}}}
+			},
+			want: []ev{{KindHubStopped, 100, "its entry removed by the hub on its way out; clean stop in hub.log at 14:11:50"}},
+		},
+		{
 			name: "idle entry removed",
 			prev: func(d string) Observation { return obs(ws(d, StatusIdle, 0, time.Time{})) },
 			cur:  func(string) Observation { return Observation{} },
@@ -219,6 +228,13 @@ func TestDerive(t *testing.T) {
 			},
 			cur:  func(string) Observation { return Observation{} },
 			want: []ev{{KindPruned, 0, "registry entry removed: the workspace directory is gone"}},
+		},
+		{
+			name:  "idle entry pruned after its directory was deleted",
+			setup: setup{gone: true},
+			prev:  func(d string) Observation { return obs(ws(d, StatusIdle, 0, time.Time{})) },
+			cur:   func(string) Observation { return Observation{} },
+			want:  []ev{{KindPruned, 0, "registry entry removed: the workspace directory is gone"}},
 		},
 		{
 			name:  "no hub.log, hub.pid removed",

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"boneyard/internal/hublog"
+	"boneyard/internal/safefile"
 )
 
 // LogEndings returns the EndingFunc that reads a hub's end from its
@@ -28,7 +29,7 @@ func LogEndings(stateDir func(cwd string) string) EndingFunc {
 		}
 		switch {
 		case v.Clean:
-			return Ending{Clean: true, Detail: stopDetail(v)}
+			return Ending{Clean: true, Logged: true, Detail: stopDetail(v)}
 		case v.Started.IsZero():
 			return pidFileEnding(dir, h.PID, v.Log)
 		}
@@ -78,7 +79,7 @@ func pidFileEnding(dir string, pid int, hasLog bool) Ending {
 // readPIDFile reads the pid in a hub.pid file, safely: a small regular
 // file only.
 func readPIDFile(path string) (int, error) {
-	f, _, err := hublog.OpenRegular(path)
+	f, _, err := safefile.Open(path)
 	if err != nil {
 		return 0, err
 	}

@@ -138,6 +138,10 @@ type Journal struct {
 	orphans   []OrphanProc // the process-only orphans last observed
 	lastSaved time.Time
 
+	// expMu guards expected: the actions under way (see Expect).
+	expMu    sync.Mutex
+	expected map[*expectation]struct{}
+
 	// mu guards what readers see.
 	mu     sync.RWMutex
 	events []Event // the newest, oldest first
@@ -222,6 +226,7 @@ func (j *Journal) Observe(cur Observation) ([]Event, error) {
 	} else {
 		evs = Derive(*j.prev, cur, j.opts.Endings)
 	}
+	evs = j.unexpected(evs)
 	var errs []error
 	for i := range evs {
 		evs[i] = bounded(evs[i])
@@ -249,10 +254,15 @@ func cloneObservation(o Observation) Observation {
 	return o
 }
 
-// knownList returns the known set, sorted by id; j.act is held.
+// knownList returns the known set, sorted by id.
 func (j *Journal) knownList() []Known {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
+	return j.sortedKnown()
+}
+
+// sortedKnown is knownList with j.mu held.
+func (j *Journal) sortedKnown() []Known {
 	list := make([]Known, 0, len(j.known))
 	for _, k := range j.known {
 		list = append(list, *k)
@@ -337,7 +347,11 @@ func (j *Journal) remember(e Event) {
 	k.LastEvent = &ev
 	switch e.Kind {
 	case KindHubDied:
-		k.Death = &ev
+		k.Death, k.Ending = &ev, &ev
+	case KindHubStopped, KindRemoved, KindPruned, KindReaped:
+		k.Ending = &ev
+	case KindHubStarted, KindRegistered:
+		k.Ending = nil
 	case KindAcknowledged:
 		k.Death = nil
 	}
@@ -388,7 +402,7 @@ func (j *Journal) record(e Event) error {
 	switch e.Kind {
 	case KindForgotten:
 		delete(j.known, e.WorkspaceID)
-		j.down = slices.DeleteFunc(j.down, func(d Down) bool { return d.ID == e.WorkspaceID })
+		j.down = slices.DeleteFunc(slices.Clone(j.down), func(d Down) bool { return d.ID == e.WorkspaceID })
 	case KindRemoved, KindReaped:
 		j.forgetPrev(e)
 	}
@@ -466,17 +480,23 @@ type Filter struct {
 // Query returns the events matching f among the newest in memory
 // (Options.Memory), newest first.
 func (j *Journal) Query(f Filter) []Event {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	return query(j.events, j.opts.Memory, f)
+}
+
+// query returns the events matching f among the newest memory of events
+// (oldest first), newest first.
+func query(events []Event, memory int, f Filter) []Event {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	limit = min(limit, j.opts.Memory)
-	j.mu.RLock()
-	defer j.mu.RUnlock()
+	limit = min(limit, memory)
 	var out []Event
-	oldest := max(len(j.events)-j.opts.Memory, 0)
-	for i := len(j.events) - 1; i >= oldest && len(out) < limit; i-- {
-		e := j.events[i]
+	oldest := max(len(events)-memory, 0)
+	for i := len(events) - 1; i >= oldest && len(out) < limit; i-- {
+		e := events[i]
 		if (f.WorkspaceID == "" || e.WorkspaceID == f.WorkspaceID) && (f.Kind == "" || e.Kind == f.Kind) &&
 			!e.Time.Before(f.Since) {
 			out = append(out, e)

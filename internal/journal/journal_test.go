@@ -113,6 +113,11 @@ func TestJournalStopAndRestart(t *testing.T) {
 	if d := j.Deaths(); len(d) != 0 {
 		t.Errorf("Deaths after reopening = %+v, want none", d)
 	}
+	// The acknowledged death is still how the workspace went down.
+	observe(t, j, sec(1600), Observation{})
+	if d := j.Down(); len(d) != 1 || !d[0].Died() || d[0].Summary(sec(1600)) != "hub died 14:27 ("+want+")" {
+		t.Errorf("Down after the acknowledgement = %+v, want the death still", d)
+	}
 }
 
 func TestForget(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"boneyard/internal/atomicfile"
-	"boneyard/internal/hublog"
+	"boneyard/internal/safefile"
 )
 
 // KnownFileName holds the workspaces boneyard has seen, in the journal's
@@ -37,7 +37,8 @@ type Known struct {
 	LastSeen      time.Time `json:"last_seen"` // the last observation listing it
 	LastRunning   time.Time `json:"last_running,omitzero"`
 	LastEvent     *Event    `json:"last_event,omitempty"`
-	Death         *Event    `json:"death,omitempty"` // the last hub-died, until acknowledged
+	Death         *Event    `json:"death,omitempty"`  // the last hub-died, until acknowledged
+	Ending        *Event    `json:"ending,omitempty"` // how its hub or entry last ended, until it is back
 }
 
 // state is k as the observation that last listed it saw it.
@@ -58,7 +59,7 @@ type knownFile struct {
 
 // loadKnown reads known.json; a missing file is an empty set.
 func loadKnown(path string) (knownFile, error) {
-	f, _, err := hublog.OpenRegular(path)
+	f, _, err := safefile.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return knownFile{}, nil
 	}
@@ -123,16 +124,29 @@ func (d Down) Summary(now time.Time) string {
 	if !d.Since.IsZero() {
 		s += " " + clock(d.Since, now)
 	}
-	if d.Detail != "" && d.LastEvent != nil && d.LastEvent.Kind == KindHubDied {
+	if d.Detail != "" && d.Died() {
 		s += " (" + d.Detail + ")"
 	}
 	return s
 }
 
-// downOf returns k as a Down, from its last event.
+// Died reports whether the workspace went down because its hub died.
+func (d Down) Died() bool {
+	e := d.Ending
+	if e == nil {
+		e = d.LastEvent
+	}
+	return e != nil && e.Kind == KindHubDied
+}
+
+// downOf returns k as a Down, from the event that ended it (its last one
+// when none did: a death acknowledged since is still how it ended).
 func downOf(k Known) Down {
 	d := Down{Known: k, What: "no longer in the registry"}
-	e := k.LastEvent
+	e := k.Ending
+	if e == nil {
+		e = k.LastEvent
+	}
 	if e == nil {
 		return d
 	}

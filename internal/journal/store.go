@@ -17,6 +17,7 @@ import (
 
 	"boneyard/internal/atomicfile"
 	"boneyard/internal/hublog"
+	"boneyard/internal/safefile"
 )
 
 const (
@@ -180,7 +181,7 @@ func (s *store) due() (bool, error) {
 // firstTime returns the time of the first readable event of the file at
 // path, zero when there is none.
 func firstTime(path string) time.Time {
-	f, _, err := hublog.OpenRegular(path)
+	f, _, err := safefile.Open(path)
 	if err != nil {
 		return time.Time{}
 	}

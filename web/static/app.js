@@ -114,6 +114,9 @@
   // same interface, but it holds no connection while the page is hidden.
   function PausableSource(url) {
     this.url = url;
+    // The position of the page's live log, from the last log update's id:
+    // a reopened stream goes on from there. null until one arrives.
+    this.cursor = null;
     this.listeners = [];
     this.onopen = null;
     this.onerror = null;
@@ -139,7 +142,15 @@
       return;
     }
     var self = this;
-    var es = new EventSource(this.url, { withCredentials: true });
+    var es = new EventSource(withCursor(this.url, this.cursor), { withCredentials: true });
+    es.addEventListener("update", function (e) {
+      if (e.lastEventId) {
+        self.cursor = e.lastEventId;
+      } else if (self.cursor) {
+        // The server reset the id (a position too long to send back).
+        self.cursor = "";
+      }
+    });
     es.onopen = function (e) {
       if (self.onopen) {
         self.onopen(e);
@@ -194,6 +205,16 @@
       this.es.removeEventListener(type, fn);
     }
   };
+
+  // withCursor is url with its cursor parameter set to cursor (unless null).
+  function withCursor(url, cursor) {
+    if (cursor === null) {
+      return url;
+    }
+    var u = new URL(url, window.location.href);
+    u.searchParams.set("cursor", cursor);
+    return u.pathname + u.search;
+  }
 
   if (window.htmx) {
     htmx.createEventSource = function (url) {
@@ -417,4 +438,130 @@
       opener = null;
     });
   });
+})();
+
+// Hub log console: follow mode (the list sticks to its newest line, and
+// scrolling up pauses it with "N new lines: jump to latest"), the view kept
+// in place when older lines are loaded above it, and a bound on the lines a
+// live page keeps. Lines arrive as out-of-band swaps into #log-lines.
+(function () {
+  "use strict";
+
+  var maxLines = 5000;
+  var keepLines = 4000;
+
+  function setup() {
+    var view = document.getElementById("log-view");
+    var list = document.getElementById("log-lines");
+    if (!view || !list) {
+      return;
+    }
+    var status = document.getElementById("log-follow");
+    var jump = document.getElementById("log-jump");
+    var live = view.getAttribute("data-live") === "true" && status && jump;
+    var following = true;
+    var unseen = 0;
+    var height = view.scrollHeight;
+    var first = list.firstElementChild;
+
+    function atBottom() {
+      return view.scrollHeight - view.scrollTop - view.clientHeight < 8;
+    }
+
+    function toBottom() {
+      view.scrollTop = view.scrollHeight;
+    }
+
+    function show() {
+      if (!live) {
+        return;
+      }
+      status.hidden = false;
+      status.textContent = following ? "Following new lines." : "Paused: scroll to the end to follow again.";
+      jump.hidden = following || unseen === 0;
+      jump.textContent = unseen + (unseen === 1 ? " new line" : " new lines") + ": jump to latest";
+    }
+
+    // A live page let go of its oldest lines: the link to older ones no
+    // longer follows on from the first line shown.
+    function trim() {
+      if (list.children.length <= maxLines) {
+        return;
+      }
+      var before = view.scrollHeight;
+      while (list.children.length > keepLines) {
+        list.removeChild(list.firstElementChild);
+      }
+      view.scrollTop -= before - view.scrollHeight;
+      var older = document.getElementById("log-older");
+      if (older) {
+        var note = document.createElement("span");
+        note.className = "muted";
+        note.textContent = "Older lines were let go to keep this page light: reload to see them.";
+        older.replaceChildren(note);
+      }
+    }
+
+    toBottom();
+    view.addEventListener("scroll", function () {
+      following = atBottom();
+      if (following) {
+        unseen = 0;
+      }
+      height = view.scrollHeight;
+      show();
+    });
+    if (jump) {
+      jump.addEventListener("click", function () {
+        unseen = 0;
+        following = true;
+        toBottom();
+        show();
+      });
+    }
+    new MutationObserver(function (records) {
+      var added = 0;
+      records.forEach(function (r) {
+        r.addedNodes.forEach(function (n) {
+          if (n.nodeType === Node.ELEMENT_NODE) {
+            added += 1;
+          }
+        });
+      });
+      var now = list.firstElementChild;
+      var prepended = first !== null && now !== first && list.contains(first);
+      if (prepended) {
+        // Older lines went in above: what was in view stays in view.
+        view.scrollTop += view.scrollHeight - height;
+      } else if (added > 0 && following) {
+        toBottom();
+      } else if (added > 0) {
+        unseen += added;
+      }
+      trim();
+      first = list.firstElementChild;
+      height = view.scrollHeight;
+      show();
+    }).observe(list, { childList: true });
+    show();
+  }
+
+  // The filters leave out what is not set, so the URL to bookmark says only
+  // what is: /workspaces/ID/log?level=ERROR&q=panic.
+  document.addEventListener("formdata", function (evt) {
+    if (!(evt.target instanceof HTMLFormElement) || evt.target.id !== "log-filters") {
+      return;
+    }
+    Array.from(evt.formData.entries()).forEach(function (kv) {
+      if (kv[1] === "") {
+        evt.formData.delete(kv[0]);
+      }
+    });
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setup);
+  } else {
+    setup();
+  }
 })();

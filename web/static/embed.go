@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every asset, served under /static/.
 //
-//go:embed style.css favicon.svg app.js vendor
+//go:embed style.css favicon.svg app.js notify.js vendor
 var FS embed.FS

@@ -23,7 +23,9 @@ type Page struct {
 	TitleURL  string // the page's current title as text, for a hidden tab that closed its stream; set with EventsURL
 	Flash     *Flash
 	Health    Health
-	ReadOnly  bool // the server takes no action: say so, and render no action forms
+	ReadOnly  bool    // the server takes no action: say so, and render no action forms
+	Favicon   string  // the icon's URL, with the title's count as a badge; "" for the plain icon
+	Notices   Notices // for desktop notifications; used with EventsURL
 }
 
 // Health says that the data shown is not the whole truth: nothing has been
@@ -94,6 +96,13 @@ type Row struct {
 	Children     string
 	Changed      bool // its status changed since the client's last update
 	ReadOnly     bool // no action forms: the server takes no action
+
+	Down     bool   // a workspace boneyard remembers whose entry is gone: no hub, no entry actions
+	Summary  string // how it went down, e.g. "hub died 14:02 (killed: …)"; "" unless Down
+	Death    string // its hub's death not acknowledged yet, e.g. "hub died 14:02"; "" when none
+	Flapping string // e.g. "hub died 3 times in 10 min" when its hub keeps dying
+	CPUSpark Spark  // the last hour's CPU share
+	RSSSpark Spark  // the last hour's memory
 }
 
 // OrphanRow is one process-only orphan hub.
@@ -142,6 +151,7 @@ type View struct {
 	Dirs     []Option
 	Filtered bool     // a filter hides some rows
 	Ignored  []string // query values not understood, e.g. `unknown status "bogus": showing all`
+	Kind     string   // the recent activity's kind filter, kept by the form
 }
 
 // Orphans is the process-only orphan section.
@@ -166,6 +176,8 @@ type Dashboard struct {
 	View       View
 	Back       string // this view's URL, for actions to return to
 	Register   RegisterForm
+	Activity   Activity
+	Remembers  bool        // boneyard keeps a journal: show the activity
 	Bones      BonesNote   // the bones CLI that starts and stops hubs
 	Cleanup    CleanupLink // the Clean up button
 }
@@ -179,15 +191,23 @@ type RegisterForm struct {
 // Detail is the data of GET /workspaces/{id}.
 type Detail struct {
 	Page
-	Row     Row
-	Log     string // last lines of the hub log
-	LogNote string // shown instead of Log when there is none
-	LogPath string
-	Back    string
+	Row  Row
+	Log  LogPanel
+	Back string
 	// Gone renders #detail as a workspace no longer in the registry: no
 	// fields that look live, no actions. Only Row.ID is needed with it.
-	Gone  bool
-	Bones BonesNote // the bones CLI that starts and stops hubs
+	Gone bool
+	// Forgotten renders #detail as a workspace boneyard no longer
+	// remembers, from its history: Row.ID, Name and Cwd are set.
+	Forgotten bool
+
+	Remembers bool       // boneyard keeps a journal: show the timeline
+	Timeline  []EventRow // the workspace's events, newest first
+	LastPID   int        // a down workspace's last hub pid
+	LastSeen  Stamp      // when a down workspace was last in the registry
+	CPUChart  Chart
+	RSSChart  Chart
+	Bones     BonesNote // the bones CLI that starts and stops hubs
 }
 
 // Confirm is the no-JavaScript confirmation page of reap and remove.
@@ -216,4 +236,5 @@ const (
 	ReapEffect        = "SIGTERM, then SIGKILL after 2 s; its entry is removed."
 	RemoveEffect      = "A hub process still running keeps running, as an orphan."
 	ReapProcessEffect = "It gets SIGTERM, then SIGKILL after 2 s."
+	ForgetEffect      = "It leaves the dashboard; its history stays."
 )

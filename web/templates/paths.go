@@ -44,3 +44,19 @@ func StopPath(id string) string { return WorkspacePath(id) + "/stop" }
 
 // RestartPath restarts a workspace's hub.
 func RestartPath(id string) string { return WorkspacePath(id) + "/restart" }
+
+// The hub log console's paths.
+const (
+	LogsPath    = "/logs" // every hub's log, merged
+	APILogsPath = APIPrefix + "logs"
+)
+
+// WorkspaceLogPath is a workspace's hub log console.
+func WorkspaceLogPath(id string) string { return WorkspacePath(id) + "/log" }
+
+// WorkspaceLogFilePath downloads one of a workspace's log files (hub.log,
+// hub.log.1, …) as it is.
+func WorkspaceLogFilePath(id, name string) string { return WorkspaceLogPath(id) + "/files/" + name }
+
+// APIWorkspaceLogPath is a workspace's hub log as JSON.
+func APIWorkspaceLogPath(id string) string { return APIWorkspacesPath + "/" + id + "/log" }

@@ -1,8 +1,0 @@
-//go:build unix
-
-package handlers
-
-import "syscall"
-
-// openNonblock keeps an open of a FIFO from waiting for a writer.
-const openNonblock = syscall.O_NONBLOCK
