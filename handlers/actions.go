@@ -213,25 +213,32 @@ func (s *Server) register(c echo.Context) error {
 	return a.succeed(fmt.Sprintf("Registered %s as %q.", clean, name), true)
 }
 
-// workspaceFor resolves the {id} of a workspace action against the snapshot.
-func (s *Server) workspaceFor(id string) (*collector.Workspace, error) {
+// workspaceFor resolves the {id} of a workspace action against the
+// snapshot with lookup: findWorkspace (the registry's workspaces) or
+// shownWorkspace (the down ones the journal remembers too).
+func (s *Server) workspaceFor(id string, lookup func(*collector.Snapshot, string) *collector.Workspace) (*collector.Workspace, error) {
 	if idPattern.MatchString(id) {
-		if w := findWorkspace(s.src.Snapshot(), id); w != nil {
+		if w := lookup(s.src.Snapshot(), id); w != nil {
 			return w, nil
 		}
 	}
 	return nil, collector.Refuse(collector.NotFound, "there is no workspace with id %q: it may have been removed already; reload the page", id)
 }
 
-// workspaceAction starts an action on the workspace {id}. When the workspace
-// is nil, the returned error is the finished response.
+// workspaceAction starts an action on the registry's workspace {id}. When
+// the workspace is nil, the returned error is the finished response.
 func (s *Server) workspaceAction(c echo.Context, name string) (*action, *collector.Workspace, error) {
+	return s.workspaceActionIn(c, name, findWorkspace)
+}
+
+// workspaceActionIn is workspaceAction for the workspaces lookup finds.
+func (s *Server) workspaceActionIn(c echo.Context, name string, lookup func(*collector.Snapshot, string) *collector.Workspace) (*action, *collector.Workspace, error) {
 	a, err := s.newAction(c, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	a.target = c.Param("id")
-	w, err := s.workspaceFor(a.target)
+	w, err := s.workspaceFor(a.target, lookup)
 	if err != nil {
 		return a, nil, a.fail(err)
 	}

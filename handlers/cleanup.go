@@ -93,6 +93,7 @@ var cleanupTitles = map[collector.CleanupKind]string{
 	collector.CleanReapProcess: "Orphan hub processes to reap",
 	collector.CleanReapOrphan:  "Orphaned workspaces' hubs to reap",
 	collector.CleanRemoveEntry: "Entries to remove: stopped hubs that do not answer",
+	collector.CleanForgetDown:  "Down workspaces to forget",
 	collector.CleanStopIdle:    "Idle hubs to stop",
 }
 

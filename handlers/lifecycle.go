@@ -33,7 +33,8 @@ func longActionFor(c echo.Context, d time.Duration) context.Context {
 }
 
 func (s *Server) startHub(c echo.Context) error {
-	a, w, err := s.workspaceAction(c, "start")
+	// A down workspace, which only the journal remembers, starts too.
+	a, w, err := s.workspaceActionIn(c, "start", shownWorkspace)
 	if w == nil {
 		return err
 	}

@@ -286,3 +286,49 @@ func TestLifecycleAndCleanupGuarded(t *testing.T) {
 		t.Errorf("start of an unknown workspace: %d, want 404", w.Code)
 	}
 }
+
+func TestStopLeavesItDownAndStartBringsItBack(t *testing.T) {
+	cli, err := bonescli.Find(hubtest.FakeBones(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newJournalEnv(t, false, func(o *collector.Options) { o.Bones = cli })
+	dir := e.workspace("beta")
+	pid := detached(t, dir)
+	id := registry.WorkspaceID(dir)
+	e.refresh()
+
+	w := e.post(templates.StopPath(id), url.Values{"confirm": {"yes"}, "back": {"/"}, "pid": {strconv.Itoa(pid)}}, true)
+	if w.Code != http.StatusOK {
+		t.Fatalf("stop: %d %s", w.Code, w.Body.String())
+	}
+	_, d := answer(t, w, true)
+	row := d.one("tr#ws-" + id + "[data-status=down]")
+	wantText(t, row, "stopped from boneyard")
+	start := d.in(row).one("form[action=\"" + templates.StartPath(id) + "\"]")
+	wantText(t, start, "Start")
+
+	// The detail page of the down workspace offers Start too.
+	page := e.page(templates.WorkspacePath(id), http.StatusOK)
+	page.one("form[action=\"" + templates.StartPath(id) + "\"]")
+
+	w = e.post(templates.StartPath(id), url.Values{"confirm": {"yes"}, "back": {"/"}}, true)
+	if w.Code != http.StatusOK {
+		t.Fatalf("start from down: %d %s", w.Code, w.Body.String())
+	}
+	again := adoptHub(t, dir)
+	msg, d := answer(t, w, true)
+	wantText(t, d.one("tr#ws-"+id+"[data-status=running]"), strconv.Itoa(again))
+	if !strings.HasPrefix(msg, fmt.Sprintf("Started the hub of beta: pid %d, running", again)) {
+		t.Errorf("message %q", msg)
+	}
+	var kinds []string
+	for _, ev := range e.refresh().Events(collector.EventFilter{WorkspaceID: id}) {
+		if strings.HasPrefix(ev.Detail, "from boneyard") {
+			kinds = append(kinds, string(ev.Kind))
+		}
+	}
+	if strings.Join(kinds, " ") != "hub-started hub-stopped" {
+		t.Errorf("boneyard's events, newest first: %v; want hub-started hub-stopped", kinds)
+	}
+}

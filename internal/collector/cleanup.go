@@ -34,6 +34,9 @@ const (
 	// whose directory is gone never reach a snapshot: the registry prunes
 	// them as it lists.)
 	CleanRemoveEntry CleanupKind = "remove-entry"
+	// CleanForgetDown forgets a down workspace, as Forget: it leaves the
+	// table, its history stays.
+	CleanForgetDown CleanupKind = "forget-down"
 	// CleanStopIdle stops a running hub with no log activity for longer
 	// than the plan's idle limit, as StopHub (without force).
 	CleanStopIdle CleanupKind = "stop-idle"
@@ -41,7 +44,7 @@ const (
 
 // CleanupKinds returns every kind in the order a plan lists them.
 func CleanupKinds() []CleanupKind {
-	return []CleanupKind{CleanReapProcess, CleanReapOrphan, CleanRemoveEntry, CleanStopIdle}
+	return []CleanupKind{CleanReapProcess, CleanReapOrphan, CleanRemoveEntry, CleanForgetDown, CleanStopIdle}
 }
 
 // CleanupItem is one thing a cleanup will do.
@@ -58,6 +61,8 @@ type CleanupItem struct {
 	Reason      string    // why it is in the plan
 	Action      string    // what running it does
 	IdleSince   time.Time // stop-idle: the hub's last sign of activity
+
+	state string // what else the item was planned from, for its ID
 }
 
 // target is the part of an item's ID that names what it acts on.
@@ -80,7 +85,8 @@ const MaxIdleAfter = 30 * 24 * time.Hour
 
 // CleanupPlan returns what a cleanup would do as of s: reap the
 // process-only orphan hubs and the orphaned workspaces' hubs, remove the
-// entries of stopped hubs (reaping the hub), and with idleAfter > 0 stop
+// entries of stopped hubs (reaping the hub), forget the down workspaces,
+// and with idleAfter > 0 stop
 // the running hubs whose last activity (their log's modification, else
 // their start) is more than idleAfter before now. A
 // snapshot that cannot speak for the registry or the processes plans
@@ -114,6 +120,19 @@ func (s *Snapshot) CleanupPlan(idleAfter time.Duration, now time.Time) CleanupPl
 			p.add(workspaceItem(w, CleanRemoveEntry, reason,
 				fmt.Sprintf("remove its entry, reaping its hub (pid %d) first if it still runs: %s", w.HubPID, reapSignals)))
 		}
+	}
+	for i := range s.Down {
+		w := &s.Down[i]
+		if w.Down == nil {
+			continue
+		}
+		it := CleanupItem{
+			Kind: CleanForgetDown, WorkspaceID: w.ID, Name: w.DisplayName(), Cwd: w.Cwd,
+			Reason: "down: " + w.Down.Summary(now),
+			Action: "forget it: it leaves the table; its history stays",
+			state:  fmt.Sprintf("%d\x00%d\x00%d", w.Down.Since.UnixNano(), w.Down.PID, w.Down.PIDCreate.UnixNano()),
+		}
+		p.add(it)
 	}
 	if idleAfter <= 0 {
 		return p
@@ -170,7 +189,7 @@ func workspaceItem(w *Workspace, kind CleanupKind, reason, action string) Cleanu
 // add gives it its ID and appends it.
 func (p *CleanupPlan) add(it CleanupItem) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00%s", it.target(), it.Cwd, it.PID, it.Created.UnixNano(), it.Name)
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00%s\x00%s", it.target(), it.Cwd, it.PID, it.Created.UnixNano(), it.Name, it.state)
 	it.ID = it.target() + ":" + hex.EncodeToString(h.Sum(nil))[:12]
 	p.Items = append(p.Items, it)
 }
@@ -292,6 +311,10 @@ func (c *Collector) runItem(ctx context.Context, snap *Snapshot, it CleanupItem)
 		var reaped Reaped
 		if reaped, err = c.ReapWorkspace(w, it.PID, it.Created); err == nil {
 			r.Message = reapedMessage(reaped)
+		}
+	case CleanForgetDown:
+		if _, err = c.Forget(it.WorkspaceID); err == nil {
+			r.Message = "forgot it: it left the table; its history stays"
 		}
 	case CleanStopIdle:
 		w, ok := snap.Workspace(it.WorkspaceID)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"boneyard/internal/hubtest"
+	"boneyard/internal/journal"
 	"boneyard/procscan"
 	"boneyard/registry"
 )
@@ -32,12 +33,18 @@ func planSnapshot(now time.Time) *Snapshot {
 			{Info: ws("/w/quiet", 0), Status: StatusIdle, CanStart: true},
 			{Info: ws("/w/gone-marker", 4007), Status: StatusOrphan, OrphanReason: "cwd is in Trash"}, // not reapable: its pid is no hub
 		},
+		Down: []Workspace{{
+			Info:   registry.Info{ID: registry.WorkspaceID("/w/was"), Entry: registry.Entry{Cwd: "/w/was", Name: "was"}},
+			Status: StatusDown, CanStart: true,
+			Down: &Down{Known: journal.Known{ID: registry.WorkspaceID("/w/was"), Name: "was", Cwd: "/w/was", PID: 4008, DirExists: true, AgentIDExists: true},
+				What: "stopped from boneyard", Since: now.Add(-time.Hour)},
+		}},
 	}
 }
 
 func TestCleanupPlan(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 12, 1, 18, 0, 0, 0, time.Local)
 	tests := []struct {
 		name  string
 		idle  time.Duration
@@ -45,9 +52,9 @@ func TestCleanupPlan(t *testing.T) {
 		snap  func(*Snapshot)
 		empty bool
 	}{
-		{name: "no idle limit", want: []string{"reap-process:4001", "reap-orphan:/w/orphan", "remove-entry:/w/stuck"}},
-		{name: "idle for 8 h", idle: 8 * time.Hour, want: []string{"reap-process:4001", "reap-orphan:/w/orphan", "remove-entry:/w/stuck", "stop-idle:/w/idle"}},
-		{name: "idle for 1 h", idle: time.Hour, want: []string{"reap-process:4001", "reap-orphan:/w/orphan", "remove-entry:/w/stuck", "stop-idle:/w/idle", "stop-idle:/w/busy"}},
+		{name: "no idle limit", want: []string{"reap-process:4001", "reap-orphan:/w/orphan", "remove-entry:/w/stuck", "forget-down:/w/was"}},
+		{name: "idle for 8 h", idle: 8 * time.Hour, want: []string{"reap-process:4001", "reap-orphan:/w/orphan", "remove-entry:/w/stuck", "forget-down:/w/was", "stop-idle:/w/idle"}},
+		{name: "idle for 1 h", idle: time.Hour, want: []string{"reap-process:4001", "reap-orphan:/w/orphan", "remove-entry:/w/stuck", "forget-down:/w/was", "stop-idle:/w/idle", "stop-idle:/w/busy"}},
 		{name: "not collected", snap: func(s *Snapshot) { s.Seq = 0 }, empty: true},
 		{name: "registry unreadable", snap: func(s *Snapshot) { s.ListErr = errors.New("boom") }, empty: true},
 		{name: "processes unreadable", snap: func(s *Snapshot) { s.ScanErr = errors.New("boom") }, empty: true},
@@ -85,12 +92,13 @@ func TestCleanupPlan(t *testing.T) {
 
 func TestCleanupItemsSayWhy(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 12, 1, 18, 0, 0, 0, time.Local)
 	p := planSnapshot(now).CleanupPlan(8*time.Hour, now)
 	want := map[CleanupKind][2]string{
 		CleanReapProcess: {"cwd missing from registry", "reap hub process 4001: SIGTERM, then SIGKILL after 2 s"},
 		CleanReapOrphan:  {"workspace marker .bones/agent.id is missing", "reap its hub (pid 4002): SIGTERM, then SIGKILL after 2 s; its entry is removed"},
 		CleanRemoveEntry: {"its hub does not answer: pid 4003 alive, hub not answering at http://127.0.0.1:9", "remove its entry, reaping its hub (pid 4003) first if it still runs: SIGTERM, then SIGKILL after 2 s"},
+		CleanForgetDown:  {"down: stopped from boneyard 17:00", "forget it: it leaves the table; its history stays"},
 		CleanStopIdle:    {"no log activity for 9h0m0s (more than 8h0m0s)", "stop its hub with bones hub stop: SIGTERM, then SIGKILL after 2 s"},
 	}
 	for _, it := range p.Items {
@@ -105,7 +113,7 @@ func TestCleanupItemsSayWhy(t *testing.T) {
 
 func TestCleanupIDsFollowTheState(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 12, 1, 18, 0, 0, 0, time.Local)
 	first := planSnapshot(now).CleanupPlan(0, now)
 	again := planSnapshot(now).CleanupPlan(0, now)
 	for i := range first.Items {
@@ -122,6 +130,11 @@ func TestCleanupIDsFollowTheState(t *testing.T) {
 	}
 	if it, ok := later.Item(before.ID); ok {
 		t.Errorf("the new plan still holds the old item: %+v", it)
+	}
+	again2 := planSnapshot(now)
+	again2.Down[0].Down.Since = now // it came back up and went down again
+	if a, b := first.Items[3], again2.CleanupPlan(0, now).Items[3]; a.Kind != CleanForgetDown || a.ID == b.ID || a.target() != b.target() {
+		t.Errorf("down again: %q then %q; want the same target, another id", a.ID, b.ID)
 	}
 }
 

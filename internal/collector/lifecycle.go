@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"boneyard/internal/bonescli"
+	"boneyard/internal/journal"
 	"boneyard/lock"
 	"boneyard/procscan"
 )
@@ -71,10 +73,17 @@ func (h *hubs) claim(w *Workspace, verb string) (release func(), err error) {
 	}, nil
 }
 
-// canStart tells whether Start is offered: no hub is known to run (idle, or
-// nothing to probe) and the directory still holds its workspace marker.
+// canStart tells whether Start is offered: no hub is known to run (idle,
+// nothing to probe, or down) and the directory still holds its workspace
+// marker.
 func canStart(w *Workspace) bool {
-	return (w.Status == StatusIdle || w.Status == StatusUnknown) && w.AgentID != ""
+	switch w.Status {
+	case StatusIdle, StatusUnknown:
+		return w.AgentID != ""
+	case StatusDown:
+		return w.Down != nil && w.Down.DirExists && w.Down.AgentIDExists
+	}
+	return false
 }
 
 // canStop tells whether Stop and Restart are offered: the entry names a
@@ -166,11 +175,37 @@ func (c *Collector) StartHub(ctx context.Context, w Workspace) (HubAction, error
 		return HubAction{}, err
 	}
 	defer release()
+	done := c.expect(w.ID, 0)
+	defer done()
 	res, err := cli.Start(ctx, w.Cwd)
 	if err != nil {
 		return HubAction{}, cliFailure("start", &w, err)
 	}
-	return HubAction{Silent: res.Message() == "", Output: clipOutput(res.Message()), Took: res.Took}, nil
+	act := HubAction{Silent: res.Message() == "", Output: clipOutput(res.Message()), Took: res.Took}
+	if !act.Silent {
+		c.recordStart(&w, "")
+	}
+	return act, nil
+}
+
+// recordStart records the hub bones started for w, as its entry names it.
+func (c *Collector) recordStart(w *Workspace, how string) {
+	e, err := c.src.reg.Read(w.Cwd)
+	if err != nil || e.HubPID == 0 {
+		return
+	}
+	detail := journal.FromBoneyard + how + ": pid " + strconv.Itoa(e.HubPID)
+	c.record(Event{Kind: journal.KindHubStarted, WorkspaceID: w.ID, Name: e.Name, Cwd: w.Cwd, PID: e.HubPID, Detail: detail})
+}
+
+// recordStop records that boneyard stopped w's hub pid, started at created,
+// and how the hub ended.
+func (c *Collector) recordStop(w *Workspace, pid int, created time.Time, how string) {
+	detail := journal.FromBoneyard + how
+	if c.journal != nil {
+		detail += "; " + c.journal.Ending(journal.Hub{WorkspaceID: w.ID, Cwd: w.Cwd, PID: pid, Created: created}).Detail
+	}
+	c.record(Event{Kind: journal.KindHubStopped, WorkspaceID: w.ID, Name: w.DisplayName(), Cwd: w.Cwd, PID: pid, Detail: detail})
 }
 
 // StopHub runs `bones hub stop` (with --force when force is set) in w's
@@ -185,6 +220,8 @@ func (c *Collector) StopHub(ctx context.Context, w Workspace, seenPID int, seen 
 		return HubAction{}, err
 	}
 	defer release()
+	done := c.expect(w.ID, w.HubPID)
+	defer done()
 	res, err := cli.Stop(ctx, w.Cwd, force)
 	if err != nil {
 		return HubAction{}, cliFailure("stop", &w, err)
@@ -196,6 +233,11 @@ func (c *Collector) StopHub(ctx context.Context, w Workspace, seenPID int, seen 
 			Output: clipOutput(res.Message()),
 		}
 	}
+	how := ": bones hub stop"
+	if force {
+		how += " --force"
+	}
+	c.recordStop(&w, w.HubPID, created, how)
 	return HubAction{OldPID: w.HubPID, Output: clipOutput(res.Message()), Took: res.Took}, nil
 }
 
@@ -209,6 +251,8 @@ func (c *Collector) RestartHub(ctx context.Context, w Workspace, seenPID int, se
 		return HubAction{}, err
 	}
 	defer release()
+	done := c.expect(w.ID, w.HubPID)
+	defer done()
 	began := time.Now()
 	act := HubAction{OldPID: w.HubPID}
 	res, stopErr := cli.Stop(ctx, w.Cwd, force)
@@ -224,6 +268,11 @@ func (c *Collector) RestartHub(ctx context.Context, w Workspace, seenPID int, se
 	} else if stopErr != nil && !errors.Is(stopErr, bonescli.ErrTimeout) {
 		return HubAction{}, cliFailure("stop", &w, stopErr)
 	}
+	how := " (restart): bones hub stop"
+	if act.Reaped {
+		how = " (restart): bones hub stop could not end it, so boneyard reaped it"
+	}
+	c.recordStop(&w, w.HubPID, created, how)
 	if err := workspaceMarked(&w); err != nil {
 		return HubAction{}, err
 	}
@@ -237,6 +286,9 @@ func (c *Collector) RestartHub(ctx context.Context, w Workspace, seenPID int, se
 		return HubAction{}, err
 	}
 	act.Silent, act.Output, act.Took = res.Message() == "", clipOutput(res.Message()), time.Since(began)
+	if !act.Silent {
+		c.recordStart(&w, " (restart)")
+	}
 	return act, nil
 }
 

@@ -17,19 +17,25 @@ import (
 
 	"boneyard/internal/bonescli"
 	"boneyard/internal/hubtest"
+	"boneyard/internal/journal"
 	"boneyard/procscan"
 	"boneyard/registry"
 )
 
 // bonesCollector is a collector over the test's HOME that starts and stops
-// hubs with the fake bones CLI, and sees only the hub processes under root.
-func bonesCollector(t *testing.T, root string) *Collector {
+// hubs with the fake bones CLI, and sees only the hub processes under root;
+// with j, it keeps that journal.
+func bonesCollector(t *testing.T, root string, j ...*journal.Journal) *Collector {
 	t.Helper()
 	cli, err := bonescli.Find(hubtest.FakeBones(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(Options{Interval: time.Hour, Bones: cli, Scan: scanUnder(root)})
+	o := Options{Interval: time.Hour, Bones: cli, Scan: scanUnder(root)}
+	if len(j) > 0 {
+		o.Journal = j[0]
+	}
+	return New(o)
 }
 
 // scanUnder is procscan.Scan keeping the processes whose directory is
@@ -342,5 +348,90 @@ func TestClaimOneActionAtATime(t *testing.T) {
 	release()
 	if got := (&Collector{hubs: h}).Bones(); got.Path != "" || got.Problem != "no bones CLI is configured: install bones on PATH, or start boneyard with --bones PATH" {
 		t.Errorf("Bones() = %+v", got)
+	}
+}
+
+// events are the journal's events about workspace id as of s, oldest
+// first, as "kind: detail".
+func eventsOf(s *Snapshot, id string) []string {
+	var out []string
+	evs := s.Events(EventFilter{WorkspaceID: id, Limit: 100})
+	for i := len(evs) - 1; i >= 0; i-- {
+		out = append(out, string(evs[i].Kind)+": "+evs[i].Detail)
+	}
+	return out
+}
+
+func TestLifecycleInTheJournal(t *testing.T) {
+	hubtest.SetHome(t)
+	root := t.TempDir()
+	ws := newWorkspace(t, root, "ws", true)
+	writeEntry(t, registry.Entry{Cwd: ws, Name: "ws"})
+	j := openJournal(t, filepath.Join(t.TempDir(), "boneyard"))
+	t.Cleanup(func() { j.Close() })
+	c := bonesCollector(t, root, j)
+	ctx := context.Background()
+	id := registry.WorkspaceID(ws)
+
+	start := func(w Workspace) int {
+		t.Helper()
+		if _, err := c.StartHub(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		pid := hubPIDOf(t, ws)
+		hubtest.KillAtEnd(t, pid)
+		return pid
+	}
+	first := start(workspaceOf(t, c.Refresh(ctx), ws))
+	w := workspaceOf(t, c.Refresh(ctx), ws)
+	if _, err := c.StopHub(ctx, w, first, w.HubStarted, false); err != nil {
+		t.Fatal(err)
+	}
+	s := c.Refresh(ctx)
+	down, ok := s.DownWorkspace(id)
+	if !ok || down.Down.What != "stopped from boneyard" || !down.CanStart {
+		t.Fatalf("after the stop: down %v, %+v", ok, down.Down)
+	}
+
+	// Start offered on the down workspace.
+	second := start(down)
+	s = c.Refresh(ctx)
+	if w := workspaceOf(t, s, ws); w.Status != StatusRunning || w.HubPID != second {
+		t.Fatalf("started from down: %s pid %d, want running %d", w.Status, w.HubPID, second)
+	}
+	if _, ok := s.DownWorkspace(id); ok {
+		t.Error("still down after the start")
+	}
+	want := []string{
+		"registered: while boneyard was not running; idle: no hub yet",
+		fmt.Sprintf("hub-started: from boneyard: pid %d", first),
+		"hub-stopped: from boneyard: bones hub stop; ",
+		fmt.Sprintf("hub-started: from boneyard: pid %d", second),
+	}
+	got := eventsOf(s, id)
+	if len(got) != len(want) {
+		t.Fatalf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("event %d: %q, want %q…", i, got[i], want[i])
+		}
+	}
+
+	// A down workspace is one cleanup item: forget it.
+	w = workspaceOf(t, s, ws)
+	if _, err := c.StopHub(ctx, w, second, time.Time{}, false); err != nil {
+		t.Fatal(err)
+	}
+	plan := c.Refresh(ctx).CleanupPlan(0, time.Now())
+	if len(plan.Items) != 1 || plan.Items[0].Kind != CleanForgetDown || !strings.HasPrefix(plan.Items[0].Reason, "down: stopped from boneyard ") {
+		t.Fatalf("plan %+v, want the down workspace to forget", plan.Items)
+	}
+	res := c.Cleanup(ctx, []string{plan.Items[0].ID}, 0)
+	if len(res) != 1 || res[0].Outcome != CleanupDone {
+		t.Fatalf("results %+v", res)
+	}
+	if _, ok := c.Refresh(ctx).DownWorkspace(id); ok {
+		t.Error("forgotten, yet still down")
 	}
 }

@@ -397,7 +397,7 @@ func CleanupPlan(c Cleanup, oob bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else if len(c.Groups) == 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<p id=\"cleanup-empty\" class=\"muted\">Nothing to clean up: no orphan hub, no stopped hub's entry, and no hub idle for longer than asked.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<p id=\"cleanup-empty\" class=\"muted\">Nothing to clean up: no orphan hub, no stopped hub's entry, no down workspace, and no hub idle for longer than asked.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
