@@ -1,6 +1,7 @@
 // Start, Stop and Restart run the bones CLI, here the fake hub that the
-// server was started with (--bones): idle workspaces start, running hubs
-// stop, a wedged hub that bones hub stop cannot end is reaped and
+// server was started with (--bones): idle and down workspaces start,
+// running hubs stop (and stay on the page as down, "stopped from
+// boneyard"), a wedged hub that bones hub stop cannot end is reaped and
 // restarted, the slot guard is said and overridden; without a bones CLI the
 // buttons are turned off with the reason.
 import fs from 'node:fs';
@@ -51,14 +52,30 @@ test.describe('with JavaScript', () => {
     page.once('dialog', (d) => void d.accept());
     const stopped = Date.now();
     await row(page, ws).getByRole('button', { name: /^Stop/ }).click();
-    // bones deletes a stopped hub's entry, and with it the row.
-    await expect(row(page, ws)).toHaveCount(0, { timeout: 15_000 });
-    measured('Stop to row gone', Date.now() - stopped);
+    // bones deletes a stopped hub's entry; boneyard remembers the workspace.
+    await expect(row(page, ws)).toHaveAttribute('data-status', 'down', { timeout: 15_000 });
+    measured('Stop to down', Date.now() - stopped);
+    await expect(row(page, ws)).toContainText('stopped from boneyard');
     // The hub's entry names the workspace after its directory, as bones does.
     await expect(flash(page, 'status')).toContainText(`Stopped the hub of ${path.basename(ws.cwd)} (pid ${pid})`);
     await expect.poll(() => alive(pid), { message: 'the hub is gone' }).toBe(false);
     expect(fs.existsSync(ws.entryPath), 'the hub removed its own entry').toBe(false);
+
+    // A down workspace starts again.
+    page.once('dialog', (d) => void d.accept());
+    const restarted = Date.now();
+    await row(page, ws).getByRole('button', { name: /^Start/ }).click();
+    await expect(row(page, ws)).toHaveAttribute('data-status', 'running', { timeout: 15_000 });
+    measured('Start from down to running', Date.now() - restarted);
+    const again = hubPidFile(ws);
+    procs.adopt(again);
+    expect(again).not.toBe(pid);
     expect(await noReload(page), 'no page load').toBe(true);
+
+    // The activity says what boneyard did.
+    const activity = page.locator('#activity');
+    await expect(activity).toContainText('from boneyard: pid ' + again);
+    await expect(activity).toContainText('from boneyard: bones hub stop');
   });
 
   test('Restart reaps a wedged hub that bones hub stop cannot end, and a new pid runs', async ({ page, workspaces, procs }) => {
@@ -103,7 +120,7 @@ test.describe('with JavaScript', () => {
       void d.accept();
     });
     await page.locator('#flash').getByRole('button', { name: 'Stop anyway' }).click();
-    await expect(row(page, ws)).toHaveCount(0, { timeout: 15_000 });
+    await expect(row(page, ws)).toHaveAttribute('data-status', 'down', { timeout: 15_000 });
     expect(asked).toContain(`Stop the hub of ${ws.name} anyway?`);
     await expect(flash(page, 'status')).toContainText(`Stopped the hub of ${ws.name}`);
     await expect.poll(() => alive(hub.pid)).toBe(false);
@@ -131,7 +148,8 @@ test.describe('without JavaScript', () => {
     expect(alive(pid)).toBe(true);
     await page.getByRole('button', { name: /^Yes, stop/ }).click();
     await expect(flash(page, 'status')).toContainText(`Stopped the hub of ${path.basename(ws.cwd)} (pid ${pid})`);
-    await expect(row(page, ws)).toHaveCount(0);
+    await expect(row(page, ws)).toHaveAttribute('data-status', 'down');
+    await expect(row(page, ws)).toContainText('stopped from boneyard');
     await expect.poll(() => alive(pid)).toBe(false);
   });
 
@@ -172,7 +190,7 @@ test.describe('without a bones CLI', () => {
     const quiet = workspaces.create('nobones-idle');
     fs.writeFileSync(path.join(server.registry, `${quiet.id}.json`), JSON.stringify(idleEntry(quiet.cwd, quiet.name)), { mode: 0o600 });
     const running = workspaces.create('nobones-running');
-    const hub = await procs.hub(running, 'normal', server.home);
+    const hub = await procs.hub(running, 'normal', { HOME: server.home });
 
     const context = await browser.newContext();
     const page = await context.newPage();

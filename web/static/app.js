@@ -31,11 +31,10 @@
   // An action can take seconds (a hub that ignores SIGTERM): its form says
   // it is busy and cannot be sent twice until the answer arrives. A live
   // update, or the answer itself, may replace the form meanwhile, so the
-  // state follows the action's path, not the element; the request carries
-  // the path to its end (htmx then reports the end from an element still on
-  // the page, not from the replaced form).
+  // state follows the action's path, not the element, and ends with the
+  // request itself: htmx reports the end of a request whose form is gone
+  // from the page to no listener of the document.
   var pending = {};
-  var requests = new WeakMap(); // XMLHttpRequest -> action path
   var actionForms = "form[hx-post]";
 
   function setBusy(form, busy) {
@@ -70,25 +69,24 @@
 
   document.addEventListener("htmx:beforeRequest", function (evt) {
     var path = actionPath(evt);
-    if (path !== null && evt.detail.xhr) {
-      requests.set(evt.detail.xhr, path);
-      pending[path] = (pending[path] || 0) + 1;
-      markForms(document);
-    }
-  });
-
-  document.addEventListener("htmx:afterRequest", function (evt) {
-    var xhr = evt.detail && evt.detail.xhr;
-    var path = xhr ? requests.get(xhr) : undefined;
-    if (path === undefined) {
+    var xhr = evt.detail.xhr;
+    if (path === null || !xhr) {
       return;
     }
-    requests.delete(xhr);
-    pending[path] -= 1;
-    if (pending[path] <= 0) {
-      delete pending[path];
-    }
+    pending[path] = (pending[path] || 0) + 1;
     markForms(document);
+    // loadend follows the answer's swap, an error, an abort and a timeout.
+    xhr.addEventListener(
+      "loadend",
+      function () {
+        pending[path] -= 1;
+        if (pending[path] <= 0) {
+          delete pending[path];
+        }
+        markForms(document);
+      },
+      { once: true },
+    );
   });
 
   document.addEventListener("htmx:load", function (evt) {
