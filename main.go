@@ -29,6 +29,7 @@ import (
 	"boneyard/internal/bonescli"
 	"boneyard/internal/collector"
 	"boneyard/internal/journal"
+	"boneyard/internal/metrics"
 	"boneyard/internal/peer"
 	"boneyard/internal/service"
 	"boneyard/internal/state"
@@ -316,13 +317,18 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 	defer stopCollector()
 	go func() { colDone <- col.Run(colCtx) }()
 
+	// The metrics read the server's stream count, and the server serves them.
+	var srv *handlers.Server
+	mtr := metrics.New(metrics.Options{Source: col, Events: jrn.Appended, Streams: func() int { return srv.Streams() }})
+	go mtr.Run(colCtx)
+
 	// The home directory only shortens paths on the pages; without one they
 	// are shown whole.
 	home, _ := os.UserHomeDir()
-	srv, err := handlers.New(handlers.Config{
+	srv, err = handlers.New(handlers.Config{
 		Source: col, Actions: col, Auth: state.NewAuth(dir, token, strings.TrimSpace(os.Getenv(state.TokenEnv)) == ""),
 		Host: bound.IP.String(), Port: bound.Port, NoLocalhost: twin == nil,
-		Home: home, AuditPath: filepath.Join(dir, "audit.log"), ReadOnly: o.readOnly,
+		Home: home, AuditPath: filepath.Join(dir, "audit.log"), ReadOnly: o.readOnly, Metrics: mtr.Handler(),
 	})
 	if err != nil {
 		ln.Close()

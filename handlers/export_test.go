@@ -6,9 +6,6 @@ import (
 	"time"
 )
 
-// Streams returns how many SSE streams are open.
-func (s *Server) Streams() int { return int(s.streams.Load()) }
-
 // WaitStreams blocks until every SSE handler has returned or ctx is done.
 func (s *Server) WaitStreams(ctx context.Context) error {
 	tick := time.NewTicker(10 * time.Millisecond)

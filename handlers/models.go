@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -121,19 +122,51 @@ func (f formatter) orphans(snap *collector.Snapshot, v view) templates.Orphans {
 // health tells the page how far to trust the snapshot: collecting before
 // the first collection, else the latest collection's error with what to do.
 func (f formatter) health(snap *collector.Snapshot) templates.Health {
+	var h templates.Health
 	switch {
 	case snap.Seq == 0:
 		return templates.Health{Collecting: true}
 	case snap.ListErr != nil:
-		return templates.Health{Error: snap.Err.Error(), Hint: "The workspace list is unknown, not empty. " +
+		h = templates.Health{Error: snap.Err.Error(), Hint: "The workspace list is unknown, not empty. " +
 			"Make sure " + f.path(snap.RegistryDir).Short + " is a directory you can read and write; " +
 			"boneyard retries on its own and this page updates when it succeeds."}
 	case snap.Err != nil:
-		return templates.Health{Error: snap.Err.Error(), Hint: "The rest of the page is current. " +
+		h = templates.Health{Error: snap.Err.Error(), Hint: "The rest of the page is current. " +
 			"boneyard retries on its own; its log has the details."}
 	}
-	return templates.Health{}
+	h.Notes = f.leftOut(snap)
+	return h
 }
+
+// maxNotes bounds the refused files named on a page; a registry full of
+// planted files must not make every page huge.
+const maxNotes = 20
+
+// leftOut says what the collection refused to read or show, and why.
+func (f formatter) leftOut(snap *collector.Snapshot) []string {
+	notes := append([]string(nil), snap.Warnings...)
+	for _, r := range snap.Refused {
+		notes = append(notes, f.path(r.Path).Short+" was not read: it "+r.Reason+".")
+	}
+	for _, w := range snap.Workspaces {
+		if w.Lock.PidFileRefused != "" {
+			notes = append(notes, f.path(filepath.Join(lockDir(w.LogPath), "hub.lock.pid")).Short+" was not read: it "+w.Lock.PidFileRefused+".")
+		}
+	}
+	if len(notes) > maxNotes {
+		notes = append(notes[:maxNotes], strconv.Itoa(len(notes)-maxNotes)+" more; the log names them all.")
+	}
+	switch n := snap.OtherUsersHubs; {
+	case n == 1:
+		notes = append(notes, "1 bones hub process of another user runs on this host; it is not shown and cannot be reaped from here.")
+	case n > 1:
+		notes = append(notes, strconv.Itoa(n)+" bones hub processes of other users run on this host; they are not shown and cannot be reaped from here.")
+	}
+	return notes
+}
+
+// lockDir is the workspace's state directory, where its log and lock live.
+func lockDir(logPath string) string { return filepath.Dir(logPath) }
 
 // page is what every full page of p needs at snap: the title, the live
 // URLs and the health banner. The events URL carries the snapshot the page

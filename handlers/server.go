@@ -92,6 +92,9 @@ type Config struct {
 	Heartbeat time.Duration
 	// MaxStreams caps the open SSE streams; 0 means DefaultMaxStreams.
 	MaxStreams int
+	// Metrics serves GET /metrics (Prometheus) behind the same auth as the
+	// API; nil leaves the route out.
+	Metrics http.Handler
 }
 
 // Server is boneyard's http.Handler.
@@ -199,11 +202,17 @@ func New(cfg Config) (*Server, error) {
 	priv.GET(templates.TitlePath, s.currentTitle, guard...)
 	priv.GET(templates.APIWorkspacesPath, s.apiWorkspaces, guard...)
 	priv.GET(templates.APIProcessesPath, s.apiProcesses, guard...)
+	if cfg.Metrics != nil {
+		priv.GET(templates.MetricsPath, echo.WrapHandler(cfg.Metrics), guard...)
+	}
 	s.logRoutes(priv, guard)
 	s.journalRoutes(pub, priv, guard)
 	s.echo = e
 	return s, nil
 }
+
+// Streams is the number of open SSE streams.
+func (s *Server) Streams() int { return int(s.streams.Load()) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }

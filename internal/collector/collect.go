@@ -25,7 +25,7 @@ const probeWorkers = 4
 // sources are where a collection reads the registry and the processes.
 type sources struct {
 	reg  registry.Registry                                              // the registry collected
-	list func(alive func(registry.Entry) bool) ([]registry.Info, error) // registry.ListInfoFunc or the like
+	list func(alive func(registry.Entry) bool) (registry.Listing, error) // Registry.ListReport or the like
 	scan func() ([]procscan.Process, error)                             // procscan.Scan or the like
 }
 
@@ -38,16 +38,17 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 	start := time.Now()
 	var (
 		wg               sync.WaitGroup
-		infos            []registry.Info
+		listing          registry.Listing
 		procs            []procscan.Process
 		infoErr, procErr error
 	)
 	// Listing may wait on a new hub's probe; the scan only reads the process
 	// table, so it runs alongside. One scan serves both the process list and
 	// the orphans.
-	wg.Go(func() { infos, infoErr = probes.listInfo(src.list) })
+	wg.Go(func() { listing, infoErr = probes.listInfo(src.list) })
 	wg.Go(func() { procs, procErr = src.scan() })
 	wg.Wait()
+	infos := listing.Infos
 
 	var (
 		errs    []error
@@ -76,10 +77,15 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 		}
 	}
 
-	hubs := make([]HubProcess, len(procs))
+	hubs := make([]HubProcess, 0, len(procs))
 	started := make(map[int]time.Time, len(procs))
-	for i, p := range procs {
-		hubs[i] = HubProcess{Process: p}
+	others := 0
+	for _, p := range procs {
+		if p.OtherUser {
+			others++
+			continue
+		}
+		hubs = append(hubs, HubProcess{Process: p})
 		started[p.PID] = p.CreateTime
 	}
 	slices.SortFunc(hubs, func(a, b HubProcess) int { return cmp.Compare(a.PID, b.PID) })
@@ -131,6 +137,10 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 		Err:         errors.Join(errs...),
 		ListErr:     infoErr,
 		ScanErr:     procErr,
+
+		Refused:        slices.Clip(listing.Skipped),
+		Warnings:       slices.Clip(listing.Warnings),
+		OtherUsersHubs: others,
 	}
 	s.Took = time.Since(start)
 	return s

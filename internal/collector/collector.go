@@ -35,13 +35,15 @@
 // and API: each workspace's status, why a hub is stopped, whether a reap
 // makes sense and whether a hub may be started or stopped (Workspace
 // fields), which processes may be reaped (Snapshot.ProcessReapable), what
-// an end-of-day cleanup would do (Snapshot.CleanupPlan). Its actions apply the same rules and refuse
-// with a *Refusal, changing nothing, when one forbids the action.
+// an end-of-day cleanup would do (Snapshot.CleanupPlan). Its actions apply
+// the same rules and refuse with a *Refusal, changing nothing, when one
+// forbids the action.
 package collector
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -71,12 +73,17 @@ type Options struct {
 	// Logger receives collection errors and watcher problems; default
 	// slog.Default().
 	Logger *slog.Logger
+	// RefreshWait bounds how long Refresh waits for a collection, so that a
+	// request never hangs on a stuck one; default 5 s. StallAfter is how
+	// long a collection may run before it is reported as overrunning;
+	// default 3 s.
+	RefreshWait, StallAfter time.Duration
 
 	// Registry is the registry collected, watched for changes and acted on;
 	// the zero value means registry.Default() at New.
 	Registry registry.Registry
-	// ListInfo lists the registry with the hub check it is given; default
-	// Registry.ListInfoFunc.
+	// ListInfo lists the registry with the hub check it is given, for tests;
+	// default Registry.ListReport, whose refused files the snapshot names.
 	ListInfo func(alive func(registry.Entry) bool) ([]registry.Info, error)
 	// Scan lists the live hub processes; default procscan.Scan.
 	Scan func() ([]procscan.Process, error)
@@ -109,22 +116,26 @@ const (
 
 // Collector builds snapshots. Its methods are safe for concurrent use.
 type Collector struct {
-	interval time.Duration
-	debounce time.Duration
-	log      *slog.Logger
-	src      sources
+	interval    time.Duration
+	debounce    time.Duration
+	refreshWait time.Duration
+	stallAfter  time.Duration
+	log         *slog.Logger
+	src         sources
 
 	cur     atomic.Pointer[Snapshot]
 	trigger chan struct{} // capacity 1: "a collection is pending"
 	running atomic.Bool
 
 	// sem serializes collections (Run's and Refresh's); holding it also
-	// guards seq and lastErr.
+	// guards lastErr.
 	sem     chan struct{}
-	seq     uint64
+	seq     atomic.Uint64 // the last published Seq; collections and stall reports both draw from it
 	lastErr string
 
 	collections atomic.Uint64
+	collecting  atomic.Int64 // when the collection under way started (unix ns); 0 when none is
+	pubMu       sync.Mutex   // orders publishing a collection against reporting its stall
 	active      atomic.Int32 // collections in progress; never above 1
 	maxActive   atomic.Int32 // highest value active reached, for tests
 
@@ -150,7 +161,7 @@ func New(opts Options) *Collector {
 		interval: opts.Interval,
 		debounce: opts.Debounce,
 		log:      opts.Logger,
-		src:      sources{reg: opts.Registry, list: opts.ListInfo, scan: opts.Scan},
+		src:      sources{reg: opts.Registry, scan: opts.Scan},
 		trigger:  make(chan struct{}, 1),
 		sem:      make(chan struct{}, 1),
 		subs:     make(map[chan *Snapshot]struct{}),
@@ -162,14 +173,26 @@ func New(opts Options) *Collector {
 	if c.debounce <= 0 {
 		c.debounce = defaultDebounce
 	}
+	c.refreshWait, c.stallAfter = opts.RefreshWait, opts.StallAfter
+	if c.refreshWait <= 0 {
+		c.refreshWait = defaultRefreshWait
+	}
+	if c.stallAfter <= 0 {
+		c.stallAfter = defaultStallAfter
+	}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
 	if c.src.reg == (registry.Registry{}) {
 		c.src.reg = registry.Default()
 	}
-	if c.src.list == nil {
-		c.src.list = c.src.reg.ListInfoFunc
+	if list := opts.ListInfo; list != nil {
+		c.src.list = func(alive func(registry.Entry) bool) (registry.Listing, error) {
+			infos, err := list(alive)
+			return registry.Listing{Infos: infos}, err
+		}
+	} else {
+		c.src.list = c.src.reg.ListReport
 	}
 	if c.src.scan == nil {
 		c.src.scan = procscan.Scan
@@ -212,6 +235,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer w.close()
 	exits := c.watchExits()
 	defer c.stopWatchingExits()
+	go c.watchStalls(ctx)
 
 	ticker := time.NewTicker(c.interval)
 	defer ticker.Stop()
@@ -318,16 +342,87 @@ func (c *Collector) Trigger() {
 // starts, Refresh returns the latest snapshot.
 func (c *Collector) Refresh(ctx context.Context) *Snapshot {
 	called := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, c.refreshWait)
+	defer cancel()
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
+		c.log.Warn("collector: a collection is overrunning; answering with the latest snapshot", "running", c.Stalled())
 		return c.Snapshot()
 	}
-	defer func() { <-c.sem }()
 	if s := c.Snapshot(); s.Seq > 0 && s.Taken.After(called) {
+		<-c.sem
 		return s
 	}
-	return c.collectLocked(false)
+	// The collection runs on its own: a request that gives up on it leaves
+	// it to finish and publish, and goes on with what there is.
+	done := make(chan *Snapshot, 1)
+	go func() {
+		defer func() { <-c.sem }()
+		done <- c.collectLocked(false)
+	}()
+	select {
+	case s := <-done:
+		return s
+	case <-ctx.Done():
+		c.log.Warn("collector: a collection is overrunning; answering with the latest snapshot", "running", c.Stalled())
+		return c.Snapshot()
+	}
+}
+
+// watchStalls reports a collection that overruns: the latest snapshot is
+// published again with an error saying so, once per stall, so that open
+// pages and new ones say the data is older than it looks. The collection
+// itself is left to finish (every read it makes is bounded).
+func (c *Collector) watchStalls(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var reported int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		since := c.collecting.Load()
+		d := c.Stalled()
+		if d == 0 || since == reported {
+			continue
+		}
+		reported = since
+		c.log.Warn("collector: a collection is overrunning", "running", d.Round(time.Second))
+		c.pubMu.Lock()
+		if c.collecting.Load() == since {
+			cur := *c.Snapshot()
+			stall := fmt.Errorf("a collection has been running for %s (a hub or a file is slow to answer); this is the last complete one, from %s",
+				d.Round(time.Second), cur.Taken.Format(time.TimeOnly))
+			cur.Err = errors.Join(cur.Err, stall)
+			cur.Seq = c.seq.Add(1)
+			c.cur.Store(&cur)
+			c.publish(&cur)
+		}
+		c.pubMu.Unlock()
+	}
+}
+
+// Defaults of Options.RefreshWait and Options.StallAfter.
+const (
+	defaultRefreshWait = 5 * time.Second
+	defaultStallAfter  = 3 * time.Second
+)
+
+// Stalled returns how long the collection under way has been running, when
+// that is longer than a collection should take; 0 otherwise. A page shows
+// it, as the latest snapshot is then older than it looks.
+func (c *Collector) Stalled() time.Duration {
+	since := c.collecting.Load()
+	if since == 0 {
+		return 0
+	}
+	if d := time.Since(time.Unix(0, since)); d > c.stallAfter {
+		return d
+	}
+	return 0
 }
 
 // Subscribe returns a channel that receives each newly published snapshot
@@ -377,10 +472,9 @@ func (c *Collector) collectLocked(periodic bool) *Snapshot {
 	}
 	defer c.active.Add(-1)
 	c.collections.Add(1)
+	c.collecting.Store(time.Now().UnixNano())
 
 	s := collect(c.src, c.probes, c.resources, periodic)
-	c.seq++
-	s.Seq = c.seq
 	c.logErr(s.Err)
 	if periodic {
 		c.samples.add(s)
@@ -388,6 +482,12 @@ func (c *Collector) collectLocked(periodic bool) *Snapshot {
 	c.samples.attach(s)
 	c.observe(s)
 	c.watch(s)
+	// Numbered and published under pubMu, after which no stall is reported
+	// for this collection: a stall report never overtakes it.
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	c.collecting.Store(0)
+	s.Seq = c.seq.Add(1)
 	c.cur.Store(s)
 	c.publish(s)
 	return s

@@ -101,12 +101,12 @@ func (p *probeCache) stop() {
 
 // listInfo is list (registry.ListInfoFunc or the like) answered from the
 // cache. Results for hubs the registry no longer lists are dropped.
-func (p *probeCache) listInfo(list func(alive func(registry.Entry) bool) ([]registry.Info, error)) ([]registry.Info, error) {
+func (p *probeCache) listInfo(list func(alive func(registry.Entry) bool) (registry.Listing, error)) (registry.Listing, error) {
 	p.mu.Lock()
 	p.seen = make(map[probeKey]bool)
 	p.mu.Unlock()
 
-	infos, err := list(p.alive)
+	listing, err := list(p.alive)
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -119,7 +119,7 @@ func (p *probeCache) listInfo(list func(alive func(registry.Entry) bool) ([]regi
 		}
 	}
 	p.seen = nil
-	return infos, err
+	return listing, err
 }
 
 // alive is the hub check of listInfo; ListInfoFunc calls it concurrently.

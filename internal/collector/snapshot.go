@@ -115,6 +115,9 @@ type Workspace struct {
 	Flapping bool   // Deaths reached FlapDeaths: the hub keeps dying
 }
 
+// Refused is a file a collection would not read, and why.
+type Refused = registry.Skipped
+
 // HubProcess is a live hub process with what the registry says of it.
 type HubProcess struct {
 	procscan.Process
@@ -142,6 +145,16 @@ type Snapshot struct {
 	Err       error // errors of this collection's parts, if any (the other parts are still filled)
 	ListErr   error // the registry listing failed: Workspaces and Orphans are empty for want of it (also in Err)
 	ScanErr   error // the process scan failed: Processes and Orphans are incomplete (also in Err)
+
+	// Refused is every file the listing would not read (a symlink, a FIFO,
+	// a device, too large, corrupt, another user's entry) and why; nothing
+	// in it was acted on. Warnings are the registry's own problems, e.g. a
+	// directory other users may write.
+	Refused  []Refused
+	Warnings []string
+	// OtherUsersHubs counts the hub processes of other local users: they
+	// are left out of Processes and Orphans (neither shown nor reapable).
+	OtherUsersHubs int
 
 	// Down is the workspaces boneyard remembers that are down (Status
 	// down), sorted like Workspaces; empty without a journal or a listing.

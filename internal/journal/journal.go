@@ -147,6 +147,10 @@ type Journal struct {
 	expMu    sync.Mutex
 	expected map[*expectation]struct{}
 
+	// appended counts the events this process wrote, by kind, for metrics.
+	appendedMu sync.Mutex
+	appended   map[Kind]uint64
+
 	// mu guards what readers see.
 	mu     sync.RWMutex
 	events []Event // the newest, oldest first
@@ -368,7 +372,28 @@ func (j *Journal) write(e Event) error {
 	if err != nil {
 		return err
 	}
-	return j.store.append(line)
+	if err := j.store.append(line); err != nil {
+		return err
+	}
+	j.appendedMu.Lock()
+	if j.appended == nil {
+		j.appended = make(map[Kind]uint64)
+	}
+	j.appended[e.Kind]++
+	j.appendedMu.Unlock()
+	return nil
+}
+
+// Appended returns how many events of each kind this process has written
+// since Open: a counter for metrics, which restarts with boneyard.
+func (j *Journal) Appended() map[Kind]uint64 {
+	j.appendedMu.Lock()
+	defer j.appendedMu.Unlock()
+	out := make(map[Kind]uint64, len(j.appended))
+	for k, n := range j.appended {
+		out[k] = n
+	}
+	return out
 }
 
 // save writes known.json; j.act is held.

@@ -3,6 +3,7 @@ package journal
 import (
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,6 +178,10 @@ func TestRecordedActionNotDerivedAgain(t *testing.T) {
 	}
 	if d := j.Down(); len(d) != 1 || d[0].Summary(sec(10)) != "registry entry removed 14:17" {
 		t.Errorf("Down = %+v", d)
+	}
+	want := map[Kind]uint64{KindRegistered: 1, KindOrphanAppeared: 1, KindRemoved: 1, KindReaped: 1}
+	if got := j.Appended(); !maps.Equal(got, want) {
+		t.Errorf("Appended = %v, want %v", got, want)
 	}
 }
 

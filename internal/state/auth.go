@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -26,10 +27,17 @@ type Auth struct {
 	checked time.Time
 }
 
-// NewAuth returns the Auth of a server using token. When fromFile is set the
-// token is the one in dir's token file, which Token then follows.
+// SessionsPath is where a server in dir keeps its sessions.
+func SessionsPath(dir string) string { return filepath.Join(dir, "sessions.json") }
+
+// NewAuth returns the Auth of a server using token, its sessions kept in
+// dir (so they survive a restart; "" keeps them in memory). When fromFile is
+// set the token is the one in dir's token file, which Token then follows.
 func NewAuth(dir, token string, fromFile bool) *Auth {
 	a := &Auth{Sessions: NewSessions(), token: token}
+	if dir != "" {
+		a.Sessions = OpenSessions(SessionsPath(dir))
+	}
 	if fromFile {
 		a.path = TokenPath(dir)
 		a.info, _ = os.Stat(a.path)

@@ -30,6 +30,15 @@ func TestAuthFollowsRotation(t *testing.T) {
 	if a.Sessions.Valid(id) {
 		t.Error("session survived the rotation")
 	}
+	// A session opened before a rotation made while no server ran ends too.
+	b := NewAuth(dir, second, true)
+	old, _ := b.Sessions.Create()
+	if _, err := RotateToken(dir); err != nil {
+		t.Fatal(err)
+	}
+	if NewAuth(dir, second, true).Sessions.Valid(old) {
+		t.Error("a session of the old token survived a rotation and a restart")
+	}
 
 	env := NewAuth(dir, strings.Repeat("e", 32), false)
 	RotateToken(dir)

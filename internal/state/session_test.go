@@ -1,6 +1,9 @@
 package state
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,5 +41,29 @@ func TestSessions(t *testing.T) {
 	s.EndAll()
 	if s.Valid(e) || s.Valid(d) || s.Len() != 0 {
 		t.Error("EndAll left a session")
+	}
+}
+
+func TestSessionsSurviveRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sessions.json")
+	s := OpenSessions(path)
+	a, _ := s.Create()
+	b, _ := s.Create()
+	s.End(b)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("session file: %v, %v; want mode 0600", fi, err)
+	}
+	if data, _ := os.ReadFile(path); strings.Contains(string(data), a) {
+		t.Fatal("the session file holds a session id, not only its hash")
+	}
+	again := OpenSessions(path)
+	if !again.Valid(a) || again.Valid(b) || again.Len() != 1 {
+		t.Errorf("after reopening: a %v, b %v, %d sessions; want only a", again.Valid(a), again.Valid(b), again.Len())
+	}
+	os.WriteFile(path, []byte("not json"), 0o600)
+	if s := OpenSessions(path); s.Len() != 0 {
+		t.Errorf("a corrupt file gave %d sessions, want none", s.Len())
 	}
 }

@@ -97,6 +97,11 @@ func RotateToken(dir string) (string, error) {
 	if err := atomicfile.Replace(TokenPath(dir), []byte(token+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write new token %s: %w", TokenPath(dir), err)
 	}
+	// Sessions opened with the old token end with it, also for a server
+	// that is not running now.
+	if err := os.Remove(SessionsPath(dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("end the sessions of the old token (%s): %w", SessionsPath(dir), err)
+	}
 	return token, nil
 }
 

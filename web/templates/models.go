@@ -35,6 +35,9 @@ type Health struct {
 	Collecting bool   // no collection has finished yet
 	Error      string // what failed in the latest collection
 	Hint       string // what the user can do about it
+	// Notes are what the collection left out on purpose: files refused,
+	// registry warnings, other users' hubs. Shown without alarm.
+	Notes []string
 }
 
 // Stamp is a formatted point in time: "3m ago" with the exact UTC time on

@@ -10,6 +10,7 @@ const (
 	EventsPath    = "/events"     // the SSE stream of a page
 	TitlePath     = "/title"      // a page's current title, for hidden tabs
 	HealthPath    = "/healthz"
+	MetricsPath   = "/metrics" // Prometheus exposition
 	LoginPath     = "/login" // POST: the token, for a session
 	StaticPrefix  = "/static/"
 	APIPrefix     = "/api/"
