@@ -1,7 +1,7 @@
 //go:build unix
 
 // Command fakehub stands in for the bones CLI's hub verbs in the end-to-end
-// suite, following what ../shared/bones-cli.md records of the real one.
+// suite, following what was observed of the real one (start, stop, crash).
 //
 // Built as a binary named `bones`, it answers:
 //

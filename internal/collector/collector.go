@@ -475,6 +475,12 @@ func (c *Collector) collectLocked(periodic bool) *Snapshot {
 	c.collecting.Store(time.Now().UnixNano())
 
 	s := collect(c.src, c.probes, c.resources, periodic)
+	// Numbered and published under pubMu, and no stall is reported for this
+	// collection from then on: a stall report never overtakes it.
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	c.collecting.Store(0)
+	s.Seq = c.seq.Add(1)
 	c.logErr(s.Err)
 	if periodic {
 		c.samples.add(s)
@@ -482,12 +488,6 @@ func (c *Collector) collectLocked(periodic bool) *Snapshot {
 	c.samples.attach(s)
 	c.observe(s)
 	c.watch(s)
-	// Numbered and published under pubMu, after which no stall is reported
-	// for this collection: a stall report never overtakes it.
-	c.pubMu.Lock()
-	defer c.pubMu.Unlock()
-	c.collecting.Store(0)
-	s.Seq = c.seq.Add(1)
 	c.cur.Store(s)
 	c.publish(s)
 	return s
