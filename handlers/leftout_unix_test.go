@@ -41,7 +41,7 @@ func TestRefusedFilesNamed(t *testing.T) {
 	}
 	want := map[string]bool{
 		"~/src/planted/.bones/agent.id was not read: it is not a regular file (named pipe).": false,
-		"~/.bones/workspaces/0123456789abcdef.json was not read: it is a symbolic link.":      false,
+		"~/.bones/workspaces/0123456789abcdef.json was not read: it is a symbolic link.":     false,
 	}
 	for _, n := range notes {
 		if _, ok := want[n]; ok {

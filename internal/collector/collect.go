@@ -24,9 +24,9 @@ const probeWorkers = 4
 
 // sources are where a collection reads the registry and the processes.
 type sources struct {
-	reg  registry.Registry                                              // the registry collected
+	reg  registry.Registry                                               // the registry collected
 	list func(alive func(registry.Entry) bool) (registry.Listing, error) // Registry.ListReport or the like
-	scan func() ([]procscan.Process, error)                             // procscan.Scan or the like
+	scan func() ([]procscan.Process, error)                              // procscan.Scan or the like
 }
 
 // collect gathers one snapshot (Seq unset). A part that fails is recorded in

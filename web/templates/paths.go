@@ -11,7 +11,7 @@ const (
 	TitlePath     = "/title"      // a page's current title, for hidden tabs
 	HealthPath    = "/healthz"
 	MetricsPath   = "/metrics" // Prometheus exposition
-	LoginPath     = "/login" // POST: the token, for a session
+	LoginPath     = "/login"   // POST: the token, for a session
 	StaticPrefix  = "/static/"
 	APIPrefix     = "/api/"
 
