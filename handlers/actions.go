@@ -286,24 +286,34 @@ func seenPID(raw string) (int, error) {
 	return pid, nil
 }
 
+// seenHub parses the hub the page showed, its pid and process start (zero
+// values when the page did not say), and returns the fields that carry
+// them through a confirmation page.
+func (a *action) seenHub() (pid int, seen time.Time, fields []templates.Field, err error) {
+	seen, haveSeen, err := seenCreateTime(a.form.Get("create_time"))
+	if err != nil {
+		return 0, time.Time{}, nil, err
+	}
+	if pid, err = seenPID(a.form.Get("pid")); err != nil {
+		return 0, time.Time{}, nil, err
+	}
+	fields = []templates.Field{{Name: "pid", Value: a.form.Get("pid")}}
+	if haveSeen {
+		fields = append(fields, templates.Field{Name: "create_time", Value: a.form.Get("create_time")})
+	}
+	return pid, seen, fields, nil
+}
+
 func (s *Server) reapWorkspace(c echo.Context) error {
 	a, w, err := s.workspaceAction(c, "reap")
 	if w == nil {
 		return err
 	}
-	seen, haveSeen, err := seenCreateTime(a.form.Get("create_time"))
-	if err != nil {
-		return a.fail(err)
-	}
-	pid, err := seenPID(a.form.Get("pid"))
+	pid, seen, fields, err := a.seenHub()
 	if err != nil {
 		return a.fail(err)
 	}
 	if !a.confirmed() {
-		fields := []templates.Field{{Name: "pid", Value: a.form.Get("pid")}}
-		if haveSeen {
-			fields = append(fields, templates.Field{Name: "create_time", Value: a.form.Get("create_time")})
-		}
 		return a.askConfirmation("reap", "the hub of "+w.DisplayName()+" (pid "+strconv.Itoa(w.HubPID)+")", templates.ReapEffect, fields...)
 	}
 	reaped, err := s.act.ReapWorkspace(*w, pid, seen)

@@ -79,19 +79,11 @@ func (s *Server) stopOrRestart(c echo.Context, restart bool) error {
 	if force {
 		a.name = "force-" + verb
 	}
-	seen, haveSeen, err := seenCreateTime(a.form.Get("create_time"))
-	if err != nil {
-		return a.fail(err)
-	}
-	pid, err := seenPID(a.form.Get("pid"))
+	pid, seen, fields, err := a.seenHub()
 	if err != nil {
 		return a.fail(err)
 	}
 	if !a.confirmed() {
-		fields := []templates.Field{{Name: "pid", Value: a.form.Get("pid")}}
-		if haveSeen {
-			fields = append(fields, templates.Field{Name: "create_time", Value: a.form.Get("create_time")})
-		}
 		effect := templates.StopEffect
 		if restart {
 			effect = templates.RestartEffect

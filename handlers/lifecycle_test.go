@@ -3,12 +3,10 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,25 +42,11 @@ func newBonesEnv(t *testing.T, bones bool) *env {
 	return e
 }
 
-// hubPIDIn reads the workspace's .bones/hub.pid; 0 when there is none.
-func hubPIDIn(t *testing.T, dir string) int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, ".bones", "hub.pid"))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
-}
-
 // adoptHub makes the hub the fake bones CLI started in dir one of the
 // test's own: listed by the scan, killed at the end.
 func adoptHub(t *testing.T, dir string) int {
 	t.Helper()
-	pid := hubPIDIn(t, dir)
+	pid := hubtest.HubPID(t, dir)
 	if pid == 0 {
 		t.Fatalf("no hub.pid in %s", dir)
 	}
@@ -71,15 +55,13 @@ func adoptHub(t *testing.T, dir string) int {
 	return pid
 }
 
-// detached starts a hub in dir with the fake bones CLI, as a user would.
+// detached starts a hub in dir with the fake bones CLI, as a user would,
+// and makes it one of the test's own hubs.
 func detached(t *testing.T, dir string) int {
 	t.Helper()
-	cmd := exec.Command(hubtest.FakeBones(t), "hub", "start", "--detach")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("bones hub start --detach: %v\n%s", err, out)
-	}
-	return adoptHub(t, dir)
+	pid := hubtest.Detach(t, dir)
+	ownHubs.Add(t, pid)
+	return pid
 }
 
 func TestStartAndStopAnswers(t *testing.T) {
@@ -106,7 +88,7 @@ func TestStartAndStopAnswers(t *testing.T) {
 	wantText(t, c.one("h1"), "Confirm start")
 	wantText(t, c.one("main"), "Really start the hub of alpha ("+dir+")?", templates.StartEffect)
 	c.one("form[action=\"" + templates.StartPath(id) + "\"] input[name=confirm][value=yes]")
-	if pid := hubPIDIn(t, dir); pid != 0 {
+	if pid := hubtest.HubPID(t, dir); pid != 0 {
 		t.Fatalf("an unconfirmed start started hub %d", pid)
 	}
 
@@ -273,7 +255,7 @@ func TestLifecycleAndCleanupGuarded(t *testing.T) {
 			t.Errorf("cross-site POST %s: %d, want 403", path, w.Code)
 		}
 	}
-	if pid := hubPIDIn(t, dir); pid != 0 {
+	if pid := hubtest.HubPID(t, dir); pid != 0 {
 		hubtest.KillAtEnd(t, pid)
 		t.Fatalf("a refused POST started hub %d", pid)
 	}

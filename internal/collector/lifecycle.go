@@ -220,8 +220,6 @@ func (c *Collector) StopHub(ctx context.Context, w Workspace, seenPID int, seen 
 		return HubAction{}, err
 	}
 	defer release()
-	done := c.expect(w.ID, w.HubPID)
-	defer done()
 	res, err := cli.Stop(ctx, w.Cwd, force)
 	if err != nil {
 		return HubAction{}, cliFailure("stop", &w, err)
@@ -251,8 +249,6 @@ func (c *Collector) RestartHub(ctx context.Context, w Workspace, seenPID int, se
 		return HubAction{}, err
 	}
 	defer release()
-	done := c.expect(w.ID, w.HubPID)
-	defer done()
 	began := time.Now()
 	act := HubAction{OldPID: w.HubPID}
 	res, stopErr := cli.Stop(ctx, w.Cwd, force)
@@ -292,9 +288,11 @@ func (c *Collector) RestartHub(ctx context.Context, w Workspace, seenPID int, se
 	return act, nil
 }
 
-// beginStop checks a stop or restart of w and claims the workspace: w must
-// offer Stop and still name the hub the page showed. It returns the CLI,
-// the hub's process start as known, and the release of the claim.
+// beginStop checks a stop or restart of w, claims the workspace and tells
+// the journal the hub's end is boneyard's doing: w must offer Stop and
+// still name the hub the page showed. It returns the CLI, the hub's
+// process start as known, and release, which ends the claim and the
+// journal's expectation.
 func (c *Collector) beginStop(w *Workspace, seenPID int, seen time.Time, verb string) (*bonescli.CLI, time.Time, func(), error) {
 	cli, err := c.cli(verb)
 	if err != nil {
@@ -313,11 +311,12 @@ func (c *Collector) beginStop(w *Workspace, seenPID int, seen time.Time, verb st
 		}
 		created = seen
 	}
-	release, err := c.hubs.claim(w, verb)
+	unclaim, err := c.hubs.claim(w, verb)
 	if err != nil {
 		return nil, time.Time{}, nil, err
 	}
-	return cli, created, release, nil
+	done := c.expect(w.ID, w.HubPID)
+	return cli, created, func() { done(); unclaim() }, nil
 }
 
 // createTolerance is how far two readings of one process's start time may

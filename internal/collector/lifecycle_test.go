@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,23 +52,6 @@ func scanUnder(root string) func() ([]procscan.Process, error) {
 	}
 }
 
-// hubPIDOf reads the workspace's .bones/hub.pid; 0 when there is none.
-func hubPIDOf(t *testing.T, cwd string) int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(cwd, ".bones", "hub.pid"))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("hub.pid %q: %v", b, err)
-	}
-	return pid
-}
-
 // workspaceOf returns the snapshot's workspace for cwd.
 func workspaceOf(t *testing.T, s *Snapshot, cwd string) Workspace {
 	t.Helper()
@@ -78,20 +60,6 @@ func workspaceOf(t *testing.T, s *Snapshot, cwd string) Workspace {
 		t.Fatalf("no workspace for %s in snapshot %d (err %v)", cwd, s.Seq, s.Err)
 	}
 	return w
-}
-
-// detachHub runs the fake bones CLI's `hub start --detach` in cwd with
-// args and returns the hub's pid; the test's end kills it.
-func detachHub(t *testing.T, cwd string, args ...string) int {
-	t.Helper()
-	cmd := exec.Command(hubtest.FakeBones(t), append([]string{"hub", "start", "--detach"}, args...)...)
-	cmd.Dir = cwd
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("bones hub start --detach %v: %v\n%s", args, err, out)
-	}
-	pid := hubPIDOf(t, cwd)
-	hubtest.KillAtEnd(t, pid)
-	return pid
 }
 
 // refusal fails unless err is a *Refusal with reason whose message holds
@@ -117,7 +85,7 @@ func TestStartAndStopThroughBones(t *testing.T) {
 		t.Fatalf("idle workspace: status %s, CanStart %v, CanStop %v", w.Status, w.CanStart, w.CanStop)
 	}
 	did, err := c.StartHub(ctx, w)
-	pid := hubPIDOf(t, ws)
+	pid := hubtest.HubPID(t, ws)
 	if pid > 0 {
 		hubtest.KillAtEnd(t, pid)
 	}
@@ -182,7 +150,7 @@ func TestStartRefusals(t *testing.T) {
 			}
 			_, err := c.StartHub(context.Background(), w)
 			refusal(t, err, Conflict, tt.want)
-			if pid := hubPIDOf(t, ws); pid != 0 {
+			if pid := hubtest.HubPID(t, ws); pid != 0 {
 				hubtest.KillAtEnd(t, pid)
 				t.Errorf("a refused start started hub %d", pid)
 			}
@@ -223,7 +191,7 @@ func TestStopSlotGuardThenForce(t *testing.T) {
 	hubtest.SetHome(t)
 	root := t.TempDir()
 	ws := newWorkspace(t, root, "slots", true)
-	pid := detachHub(t, ws)
+	pid := hubtest.Detach(t, ws)
 	slot := filepath.Join(ws, ".bones", "swarm", "fake-slot")
 	if err := os.MkdirAll(slot, 0o755); err != nil {
 		t.Fatal(err)
@@ -274,7 +242,7 @@ func TestRestartWedgedHub(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ws := newWorkspace(t, root, strings.ReplaceAll(tt.name, " ", "-"), true)
-			old := detachHub(t, ws, "--mode", "hang-term")
+			old := hubtest.Detach(t, ws, "--mode", "hang-term")
 			if tt.dropPIDFile {
 				os.Remove(filepath.Join(ws, ".bones", "hub.pid"))
 			}
@@ -285,7 +253,7 @@ func TestRestartWedgedHub(t *testing.T) {
 				t.Fatalf("wedged hub: status %s, CanStop %v", w.Status, w.CanStop)
 			}
 			did, err := c.RestartHub(ctx, w, old, w.HubStarted, false)
-			pid := hubPIDOf(t, ws)
+			pid := hubtest.HubPID(t, ws)
 			if pid > 0 {
 				hubtest.KillAtEnd(t, pid)
 			}
@@ -311,7 +279,7 @@ func TestCleanupStopsIdleHub(t *testing.T) {
 	root := t.TempDir()
 	idle := newWorkspace(t, root, "idle", true)
 	busy := newWorkspace(t, root, "busy", true)
-	idlePID, busyPID := detachHub(t, idle), detachHub(t, busy)
+	idlePID, busyPID := hubtest.Detach(t, idle), hubtest.Detach(t, busy)
 	then := time.Now().Add(-10 * time.Hour)
 	if err := os.Chtimes(filepath.Join(idle, ".bones", "hub.log"), then, then); err != nil {
 		t.Fatal(err)
@@ -378,7 +346,7 @@ func TestLifecycleInTheJournal(t *testing.T) {
 		if _, err := c.StartHub(ctx, w); err != nil {
 			t.Fatal(err)
 		}
-		pid := hubPIDOf(t, ws)
+		pid := hubtest.HubPID(t, ws)
 		hubtest.KillAtEnd(t, pid)
 		return pid
 	}

@@ -1,11 +1,14 @@
 package hubtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -74,4 +77,39 @@ func KillAtEnd(t testing.TB, pid int) {
 			p.Release()
 		}
 	})
+}
+
+// HubPID reads the pid in <cwd>/.bones/hub.pid, the file bones writes for
+// the hub of a workspace; 0 when there is none.
+func HubPID(t testing.TB, cwd string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cwd, ".bones", "hub.pid"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("hub.pid of %s: %q is no pid", cwd, b)
+	}
+	return pid
+}
+
+// Detach runs the fake bones CLI's `hub start --detach` with args in cwd,
+// as a user would, and returns the hub's pid; the test's end kills it.
+func Detach(t testing.TB, cwd string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(FakeBones(t), append([]string{"hub", "start", "--detach"}, args...)...)
+	cmd.Dir = cwd
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bones hub start --detach %v in %s: %v\n%s", args, cwd, err, out)
+	}
+	pid := HubPID(t, cwd)
+	if pid == 0 {
+		t.Fatalf("bones hub start --detach in %s left no hub.pid", cwd)
+	}
+	KillAtEnd(t, pid)
+	return pid
 }
