@@ -91,12 +91,14 @@ func (e *env) createTime(pid int) string {
 }
 
 func TestRegister(t *testing.T) {
+	t.Parallel()
 	for _, htmx := range []bool{false, true} {
 		t.Run(fmt.Sprintf("htmx=%v", htmx), func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, false)
 			dir := e.workspace("fresh")
 			w := e.post("/workspaces", url.Values{"cwd": {dir + "/"}, "name": {"Fresh one"}, "back": {"/?q=fre"}}, htmx)
-			entry, err := registry.Read(dir)
+			entry, err := e.reg.Read(dir)
 			if err != nil || entry.Name != "Fresh one" || entry.HubPID != 0 {
 				t.Fatalf("entry after register: %+v, %v", entry, err)
 			}
@@ -141,6 +143,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterRejections(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("ok")
 	file := filepath.Join(dir, "file.txt")
@@ -195,15 +198,17 @@ func TestRegisterRejections(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
+	t.Parallel()
 	for _, htmx := range []bool{false, true} {
 		t.Run(fmt.Sprintf("htmx=%v", htmx), func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, false)
 			keep := e.idle(e.workspace("keep"), "keep")
 			dir := e.workspace("drop")
 			id := e.idle(dir, "drop")
 			e.refresh()
 			w := e.post("/workspaces/"+id+"/remove", url.Values{"confirm": {"yes"}, "back": {"/"}}, htmx)
-			if _, err := registry.Read(dir); !errors.Is(err, registry.ErrNotFound) {
+			if _, err := e.reg.Read(dir); !errors.Is(err, registry.ErrNotFound) {
 				t.Fatalf("entry still there: %v", err)
 			}
 			want := "Removed the entry of drop (" + dir + ")."
@@ -234,6 +239,7 @@ func TestRemove(t *testing.T) {
 }
 
 func TestRemoveFromDetailPageReturnsToDashboard(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	id := e.idle(e.workspace("d"), "d")
 	e.refresh()
@@ -262,6 +268,7 @@ func TestBackCannotLeaveTheSite(t *testing.T) {
 }
 
 func TestConfirmationPageWithoutJS(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("c")
 	id := e.idle(dir, "c")
@@ -311,8 +318,10 @@ func TestConfirmationPageWithoutJS(t *testing.T) {
 }
 
 func TestReapWorkspace(t *testing.T) {
+	t.Parallel()
 	for _, htmx := range []bool{false, true} {
 		t.Run(fmt.Sprintf("htmx=%v", htmx), func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, false)
 			dir := e.workspace("reapme")
 			h := startHub(t, "serve", dir, true)
@@ -331,7 +340,7 @@ func TestReapWorkspace(t *testing.T) {
 			if !h.Exited(5 * time.Second) {
 				t.Fatal("the hub is still running")
 			}
-			if _, err := registry.Read(dir); !errors.Is(err, registry.ErrNotFound) {
+			if _, err := e.reg.Read(dir); !errors.Is(err, registry.ErrNotFound) {
 				t.Errorf("entry still there: %v", err)
 			}
 			wantMsg := fmt.Sprintf("Reaped the hub of reapme (pid %d) and removed its entry.", h.PID)
@@ -354,8 +363,10 @@ func TestReapWorkspace(t *testing.T) {
 }
 
 func TestReapProcess(t *testing.T) {
+	t.Parallel()
 	for _, htmx := range []bool{false, true} {
 		t.Run(fmt.Sprintf("htmx=%v", htmx), func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, false)
 			h := startHub(t, "serve", e.workspace("orphaned"), false)
 			ct := e.createTime(h.PID)
@@ -386,6 +397,7 @@ func TestReapProcess(t *testing.T) {
 }
 
 func TestReapRejections(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("live")
 	h := startHub(t, "serve", dir, true)
@@ -448,6 +460,7 @@ func TestReapRejections(t *testing.T) {
 // TestRegisterConflictFromRegistry shows that the register action asks the
 // registry, not the possibly stale snapshot, whether a hub entry is kept.
 func TestRegisterConflictFromRegistry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	busy := e.workspace("busy")
 	e.refresh()
@@ -470,7 +483,7 @@ func TestRegisterConflictFromRegistry(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("register after the hub died: %d: %s", w.Code, w.Body.String())
 	}
-	if entry, err := registry.Read(busy); err != nil || entry.HubPID != 0 || entry.Name != "after the hub" {
+	if entry, err := e.reg.Read(busy); err != nil || entry.HubPID != 0 || entry.Name != "after the hub" {
 		t.Errorf("entry %+v, %v; want the idle row", entry, err)
 	}
 }
@@ -480,6 +493,7 @@ func TestRegisterConflictFromRegistry(t *testing.T) {
 // the answer says why and the entry stays. The entries answer probes on a
 // loopback server, so their rows show a running hub.
 func TestReapRefusesNonHubs(t *testing.T) {
+	t.Parallel()
 	answering := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(answering.Close)
 	e := newEnv(t, false)
@@ -502,7 +516,7 @@ func TestReapRefusesNonHubs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := e.workspace(fmt.Sprintf("nonhub%d", i))
 			pid := tt.start(t, dir)
-			if err := registry.Write(registry.Entry{
+			if err := e.reg.Write(registry.Entry{
 				Cwd: dir, Name: "nonhub", HubURL: answering.URL, HubPID: pid, StartedAt: time.Now().Add(tt.startedAt).UTC(),
 			}); err != nil {
 				t.Fatal(err)
@@ -558,6 +572,7 @@ func startUnregisteredHub(t *testing.T, dir string) int {
 // reaps process-only orphans: a registered hub is reaped through its
 // workspace.
 func TestReapProcessRefusesRegisteredHub(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("registered")
 	h := startHub(t, "serve", dir, true)
@@ -601,9 +616,11 @@ func TestReapProcessRefusesRegisteredHub(t *testing.T) {
 // TestReapExitedHub reaps a workspace whose hub died after the page showed
 // it: the action succeeds, says so, and the entry is gone.
 func TestReapExitedHub(t *testing.T) {
+	t.Parallel()
 	for _, htmx := range []bool{false, true} {
 		for _, withSeen := range []bool{false, true} {
 			t.Run(fmt.Sprintf("htmx=%v/create_time=%v", htmx, withSeen), func(t *testing.T) {
+				t.Parallel()
 				e := newEnv(t, false)
 				dir := e.workspace("gone")
 				h := startHub(t, "serve", dir, true)
@@ -633,7 +650,7 @@ func TestReapExitedHub(t *testing.T) {
 				if msg != wantMsg {
 					t.Errorf("message %q, want %q", msg, wantMsg)
 				}
-				if _, err := os.Stat(registry.EntryPath(dir)); !errors.Is(err, os.ErrNotExist) {
+				if _, err := os.Stat(e.reg.EntryPath(dir)); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("entry file still there: %v", err)
 				}
 				if rec := e.lastAudit(); rec.Action != "reap" || rec.Target != dir || rec.Result != "ok" {

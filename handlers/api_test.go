@@ -13,6 +13,7 @@ import (
 )
 
 func TestAPIWorkspaces(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	w := e.get("/api/workspaces")
 	if w.Code != http.StatusOK || w.Body.String() != `{"schema":{"verb":"workspaces.list","version":"v1"},"data":[]}`+"\n" {
@@ -29,7 +30,7 @@ func TestAPIWorkspaces(t *testing.T) {
 		e.idle(dir, name)
 	}
 	touched := time.Date(2026, 5, 1, 12, 30, 45, 123456789, time.UTC)
-	if err := os.Chtimes(registry.EntryPath(b), touched, touched); err != nil {
+	if err := os.Chtimes(e.reg.EntryPath(b), touched, touched); err != nil {
 		t.Fatal(err)
 	}
 	e.refresh()
@@ -61,6 +62,7 @@ func TestAPIWorkspaces(t *testing.T) {
 }
 
 func TestAPIProcesses(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("reg")
 	h := startHub(t, "serve", dir, true)

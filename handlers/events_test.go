@@ -134,6 +134,7 @@ func (s *sse) next(t testing.TB, sels ...string) dom {
 func seqQuery(e *env) string { return "seq=" + strconv.FormatUint(e.col.Snapshot().Seq, 10) }
 
 func TestEventsSendChangedFragments(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	l := e.listen()
 	keep := e.idle(e.workspace("keep"), "keep")
@@ -163,13 +164,14 @@ func TestEventsSendChangedFragments(t *testing.T) {
 	}
 
 	// Removing an entry deletes its row.
-	if err := registry.Remove(e.home + "/src/keep"); err != nil {
+	if err := e.reg.Remove(e.home + "/src/keep"); err != nil {
 		t.Fatal(err)
 	}
 	s.next(t, "template tr#ws-"+keep+"[hx-swap-oob=delete]")
 }
 
 func TestEventsCatchUpAndHeartbeat(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	l := e.listen()
 	id := e.idle(e.workspace("w"), "w")
@@ -196,6 +198,7 @@ func TestEventsCatchUpAndHeartbeat(t *testing.T) {
 }
 
 func TestEventsRespectTheView(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	l := e.listen()
 	e.refresh()
@@ -209,6 +212,7 @@ func TestEventsRespectTheView(t *testing.T) {
 }
 
 func TestEventsDetailStream(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	l := e.listen()
 	dir := e.workspace("d")
@@ -217,7 +221,7 @@ func TestEventsDetailStream(t *testing.T) {
 	s := l.stream(t, "id="+id+"&"+seqQuery(e))
 	startHub(t, "serve", dir, true)
 	s.next(t, "section#detail[hx-swap-oob=true] dd#detail-status[data-status=running]")
-	if err := registry.Remove(dir); err != nil {
+	if err := e.reg.Remove(dir); err != nil {
 		t.Fatal(err)
 	}
 	d := s.next(t, "section#detail #gone")
@@ -230,6 +234,7 @@ func TestEventsDetailStream(t *testing.T) {
 // TestTitleRoute checks the title a hidden tab polls: plain text, the same
 // as the page it came from shows, problem count included.
 func TestTitleRoute(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	gone := e.workspace("gone")
 	startHub(t, "serve", gone, true)
@@ -273,6 +278,7 @@ func TestTitleRoute(t *testing.T) {
 }
 
 func TestShutdownClosesStreams(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	l := e.listen()
 	e.refresh()
@@ -326,6 +332,7 @@ func TestWriteEventSplitsLines(t *testing.T) {
 // TestStreamCap: past MaxStreams a page gets one "capped" event saying why
 // it is not live, and a long retry; once a stream closes, a new one is live.
 func TestStreamCap(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	e.refresh()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"boneyard/internal/collector"
-	"boneyard/registry"
 )
 
 // TestBeforeFirstCollection: until the collector has looked once, pages say
@@ -48,6 +47,7 @@ func TestBeforeFirstCollection(t *testing.T) {
 // TestFirstCollection: the first collection clears the note and shows the
 // empty state.
 func TestFirstCollection(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	d := e.page("/", http.StatusOK)
 	d.one("#empty-state")
@@ -83,14 +83,15 @@ func jsonError(t testing.TB, body []byte) string {
 // the pages show the error with what to do, and the API answers 503 rather
 // than an empty list.
 func TestRegistryUnreadable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("kept")
 	id := e.idle(dir, "kept")
 	e.refresh()
-	if err := os.RemoveAll(registry.RegistryDir()); err != nil {
+	if err := os.RemoveAll(e.reg.Dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(registry.RegistryDir(), []byte("not a directory"), 0o600); err != nil {
+	if err := os.WriteFile(e.reg.Dir, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	snap := e.refresh()
@@ -124,7 +125,7 @@ func TestRegistryUnreadable(t *testing.T) {
 	wantText(t, parseDOM(t, w.Body.String()).one("main"), "boneyard cannot read the registry right now")
 
 	// Repaired, everything answers again and the banner goes.
-	if err := os.Remove(registry.RegistryDir()); err != nil {
+	if err := os.Remove(e.reg.Dir); err != nil {
 		t.Fatal(err)
 	}
 	e.idle(dir, "kept")
@@ -184,6 +185,7 @@ func TestLiveUpdateShowsHealth(t *testing.T) {
 // TestOrphanSectionFiltered: the status and text filters apply to the
 // process-only orphans too, and the section says how many it hides.
 func TestOrphanSectionFiltered(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	e.idle(e.workspace("registered"), "registered")
 	lost := e.workspace("lost-one")

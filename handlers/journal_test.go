@@ -43,17 +43,18 @@ func bonesHub() int {
 	}.Run()
 }
 
-// newJournalEnv is newEnv with a journal in HOME's ~/.bones/boneyard; the
+// newJournalEnv is newEnv with a journal in the home's .bones/boneyard; the
 // collector runs (run) with its exit watcher, or is refreshed by the test.
 // opts, if given, changes the collector's options.
 func newJournalEnv(t testing.TB, run bool, opts ...func(*collector.Options)) *env {
 	t.Helper()
-	e := &env{t: t, home: hubtest.SetHome(t)}
+	takeSlot(t)
+	e := newHomeEnv(t)
 	j, err := journal.Open(filepath.Join(e.home, ".bones", "boneyard"), journal.Options{StateDir: lock.StateDir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := collector.Options{Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: scanOwnHubs, Journal: j}
+	o := collector.Options{Registry: e.reg, Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: e.scan, Journal: j}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -108,6 +109,7 @@ func (e *env) diedHub(name string) (dir, id string, pid int) {
 // the down row with its cause, the count in the title and the badge, the
 // activity, and the acknowledgement that clears the count.
 func TestDownRowActivityAndAcknowledge(t *testing.T) {
+	t.Parallel()
 	e := newJournalEnv(t, false)
 	_, id, pid := e.diedHub("api")
 
@@ -182,6 +184,7 @@ func TestDownRowActivityAndAcknowledge(t *testing.T) {
 // TestDownDetailForgetAndHistory: the page of a down workspace, forgetting
 // it, and its page once forgotten.
 func TestDownDetailForgetAndHistory(t *testing.T) {
+	t.Parallel()
 	e := newJournalEnv(t, false)
 	dir, id, pid := e.diedHub("web")
 	page := "/workspaces/" + id
@@ -244,6 +247,7 @@ func TestDownDetailForgetAndHistory(t *testing.T) {
 // TestForgetRefusesARegisteredWorkspace: a workspace in the registry is
 // not down, so it cannot be forgotten; nothing changes.
 func TestForgetRefusesARegisteredWorkspace(t *testing.T) {
+	t.Parallel()
 	e := newJournalEnv(t, false)
 	id := e.idle(e.workspace("docs"), "docs")
 	e.refresh()
@@ -266,6 +270,7 @@ func TestForgetRefusesARegisteredWorkspace(t *testing.T) {
 // TestCleanStopIsNotADeath: a hub stopped with SIGTERM is down, cleanly,
 // with nothing in the title and nothing to announce.
 func TestCleanStopIsNotADeath(t *testing.T) {
+	t.Parallel()
 	e := newJournalEnv(t, false)
 	dir := e.workspace("clean")
 	id := registry.WorkspaceID(dir)
@@ -287,6 +292,7 @@ func TestCleanStopIsNotADeath(t *testing.T) {
 }
 
 func TestAPIEvents(t *testing.T) {
+	t.Parallel()
 	e := newJournalEnv(t, false)
 	_, apiID, apiPID := e.diedHub("api")
 	_, webID, _ := e.diedHub("web")
@@ -352,6 +358,7 @@ func TestAPIEvents(t *testing.T) {
 }
 
 func TestAPIKnown(t *testing.T) {
+	t.Parallel()
 	e := newJournalEnv(t, false)
 	e.diedHub("api")
 	idleDir := e.workspace("docs")
@@ -422,6 +429,7 @@ func TestFavicon(t *testing.T) {
 // TestNoticesRoute is what a hidden tab polls: the notices as the page
 // carries them.
 func TestNoticesRoute(t *testing.T) {
+	t.Parallel()
 	e := newJournalEnv(t, false)
 	_, id, _ := e.diedHub("api")
 	w := e.get("/notices")
@@ -443,6 +451,7 @@ func TestNoticesRoute(t *testing.T) {
 // the periodic collections sampled: a note after one sample, lines after
 // more, and axis labels on the page.
 func TestSparklines(t *testing.T) {
+	t.Parallel()
 	// Sampled every 50 ms: an interval that short, over a short history.
 	e := newJournalEnv(t, true, func(o *collector.Options) { o.Interval, o.History = 50*time.Millisecond, 5*time.Second })
 	dir := e.workspace("busy")
@@ -494,6 +503,7 @@ func hasAttr(n *html.Node, key string) bool {
 // once: the row turns down, the title counts it, the activity lists it and
 // the notices carry it.
 func TestEventsTellADeath(t *testing.T) {
+	t.Parallel()
 	e := newJournalEnv(t, true)
 	l := e.listen()
 	st := l.stream(t, seqQuery(e))

@@ -8,13 +8,12 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-
-	"boneyard/registry"
 )
 
 // TestRefusedFilesNamed: a FIFO for agent.id and a symlink for an entry
 // file are neither read nor waited on; the page names each and why.
 func TestRefusedFilesNamed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("planted")
 	e.idle(dir, "planted")
@@ -29,7 +28,7 @@ func TestRefusedFilesNamed(t *testing.T) {
 	if err := os.WriteFile(secret, []byte(`{"cwd":"/","name":"secret"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	link := filepath.Join(registry.RegistryDir(), "0123456789abcdef.json")
+	link := filepath.Join(e.reg.Dir, "0123456789abcdef.json")
 	if err := os.Symlink(secret, link); err != nil {
 		t.Fatal(err)
 	}

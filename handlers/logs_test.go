@@ -72,6 +72,7 @@ func msgs(from, to int) []string {
 }
 
 func TestWorkspaceLogPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("logged")
 	id := e.idle(dir, "logged")
@@ -151,6 +152,7 @@ func TestWorkspaceLogPage(t *testing.T) {
 }
 
 func TestLogDownload(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("dl")
 	id := e.idle(dir, "dl ws")
@@ -198,6 +200,7 @@ func TestLogDownload(t *testing.T) {
 }
 
 func TestMergedLogs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	a, b := e.workspace("alpha"), e.workspace("beta")
 	ida, idb := e.idle(a, "alpha"), e.idle(b, "beta")
@@ -227,6 +230,7 @@ func TestMergedLogs(t *testing.T) {
 }
 
 func TestLogAPIs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("api-log")
 	id := e.idle(dir, "api-log")
@@ -364,6 +368,7 @@ func (le *logEvents) next(t testing.TB, want int) ([]string, string) {
 // across a rotation, as its filter keeps them; reopened with the last
 // event's id, it goes on from there.
 func TestLogStream(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	dir := e.workspace("streamed")
 	id := e.idle(dir, "streamed")
@@ -411,6 +416,7 @@ func TestLogStream(t *testing.T) {
 }
 
 func TestMergedLogStream(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	a, b := e.workspace("m-alpha"), e.workspace("m-beta")
 	e.idle(a, "m-alpha")

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +39,8 @@ func TestMain(m *testing.M) {
 }
 
 // fakeHub plays a hub answering with h (nil: hanging), with its registry
-// entry when registered.
+// entry when registered, in the registry of its own home: startHub gives
+// it the home of the test's env.
 func fakeHub(h http.Handler, registered bool) int {
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -63,24 +65,38 @@ func fakeHub(h http.Handler, registered bool) int {
 // hub is a running fake hub child process.
 type hub = hubtest.Proc
 
-// ownHubs are the fake hubs the tests started; the tests' collectors see
-// no other hub process, so that hubs elsewhere on the host change nothing
-// on the pages they check.
-var ownHubs hubtest.PIDSet
+// envs holds every live env by its home, so that startHub finds the env
+// whose home holds a hub's workspace.
+var envs sync.Map // home -> *env
 
-// scanOwnHubs is procscan.Scan keeping only ownHubs.
-func scanOwnHubs() ([]procscan.Process, error) {
-	procs, err := procscan.Scan()
-	return slices.DeleteFunc(procs, func(p procscan.Process) bool { return !ownHubs.Has(p.PID) }), err
+// envOf returns the live env whose home holds dir, nil if there is none.
+func envOf(dir string) *env {
+	var found *env
+	envs.Range(func(home, e any) bool {
+		if rel, err := filepath.Rel(home.(string), dir); err == nil && filepath.IsLocal(rel) {
+			found = e.(*env)
+			return false
+		}
+		return true
+	})
+	return found
 }
 
 // startHub runs `<tmp>/bones hub start ...` in dir and waits until it is
 // ready; the test's cleanup kills it. With entry false it writes no registry
-// entry (a process-only orphan).
+// entry (a process-only orphan). dir must lie in an env's home: the hub
+// gets that home as its own, so it registers in that env's registry, and
+// only that env's collector sees the process.
 func startHub(t testing.TB, mode, dir string, entry bool) *hub {
 	t.Helper()
-	h := hubtest.Start(t, hubOptions(mode, dir, entry))
-	ownHubs.Add(t, h.PID)
+	e := envOf(dir)
+	if e == nil {
+		t.Fatalf("startHub: %s is in no test env's home; make it with e.workspace", dir)
+	}
+	o := hubOptions(mode, dir, entry)
+	o.Env = hubtest.HomeEnv(e.home)
+	h := hubtest.Start(t, o)
+	e.hubs.Add(t, h.PID)
 	return h
 }
 
@@ -98,21 +114,58 @@ const (
 	testHost  = "127.0.0.1:2663"
 )
 
-// env is a server over a real registry in a temporary HOME.
+// env is a server over a real registry in a temporary home of its own,
+// which the test process's HOME is not: tests with an env may run in
+// parallel.
 type env struct {
 	t    testing.TB
 	home string
+	reg  registry.Registry
+	// hubs are the fake hubs started in the env's home; its collector sees
+	// no other hub process, so that hubs of other tests or elsewhere on the
+	// host change nothing on the pages it checks.
+	hubs hubtest.PIDSet
 	col  *collector.Collector
 	srv  *Server
 }
 
-// newEnv sets HOME to a fresh directory and builds a server whose collector
+// envSlots bounds how many collecting envs run at once. Each scans the
+// host's processes at every refresh and runs hub children, and a hub must
+// answer the collector's probe within registry.HealthTimeout: too many at
+// once on a small machine under -race make probes time out, and a failed
+// probe stands for the collector's hour-long interval.
+var envSlots = make(chan struct{}, 4)
+
+// takeSlot waits for one of envSlots and holds it until t ends.
+func takeSlot(t testing.TB) {
+	envSlots <- struct{}{}
+	t.Cleanup(func() { <-envSlots })
+}
+
+// newHomeEnv returns an env with a fresh home and its registry, known to
+// startHub until t ends; the caller adds the collector and the server.
+func newHomeEnv(t testing.TB) *env {
+	e := &env{t: t, home: t.TempDir()}
+	e.reg = registry.ForHome(e.home)
+	envs.Store(e.home, e)
+	t.Cleanup(func() { envs.Delete(e.home) })
+	return e
+}
+
+// scan is procscan.Scan keeping only the env's hubs.
+func (e *env) scan() ([]procscan.Process, error) {
+	procs, err := procscan.Scan()
+	return slices.DeleteFunc(procs, func(p procscan.Process) bool { return !e.hubs.Has(p.PID) }), err
+}
+
+// newEnv builds a server over a registry in a fresh home, whose collector
 // is refreshed explicitly by the tests (run reports whether Run is started
 // too, for live updates).
 func newEnv(t testing.TB, run bool) *env {
 	t.Helper()
-	e := &env{t: t, home: hubtest.SetHome(t)}
-	e.col = collector.New(collector.Options{Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: scanOwnHubs})
+	takeSlot(t)
+	e := newHomeEnv(t)
+	e.col = collector.New(collector.Options{Registry: e.reg, Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: e.scan})
 	if run {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -125,13 +178,12 @@ func newEnv(t testing.TB, run bool) *env {
 }
 
 // newBareEnv is a server whose collector has not collected and must not:
-// for tests of the HTTP layer that need no workspace, which leave HOME
-// alone and so may run in parallel. Nothing it serves lists the registry,
-// and no action may succeed (success re-collects).
+// for tests of the HTTP layer that need no workspace. Nothing it serves
+// lists the registry, and no action may succeed (success re-collects).
 func newBareEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, home: t.TempDir()}
-	e.col = collector.New(collector.Options{Interval: time.Hour, Registry: registry.ForHome(e.home), Scan: scanOwnHubs})
+	e := newHomeEnv(t)
+	e.col = collector.New(collector.Options{Interval: time.Hour, Registry: e.reg, Scan: e.scan})
 	e.start()
 	return e
 }
@@ -155,7 +207,7 @@ func (e *env) config(port int) Config {
 
 func (e *env) refresh() *collector.Snapshot { return e.col.Refresh(context.Background()) }
 
-// workspace creates a marked workspace directory under HOME.
+// workspace creates a marked workspace directory under the env's home.
 func (e *env) workspace(name string) string {
 	e.t.Helper()
 	dir := filepath.Join(e.home, "src", name)
@@ -171,7 +223,7 @@ func (e *env) workspace(name string) string {
 // idle registers dir as an idle workspace (as `bones up` does).
 func (e *env) idle(dir, name string) string {
 	e.t.Helper()
-	if err := registry.Write(registry.Entry{Cwd: dir, Name: name, StartedAt: time.Now().UTC()}); err != nil {
+	if err := e.reg.Write(registry.Entry{Cwd: dir, Name: name, StartedAt: time.Now().UTC()}); err != nil {
 		e.t.Fatal(err)
 	}
 	return registry.WorkspaceID(dir)
@@ -226,12 +278,12 @@ func (e *env) post(target string, form url.Values, htmx bool) *httptest.Response
 func (e *env) registryFiles() map[string]string {
 	e.t.Helper()
 	out := map[string]string{}
-	entries, err := os.ReadDir(registry.RegistryDir())
+	entries, err := os.ReadDir(e.reg.Dir)
 	if err != nil && !os.IsNotExist(err) {
 		e.t.Fatal(err)
 	}
 	for _, de := range entries {
-		b, err := os.ReadFile(filepath.Join(registry.RegistryDir(), de.Name()))
+		b, err := os.ReadFile(filepath.Join(e.reg.Dir, de.Name()))
 		if err != nil {
 			e.t.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 // TestMetrics scrapes /metrics through the real router and reads it back
 // with client_golang's own text parser.
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	e.idle(e.workspace("quiet"), "quiet")
 	runDir := e.workspace("busy")

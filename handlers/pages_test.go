@@ -62,6 +62,7 @@ func rowOrder(d dom) []string {
 }
 
 func TestEmptyState(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	d := e.page("/", http.StatusOK)
 	wantText(t, d.one("#empty-state"), "bones up", "bones hub start")
@@ -76,6 +77,7 @@ func TestEmptyState(t *testing.T) {
 }
 
 func TestEmptyStateStillShowsOrphanProcesses(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	h := startHub(t, "serve", e.workspace("lost"), false)
 	e.refresh()
@@ -89,6 +91,7 @@ func TestEmptyStateStillShowsOrphanProcesses(t *testing.T) {
 }
 
 func TestDashboard(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	idleDir := e.workspace("idle-one")
 	idleID := e.idle(idleDir, "idle-one")
@@ -142,6 +145,7 @@ func TestDashboard(t *testing.T) {
 }
 
 func TestProblemsInTitleAndFirst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	idleID := e.idle(e.workspace("aaa-idle"), "aaa-idle")
 	stuck := e.workspace("zzz-stuck")
@@ -167,9 +171,10 @@ func TestProblemsInTitleAndFirst(t *testing.T) {
 }
 
 func TestUntrustedRegistryContentIsInert(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("x")
-	if err := registry.Write(registry.Entry{
+	if err := e.reg.Write(registry.Entry{
 		Cwd: dir, Name: `<script>alert(1)</script>`, HubURL: "javascript:alert(1)",
 		NATSURL: `"><img src=x onerror=alert(1)>`, StartedAt: time.Now().UTC(),
 	}); err != nil {
@@ -213,6 +218,7 @@ func wantInert(t testing.TB, d dom) {
 }
 
 func TestFiltersAndSort(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	ids := map[string]string{}
 	for _, n := range []string{"api-one", "web", "api-two"} {
@@ -267,6 +273,7 @@ func TestFiltersAndSort(t *testing.T) {
 }
 
 func TestDetailPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("detailed")
 	h := startHub(t, "serve", dir, true)
@@ -322,6 +329,7 @@ func TestDetailPage(t *testing.T) {
 }
 
 func TestDetailUnknown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	for _, id := range []string{"0123456789abcdef", "not-an-id", "%3Cscript%3E"} {
 		d := e.page("/workspaces/"+id, http.StatusNotFound)
@@ -331,6 +339,7 @@ func TestDetailUnknown(t *testing.T) {
 }
 
 func TestOrphanCountIncludesProcessOrphans(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	startHub(t, "serve", e.workspace("no-entry"), false)
 	e.refresh()
@@ -348,6 +357,7 @@ func TestOrphanCountIncludesProcessOrphans(t *testing.T) {
 }
 
 func TestStoppedRowSaysWhy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("hung")
 	h := startHub(t, "hang", dir, true)
@@ -366,6 +376,7 @@ func TestStoppedRowSaysWhy(t *testing.T) {
 }
 
 func TestUnknownViewValuesAreNamed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	e.idle(e.workspace("one"), "one")
 	e.refresh()
@@ -394,6 +405,7 @@ func TestUnknownViewValuesAreNamed(t *testing.T) {
 }
 
 func TestDetailLogIsClean(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("colourful")
 	id := e.idle(dir, "colourful")
@@ -412,11 +424,12 @@ func TestDetailLogIsClean(t *testing.T) {
 }
 
 func TestDetailOfAGoneWorkspace(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("leaving")
 	id := e.idle(dir, "leaving")
 	e.refresh()
-	if err := registry.Remove(dir); err != nil {
+	if err := e.reg.Remove(dir); err != nil {
 		t.Fatal(err)
 	}
 	e.refresh()

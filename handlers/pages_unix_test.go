@@ -13,6 +13,7 @@ import (
 // TestDetailLogIsFIFO: a FIFO where hub.log belongs must not hang the
 // detail page (opening it would wait for a writer forever).
 func TestDetailLogIsFIFO(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("piped")
 	id := e.idle(dir, "piped")

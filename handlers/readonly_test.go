@@ -32,6 +32,7 @@ func (e *env) readOnly() *env {
 var actionForms = []string{"form[method=post]", "[hx-post]", "[hx-confirm]", "section#register", "th.actions", "td.actions", "button.danger", "button[disabled]", "div#cleanup-link a", "p#bones-cli"}
 
 func TestReadOnlyRendersNoAction(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	idleID := e.idle(e.workspace("quiet"), "quiet")
 	runDir := e.workspace("busy")
@@ -80,6 +81,7 @@ func TestReadOnlyRendersNoAction(t *testing.T) {
 }
 
 func TestReadOnlyRefusesChanges(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	idleID := e.idle(e.workspace("quiet"), "quiet")
 	runDir := e.workspace("busy")
@@ -157,6 +159,7 @@ func TestReadOnlyRefusesChanges(t *testing.T) {
 // TestReadOnlyStillLogsIn: the login form posts, and logging in changes
 // nothing of the user's, so a read-only server takes it.
 func TestReadOnlyStillLogsIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	e.readOnly()
 	r := request(http.MethodPost, "/login", url.Values{"token": {testToken}, "next": {"/"}})

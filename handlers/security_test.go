@@ -222,6 +222,7 @@ func TestLoginLimiterWindow(t *testing.T) {
 }
 
 func TestHostAllowList(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	tests := []struct {
 		host string
@@ -302,6 +303,7 @@ func TestHostAllowListBoundIP(t *testing.T) {
 }
 
 func TestCrossOriginPOSTRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	dir := e.workspace("alpha")
 	before := e.registryFiles()
@@ -367,6 +369,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestNoInlineScript(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	id := e.idle(e.workspace("w"), "w")
 	startHub(t, "serve", e.workspace("lost"), false)
@@ -388,6 +391,7 @@ func TestNoInlineScript(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	before := e.registryFiles()
 	big := strings.Repeat("x", maxBody+1)

@@ -69,7 +69,7 @@ func hungListeners(tb testing.TB, n int) []string {
 func benchRegistry(b *testing.B) {
 	hubtest.SetHome(b)
 	root := b.TempDir()
-	hubPID, _ := startHub(b, newWorkspace(b, root, fmt.Sprintf("ws%04d", 0), true), false)
+	hubPID, _ := startHub(b, &own{reg: registry.Default()}, newWorkspace(b, root, fmt.Sprintf("ws%04d", 0), true), false)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))

@@ -35,14 +35,15 @@ func TestSnapshotBeforeFirstCollection(t *testing.T) {
 }
 
 func TestCollectStatusesAndParts(t *testing.T) {
-	home := hubtest.SetHome(t)
+	t.Parallel()
+	o := newOwn(t)
 	root := t.TempDir()
 	self := os.Getpid()
 
 	runningDir := newWorkspace(t, root, "running", true)
-	hubPID, hubURL := startHub(t, runningDir, true)
+	hubPID, hubURL := startHub(t, o, runningDir, true)
 	strayDir := newWorkspace(t, root, "stray", true)
-	strayPID, _ := startHub(t, strayDir, false)
+	strayPID, _ := startHub(t, o, strayDir, false)
 
 	tests := []struct {
 		name       string
@@ -62,10 +63,10 @@ func TestCollectStatusesAndParts(t *testing.T) {
 	for _, tt := range tests {
 		e := tt.entry
 		e.Cwd, e.Name = tt.cwd, tt.name
-		writeEntry(t, e)
+		writeEntry(t, o.reg, e)
 	}
 
-	c := New(Options{Scan: scanOwnHubs})
+	c := New(Options{Registry: o.reg, Scan: o.scan})
 	s := c.Refresh(context.Background())
 	if s.Seq != 1 || c.Collections() != 1 {
 		t.Fatalf("first Refresh: Seq %d, Collections %d; want 1, 1", s.Seq, c.Collections())
@@ -164,23 +165,24 @@ func TestCollectStatusesAndParts(t *testing.T) {
 		t.Errorf("running hub: link %v, started %v; want a link and the scanned start", running.HubLink, running.HubStarted)
 	}
 
-	if fi, err := os.Stat(filepath.Join(home, ".bones", "workspaces")); err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(filepath.Join(o.reg.Home, ".bones", "workspaces")); err != nil || !fi.IsDir() {
 		t.Errorf("registry directory: %v", err)
 	}
 }
 
 func TestCollectKeepsOtherPartsOnError(t *testing.T) {
-	home := hubtest.SetHome(t)
+	t.Parallel()
+	o := newOwn(t)
 	// A file where the registry directory belongs makes listing it fail.
-	if err := os.MkdirAll(filepath.Join(home, ".bones"), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(o.reg.Home, ".bones"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(registry.RegistryDir(), []byte("not a directory"), 0o600); err != nil {
+	if err := os.WriteFile(o.reg.Dir, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pid, _ := startHub(t, newWorkspace(t, t.TempDir(), "ws", true), false)
+	pid, _ := startHub(t, o, newWorkspace(t, t.TempDir(), "ws", true), false)
 	var logged lockedBuffer
-	c := New(Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	c := New(Options{Registry: o.reg, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 
 	for range 2 {
 		s := c.Refresh(context.Background())
@@ -198,7 +200,7 @@ func TestCollectKeepsOtherPartsOnError(t *testing.T) {
 		t.Errorf("a lasting error was logged %d times, want once:\n%s", n, logged.String())
 	}
 
-	if err := os.Remove(registry.RegistryDir()); err != nil {
+	if err := os.Remove(o.reg.Dir); err != nil {
 		t.Fatal(err)
 	}
 	if s := c.Refresh(context.Background()); s.Err != nil || s.ListErr != nil {
@@ -228,6 +230,7 @@ func (b *lockedBuffer) String() string {
 }
 
 func TestWatchTriggersCollection(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		interval time.Duration
@@ -246,18 +249,19 @@ func TestWatchTriggersCollection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := hubtest.SetHome(t)
+			t.Parallel()
+			r := registry.ForHome(t.TempDir())
 			root := t.TempDir()
 			first := newWorkspace(t, root, "first", true)
-			if err := registry.Register(first, "first"); err != nil {
+			if err := r.Register(first, "first"); err != nil {
 				t.Fatal(err)
 			}
-			c := New(Options{Interval: tt.interval})
+			c := New(Options{Registry: r, Interval: tt.interval})
 			startRun(t, c)
 			waitFor(t, c, 10*time.Second, "the first entry", func(s *Snapshot) bool { return has(s, first) })
 
 			if tt.remove != nil {
-				if err := os.RemoveAll(tt.remove(home)); err != nil {
+				if err := os.RemoveAll(tt.remove(r.Home)); err != nil {
 					t.Fatal(err)
 				}
 				waitFor(t, c, 10*time.Second, "the entry gone", func(s *Snapshot) bool { return !has(s, first) })
@@ -266,7 +270,7 @@ func TestWatchTriggersCollection(t *testing.T) {
 			// again, not merely noticed once.
 			for _, name := range []string{"second", "third"} {
 				cwd := newWorkspace(t, root, name, true)
-				if err := registry.Register(cwd, name); err != nil {
+				if err := r.Register(cwd, name); err != nil {
 					t.Fatal(err)
 				}
 				waitFor(t, c, 10*time.Second, name+" entry", func(s *Snapshot) bool { return has(s, cwd) })
@@ -276,7 +280,8 @@ func TestWatchTriggersCollection(t *testing.T) {
 }
 
 func TestBurstIsCoalesced(t *testing.T) {
-	hubtest.SetHome(t)
+	t.Parallel()
+	r := registry.ForHome(t.TempDir())
 	root := t.TempDir()
 	const n = 1000
 	files := make(map[string][]byte, n)
@@ -289,10 +294,10 @@ func TestBurstIsCoalesced(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[registry.EntryPath(cwd)] = data
+		files[r.EntryPath(cwd)] = data
 	}
 
-	c := New(Options{Interval: time.Hour})
+	c := New(Options{Registry: r, Interval: time.Hour})
 	startRun(t, c)
 	before := c.Collections()
 
@@ -321,14 +326,15 @@ func TestBurstIsCoalesced(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
-	hubtest.SetHome(t)
+	t.Parallel()
+	r := registry.ForHome(t.TempDir())
 	root := t.TempDir()
-	c := New(Options{Interval: time.Hour})
+	c := New(Options{Registry: r, Interval: time.Hour})
 	startRun(t, c)
 
 	t.Run("returns fresh data", func(t *testing.T) {
 		cwd := newWorkspace(t, root, "fresh", true)
-		if err := registry.Register(cwd, "fresh"); err != nil {
+		if err := r.Register(cwd, "fresh"); err != nil {
 			t.Fatal(err)
 		}
 		if s := c.Refresh(context.Background()); !has(s, cwd) {
@@ -364,8 +370,8 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestSubscribe(t *testing.T) {
-	hubtest.SetHome(t)
-	c := New(Options{Interval: time.Hour})
+	t.Parallel()
+	c := New(Options{Registry: registry.ForHome(t.TempDir()), Interval: time.Hour})
 
 	ch, cancel := c.Subscribe()
 	slow, cancelSlow := c.Subscribe() // never read until the end
@@ -430,11 +436,13 @@ func TestSubscribe(t *testing.T) {
 	}
 }
 
+// TestRunStopsWithoutLeaks counts the goroutines of the whole test binary,
+// so it stays sequential: a parallel test's goroutines would count as leaks.
 func TestRunStopsWithoutLeaks(t *testing.T) {
-	hubtest.SetHome(t)
+	r := registry.ForHome(t.TempDir())
 	baseline := runtime.NumGoroutine()
 
-	c := New(Options{Interval: 50 * time.Millisecond})
+	c := New(Options{Registry: r, Interval: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()

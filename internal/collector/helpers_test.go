@@ -46,11 +46,12 @@ func bonesHub() int {
 	}.Run()
 }
 
-// startBonesHub runs a fake hub that lives as bones does in cwd.
-func startBonesHub(t testing.TB, cwd string) *hubtest.Proc {
+// startBonesHub runs a fake hub that lives as bones does in cwd, with
+// o's home as its own, so that it registers itself in o's registry.
+func startBonesHub(t testing.TB, o *own, cwd string) *hubtest.Proc {
 	t.Helper()
-	h := hubtest.Start(t, hubtest.Options{Mode: "bones", Dir: cwd, Args: hubtest.HubArgs()})
-	ownHubs.Add(t, h.PID)
+	h := hubtest.Start(t, hubtest.Options{Mode: "bones", Dir: cwd, Args: hubtest.HubArgs(), Env: hubtest.HomeEnv(o.reg.Home)})
+	o.add(t, h.PID)
 	return h
 }
 
@@ -75,7 +76,7 @@ func lockedHub() int {
 	return serveHub()
 }
 
-// ownHubs are the fake hubs the tests started.
+// ownHubs are the fake hubs the test binary started.
 var ownHubs hubtest.PIDSet
 
 // scanOwnHubs is procscan.Scan keeping only ownHubs, for a collector that
@@ -85,15 +86,37 @@ func scanOwnHubs() ([]procscan.Process, error) {
 	return slices.DeleteFunc(procs, func(p procscan.Process) bool { return !ownHubs.Has(p.PID) }), err
 }
 
+// own is what one test owns: its registry, in a home of its own, and the
+// fake hubs it started. Tests running in parallel each collect only theirs.
+type own struct {
+	reg  registry.Registry
+	hubs hubtest.PIDSet
+}
+
+// newOwn returns an own with a registry in a fresh temporary home.
+func newOwn(t testing.TB) *own { return &own{reg: registry.ForHome(t.TempDir())} }
+
+// add counts pid among o's hubs, and the test binary's, until t ends.
+func (o *own) add(t testing.TB, pid int) {
+	o.hubs.Add(t, pid)
+	ownHubs.Add(t, pid)
+}
+
+// scan is procscan.Scan keeping only o's hubs.
+func (o *own) scan() ([]procscan.Process, error) {
+	procs, err := procscan.Scan()
+	return slices.DeleteFunc(procs, func(p procscan.Process) bool { return !o.hubs.Has(p.PID) }), err
+}
+
 // startHub runs a fake `bones hub start` in cwd and returns its pid and URL.
-func startHub(t testing.TB, cwd string, holdLock bool) (int, string) {
+func startHub(t testing.TB, o *own, cwd string, holdLock bool) (int, string) {
 	t.Helper()
 	mode := "serve"
 	if holdLock {
 		mode = "locked"
 	}
-	h := hubtest.Start(t, hubtest.Options{Mode: mode, Dir: cwd, Args: hubtest.HubArgs()})
-	ownHubs.Add(t, h.PID)
+	h := hubtest.Start(t, hubtest.Options{Mode: mode, Dir: cwd, Args: hubtest.HubArgs(), Env: hubtest.HomeEnv(o.reg.Home)})
+	o.add(t, h.PID)
 	return h.PID, h.URL
 }
 
@@ -116,13 +139,13 @@ func newWorkspace(t testing.TB, parent, name string, marker bool) string {
 	return dir
 }
 
-// writeEntry writes e through the registry, as a hub would.
-func writeEntry(t testing.TB, e registry.Entry) {
+// writeEntry writes e through r, as a hub would.
+func writeEntry(t testing.TB, r registry.Registry, e registry.Entry) {
 	t.Helper()
 	if e.StartedAt.IsZero() {
 		e.StartedAt = time.Now().UTC()
 	}
-	if err := registry.Write(e); err != nil {
+	if err := r.Write(e); err != nil {
 		t.Fatal(err)
 	}
 }

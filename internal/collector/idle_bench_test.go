@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"boneyard/internal/hubtest"
+	"boneyard/registry"
 )
 
 // idleEnv sets how long BenchmarkIdleCPU watches each variant (a Go
@@ -31,7 +32,7 @@ func BenchmarkIdleCPU(b *testing.B) {
 	hubtest.SetHome(b)
 	root := b.TempDir()
 	for i := range idleHubs {
-		startBonesHub(b, newWorkspace(b, root, "idle-"+string(rune('a'+i)), true))
+		startBonesHub(b, &own{reg: registry.Default()}, newWorkspace(b, root, "idle-"+string(rune('a'+i)), true))
 	}
 	for _, v := range []struct {
 		name    string

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"boneyard/internal/hubtest"
 	"boneyard/internal/journal"
 	"boneyard/lock"
 	"boneyard/registry"
@@ -68,18 +67,19 @@ func tableIDs(s *Snapshot) []string {
 // reap, an acknowledgement, a forget and a restart of boneyard, as the
 // snapshots show them.
 func TestJournalRemembers(t *testing.T) {
-	hubtest.SetHome(t)
+	t.Parallel()
+	o := newOwn(t)
 	root := t.TempDir()
 	jdir := filepath.Join(t.TempDir(), "boneyard")
 	j := openJournal(t, jdir)
 	// An hour's interval: only the exit watcher can notice a kill, which
 	// touches no file.
-	c := New(Options{Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: scanOwnHubs, Journal: j})
+	c := New(Options{Registry: o.reg, Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: o.scan, Journal: j})
 	stop := run(t, c)
 
 	killed, stopped, reaped := newWorkspace(t, root, "a-killed", true), newWorkspace(t, root, "b-stopped", true), newWorkspace(t, root, "c-reaped", true)
 	kid, sid, rid := registry.WorkspaceID(killed), registry.WorkspaceID(stopped), registry.WorkspaceID(reaped)
-	hk, hs, hr := startBonesHub(t, killed), startBonesHub(t, stopped), startBonesHub(t, reaped)
+	hk, hs, hr := startBonesHub(t, o, killed), startBonesHub(t, o, stopped), startBonesHub(t, o, reaped)
 	waitFor(t, c, 10*time.Second, "three running hubs", func(s *Snapshot) bool {
 		n := 0
 		for _, w := range s.Workspaces {
@@ -189,7 +189,7 @@ func TestJournalRemembers(t *testing.T) {
 	}
 	j2 := openJournal(t, jdir)
 	t.Cleanup(func() { j2.Close() })
-	c2 := New(Options{Interval: time.Hour, Scan: scanOwnHubs, Journal: j2})
+	c2 := New(Options{Registry: o.reg, Interval: time.Hour, Scan: o.scan, Journal: j2})
 	if e := c2.Snapshot().Events(EventFilter{Kind: journal.KindHubDied}); len(e) != 1 || e[0].WorkspaceID != kid {
 		t.Errorf("events before the first collection %+v, want the death", e)
 	}
@@ -206,13 +206,14 @@ func TestJournalRemembers(t *testing.T) {
 // TestRemoveRecorded checks that removing an entry is recorded once, as
 // boneyard's action, and that the hub it leaves running is not announced.
 func TestRemoveRecorded(t *testing.T) {
-	hubtest.SetHome(t)
+	t.Parallel()
+	o := newOwn(t)
 	j := openJournal(t, filepath.Join(t.TempDir(), "boneyard"))
 	t.Cleanup(func() { j.Close() })
-	c := New(Options{Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: scanOwnHubs, Journal: j})
+	c := New(Options{Registry: o.reg, Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: o.scan, Journal: j})
 	run(t, c)
 	dir := newWorkspace(t, t.TempDir(), "left", true)
-	h := startBonesHub(t, dir)
+	h := startBonesHub(t, o, dir)
 	id := registry.WorkspaceID(dir)
 	s := waitFor(t, c, 10*time.Second, "the hub running", func(s *Snapshot) bool {
 		w, ok := s.Workspace(id)

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"boneyard/internal/hubtest"
 	"boneyard/registry"
 )
 
 // healthTimeout sets registry.HealthTimeout for one test. Call it before
 // starting a Run, so that the restore happens after the Run has stopped.
+// The variable is the process's, so a test that calls it stays sequential.
 func healthTimeout(t *testing.T, d time.Duration) {
 	t.Helper()
 	old := registry.HealthTimeout
@@ -60,21 +60,22 @@ func status(s *Snapshot, cwd string) Status {
 // TestKnownHungHubsDoNotDelayCollection checks that once hung hubs have
 // been probed, a collection no longer waits on them: a later registry write
 // is collected with no probe at all, or with one probe for a new hub.
+// It sets HealthTimeout, so it stays sequential.
 func TestKnownHungHubsDoNotDelayCollection(t *testing.T) {
 	const hungHubs = 5
 	healthTimeout(t, 300*time.Millisecond)
-	hubtest.SetHome(t)
+	r := registry.ForHome(t.TempDir())
 	root := t.TempDir()
 	self := os.Getpid()
 	answering := newSwitchableHub(t)
 	var hung []string
 	for i, url := range hungListeners(t, hungHubs) {
 		cwd := newWorkspace(t, root, "hung"+string(rune('a'+i)), true)
-		writeEntry(t, registry.Entry{Cwd: cwd, Name: "hung", HubPID: self, HubURL: url})
+		writeEntry(t, r, registry.Entry{Cwd: cwd, Name: "hung", HubPID: self, HubURL: url})
 		hung = append(hung, cwd)
 	}
 
-	c := New(Options{Interval: time.Hour})
+	c := New(Options{Registry: r, Interval: time.Hour})
 	startRun(t, c)
 	if got := c.probes.syncProbes.Load(); got != hungHubs {
 		t.Fatalf("first collection waited on %d probes, want %d", got, hungHubs)
@@ -100,7 +101,7 @@ func TestKnownHungHubsDoNotDelayCollection(t *testing.T) {
 			e := st.entry
 			e.Name = "new"
 			e.Cwd = newWorkspace(t, root, "new"+string(rune('a'+i)), true)
-			writeEntry(t, e)
+			writeEntry(t, r, e)
 			waitFor(t, c, 10*time.Second, "the new workspace", func(s *Snapshot) bool { return status(s, e.Cwd) == st.want })
 			if got := c.probes.syncProbes.Load(); got != st.syncAfter {
 				t.Errorf("collections waited on %d probes in all, want %d", got, st.syncAfter)
@@ -112,14 +113,15 @@ func TestKnownHungHubsDoNotDelayCollection(t *testing.T) {
 // TestHubThatHangsIsReportedStopped checks that the interval re-probes known
 // hubs in the background: a hub that stops answering is reported stopped,
 // and running again once it recovers, without any collection waiting on it.
+// It sets HealthTimeout, so it stays sequential.
 func TestHubThatHangsIsReportedStopped(t *testing.T) {
 	healthTimeout(t, 200*time.Millisecond)
-	hubtest.SetHome(t)
+	r := registry.ForHome(t.TempDir())
 	hub := newSwitchableHub(t)
 	cwd := newWorkspace(t, t.TempDir(), "ws", true)
-	writeEntry(t, registry.Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: hub.URL})
+	writeEntry(t, r, registry.Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: hub.URL})
 
-	c := New(Options{Interval: 100 * time.Millisecond})
+	c := New(Options{Registry: r, Interval: 100 * time.Millisecond})
 	startRun(t, c)
 	for _, st := range []struct {
 		hang bool
@@ -141,34 +143,35 @@ func TestHubThatHangsIsReportedStopped(t *testing.T) {
 // result is kept while its hub run is listed and dropped when the entry goes,
 // turns idle or names a new run, which is then probed afresh.
 func TestProbeCacheEviction(t *testing.T) {
-	hubtest.SetHome(t)
+	t.Parallel()
+	r := registry.ForHome(t.TempDir())
 	root := t.TempDir()
 	self := os.Getpid()
 	hub := newSwitchableHub(t)
 	a := registry.Entry{Cwd: newWorkspace(t, root, "a", true), Name: "a", HubPID: self, HubURL: hub.URL}
 	b := registry.Entry{Cwd: newWorkspace(t, root, "b", true), Name: "b", HubPID: self, HubURL: hub.URL}
 
-	c := New(Options{Interval: time.Hour})
+	c := New(Options{Registry: r, Interval: time.Hour})
 	steps := []struct {
 		name     string
 		change   func(t *testing.T)
 		wantSize int
 		wantSync int64 // probes this collection waited for
 	}{
-		{"two new hubs", func(t *testing.T) { writeEntry(t, a); writeEntry(t, b) }, 2, 2},
+		{"two new hubs", func(t *testing.T) { writeEntry(t, r, a); writeEntry(t, r, b) }, 2, 2},
 		{"nothing changed", func(*testing.T) {}, 2, 0},
 		{"entry removed", func(t *testing.T) {
-			if err := registry.Remove(b.Cwd); err != nil {
+			if err := r.Remove(b.Cwd); err != nil {
 				t.Fatal(err)
 			}
 		}, 1, 0},
 		{"hub restarted", func(t *testing.T) {
 			a.StartedAt = time.Now().UTC().Add(time.Second)
-			writeEntry(t, a)
+			writeEntry(t, r, a)
 		}, 1, 1},
 		{"hub replaced by an idle row", func(t *testing.T) {
 			a.HubPID, a.HubURL = 0, ""
-			writeEntry(t, a)
+			writeEntry(t, r, a)
 		}, 0, 0},
 	}
 	for _, st := range steps {
@@ -193,13 +196,14 @@ func TestProbeCacheEviction(t *testing.T) {
 // background probes, a stale result is re-probed while the collection
 // waits, so Refresh alone never leaves a goroutine behind.
 func TestStaleResultWithoutRun(t *testing.T) {
-	hubtest.SetHome(t)
+	t.Parallel()
+	r := registry.ForHome(t.TempDir())
 	hub := newSwitchableHub(t)
 	cwd := newWorkspace(t, t.TempDir(), "ws", true)
-	writeEntry(t, registry.Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: hub.URL})
+	writeEntry(t, r, registry.Entry{Cwd: cwd, Name: "ws", HubPID: os.Getpid(), HubURL: hub.URL})
 
 	// The shortest interval makes every result stale at once.
-	c := New(Options{Interval: time.Nanosecond})
+	c := New(Options{Registry: r, Interval: time.Nanosecond})
 	for i := range 3 {
 		if s := c.Refresh(context.Background()); status(s, cwd) != StatusRunning {
 			t.Fatalf("status %q, want running", status(s, cwd))
@@ -212,20 +216,21 @@ func TestStaleResultWithoutRun(t *testing.T) {
 
 // TestRunCancelsBackgroundProbes checks that Run, when its context ends,
 // cuts short the background probes in flight rather than waiting out
-// HealthTimeout, and leaves no goroutine behind.
+// HealthTimeout, and leaves no goroutine behind. It counts the whole
+// binary's goroutines and sets HealthTimeout, so it stays sequential.
 func TestRunCancelsBackgroundProbes(t *testing.T) {
 	// Far longer than the test waits for Run to return, so returning
 	// proves the probes were cancelled.
 	healthTimeout(t, 2*time.Minute)
-	hubtest.SetHome(t)
+	r := registry.ForHome(t.TempDir())
 	root := t.TempDir()
 	hub := newSwitchableHub(t)
 	for _, name := range []string{"a", "b", "c"} {
-		writeEntry(t, registry.Entry{Cwd: newWorkspace(t, root, name, true), Name: name, HubPID: os.Getpid(), HubURL: hub.URL})
+		writeEntry(t, r, registry.Entry{Cwd: newWorkspace(t, root, name, true), Name: name, HubPID: os.Getpid(), HubURL: hub.URL})
 	}
 	baseline := runtime.NumGoroutine()
 
-	c := New(Options{Interval: 50 * time.Millisecond})
+	c := New(Options{Registry: r, Interval: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -249,11 +254,12 @@ func TestRunCancelsBackgroundProbes(t *testing.T) {
 // periodic collections always re-measure, others reuse a measurement younger
 // than the interval of the same process, with the uptime brought up to date.
 func TestResourcesReused(t *testing.T) {
-	hubtest.SetHome(t)
+	t.Parallel()
+	o := newOwn(t)
 	root := t.TempDir()
 	cwd := newWorkspace(t, root, "ws", true)
-	pid, url := startHub(t, cwd, false)
-	writeEntry(t, registry.Entry{Cwd: cwd, Name: "ws", HubPID: pid, HubURL: url})
+	pid, url := startHub(t, o, cwd, false)
+	writeEntry(t, o.reg, registry.Entry{Cwd: cwd, Name: "ws", HubPID: pid, HubURL: url})
 
 	tests := []struct {
 		name     string
@@ -267,7 +273,7 @@ func TestResourcesReused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := New(Options{Interval: tt.interval})
+			c := New(Options{Registry: o.reg, Interval: tt.interval})
 			if !c.lockAndCollect(context.Background(), true) {
 				t.Fatal("first collection did not run")
 			}
