@@ -25,14 +25,11 @@ import (
 // fake bones CLI, or, without bones, has none for want of one on PATH.
 func newBonesEnv(t *testing.T, bones bool) *env {
 	t.Helper()
-	e := &env{t: t, home: hubtest.SetHome(t)}
-	opts := collector.Options{Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: scanOwnHubs}
+	takeSlot(t)
+	e := newHomeEnv(t)
+	opts := collector.Options{Registry: e.reg, Interval: time.Hour, Debounce: 5 * time.Millisecond, Scan: e.scan}
 	if bones {
-		cli, err := bonescli.Find(hubtest.FakeBones(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts.Bones = cli
+		opts.Bones = fakeBones(t, e.home)
 	} else {
 		opts.NoBones = fmt.Errorf("%w: no bones on PATH; install bones or start boneyard with --bones PATH", bonescli.ErrNotFound)
 	}
@@ -40,6 +37,23 @@ func newBonesEnv(t *testing.T, bones bool) *env {
 	e.start()
 	e.refresh()
 	return e
+}
+
+// fakeBones is the fake bones CLI for the env in home: the test process's
+// HOME becomes home, which bones and the hubs it starts inherit, so that
+// they register in that env's registry (like every t.Setenv, it rules out
+// t.Parallel).
+func fakeBones(t *testing.T, home string) *bonescli.CLI {
+	t.Helper()
+	for _, kv := range hubtest.HomeEnv(home) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	cli, err := bonescli.Find(hubtest.FakeBones(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cli
 }
 
 // adoptHub makes the hub the fake bones CLI started in dir one of the
@@ -51,7 +65,7 @@ func adoptHub(t *testing.T, dir string) int {
 		t.Fatalf("no hub.pid in %s", dir)
 	}
 	hubtest.KillAtEnd(t, pid)
-	ownHubs.Add(t, pid)
+	envOf(dir).hubs.Add(t, pid)
 	return pid
 }
 
@@ -60,7 +74,7 @@ func adoptHub(t *testing.T, dir string) int {
 func detached(t *testing.T, dir string) int {
 	t.Helper()
 	pid := hubtest.Detach(t, dir)
-	ownHubs.Add(t, pid)
+	envOf(dir).hubs.Add(t, pid)
 	return pid
 }
 
@@ -270,11 +284,7 @@ func TestLifecycleAndCleanupGuarded(t *testing.T) {
 }
 
 func TestStopLeavesItDownAndStartBringsItBack(t *testing.T) {
-	cli, err := bonescli.Find(hubtest.FakeBones(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newJournalEnv(t, false, func(o *collector.Options) { o.Bones = cli })
+	e := newJournalEnv(t, false, func(o *collector.Options) { o.Bones = fakeBones(t, o.Registry.Home) })
 	dir := e.workspace("beta")
 	pid := detached(t, dir)
 	id := registry.WorkspaceID(dir)

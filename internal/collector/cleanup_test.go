@@ -160,14 +160,15 @@ func TestValidCleanupID(t *testing.T) {
 }
 
 func TestCleanupRunsOnlyWhatIsStillPlanned(t *testing.T) {
-	hubtest.SetHome(t)
+	t.Parallel()
+	o := newOwn(t)
 	root := t.TempDir()
 	loose := newWorkspace(t, root, "loose", true)
-	loosePID, _ := startHub(t, loose, false)
+	loosePID, _ := startHub(t, o, loose, false)
 	stuck := newWorkspace(t, root, "stuck", true)
-	stuckPID, _ := startHub(t, stuck, false)
-	writeEntry(t, registry.Entry{Cwd: stuck, Name: "stuck", HubPID: stuckPID, HubURL: hubtest.ClosedURL(t)})
-	c := New(Options{Interval: time.Hour, Scan: scanOwnHubs})
+	stuckPID, _ := startHub(t, o, stuck, false)
+	writeEntry(t, o.reg, registry.Entry{Cwd: stuck, Name: "stuck", HubPID: stuckPID, HubURL: hubtest.ClosedURL(t)})
+	c := New(Options{Interval: time.Hour, Registry: o.reg, Scan: o.scan})
 	ctx := context.Background()
 
 	plan := c.Refresh(ctx).CleanupPlan(0, time.Now())
@@ -201,7 +202,7 @@ func TestCleanupRunsOnlyWhatIsStillPlanned(t *testing.T) {
 	if !procscan.Alive(stuckPID) {
 		t.Fatal("a stale item was acted on")
 	}
-	if e, err := registry.Read(stuck); err != nil || e.HubPID != stuckPID {
+	if e, err := o.reg.Read(stuck); err != nil || e.HubPID != stuckPID {
 		t.Fatalf("the stale item's entry: %+v, %v", e, err)
 	}
 
@@ -212,7 +213,7 @@ func TestCleanupRunsOnlyWhatIsStillPlanned(t *testing.T) {
 	if procscan.Alive(stuckPID) {
 		t.Error("the stuck hub still runs")
 	}
-	if _, err := registry.Read(stuck); !errors.Is(err, registry.ErrNotFound) {
+	if _, err := o.reg.Read(stuck); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("the stuck entry: %v, want it removed", err)
 	}
 }

@@ -21,16 +21,17 @@ import (
 	"boneyard/registry"
 )
 
-// bonesCollector is a collector over the test's HOME that starts and stops
-// hubs with the fake bones CLI, and sees only the hub processes under root;
-// with j, it keeps that journal.
+// bonesCollector is a collector over the registry of the test's HOME (set
+// with hubtest.SetHome, which the fake bones CLI and its hubs inherit) that
+// starts and stops hubs with the fake bones CLI, and sees only the hub
+// processes under root; with j, it keeps that journal.
 func bonesCollector(t *testing.T, root string, j ...*journal.Journal) *Collector {
 	t.Helper()
 	cli, err := bonescli.Find(hubtest.FakeBones(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Interval: time.Hour, Bones: cli, Scan: scanUnder(root)}
+	o := Options{Interval: time.Hour, Registry: registry.Default(), Bones: cli, Scan: scanUnder(root)}
 	if len(j) > 0 {
 		o.Journal = j[0]
 	}
@@ -76,7 +77,7 @@ func TestStartAndStopThroughBones(t *testing.T) {
 	hubtest.SetHome(t)
 	root := t.TempDir()
 	ws := newWorkspace(t, root, "ws", true)
-	writeEntry(t, registry.Entry{Cwd: ws, Name: "ws"})
+	writeEntry(t, registry.Default(), registry.Entry{Cwd: ws, Name: "ws"})
 	c := bonesCollector(t, root)
 	ctx := context.Background()
 
@@ -139,10 +140,10 @@ func TestStartRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ws := newWorkspace(t, root, strings.ReplaceAll(tt.name, " ", "-"), true)
-			writeEntry(t, registry.Entry{Cwd: ws, Name: tt.name})
+			writeEntry(t, registry.Default(), registry.Entry{Cwd: ws, Name: tt.name})
 			c := bonesCollector(t, root)
 			if tt.noCLI {
-				c = New(Options{Interval: time.Hour, Scan: scanUnder(root), NoBones: fmt.Errorf("%w: no bones on PATH", bonescli.ErrNotFound)})
+				c = New(Options{Interval: time.Hour, Registry: registry.Default(), Scan: scanUnder(root), NoBones: fmt.Errorf("%w: no bones on PATH", bonescli.ErrNotFound)})
 			}
 			w := workspaceOf(t, c.Refresh(context.Background()), ws)
 			if tt.before != nil {
@@ -162,7 +163,7 @@ func TestStartFailureQuotesHubLog(t *testing.T) {
 	hubtest.SetHome(t)
 	root := t.TempDir()
 	ws := newWorkspace(t, root, "taken", true)
-	writeEntry(t, registry.Entry{Cwd: ws, Name: "taken"})
+	writeEntry(t, registry.Default(), registry.Entry{Cwd: ws, Name: "taken"})
 	// The recorded hub port is taken by something that is not a hub.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -334,7 +335,7 @@ func TestLifecycleInTheJournal(t *testing.T) {
 	hubtest.SetHome(t)
 	root := t.TempDir()
 	ws := newWorkspace(t, root, "ws", true)
-	writeEntry(t, registry.Entry{Cwd: ws, Name: "ws"})
+	writeEntry(t, registry.Default(), registry.Entry{Cwd: ws, Name: "ws"})
 	j := openJournal(t, filepath.Join(t.TempDir(), "boneyard"))
 	t.Cleanup(func() { j.Close() })
 	c := bonesCollector(t, root, j)
