@@ -74,8 +74,8 @@ chromium:
 
 e2e-deps: e2e/node_modules/.package-lock.json chromium
 
-# Playwright's webServer builds and runs boneyard; the suite's global setup
-# builds the fake hub (both into e2e/bin/).
+# Playwright's webServer builds the fake hub and boneyard (into e2e/bin/)
+# and runs boneyard with the fake hub as its bones CLI.
 e2e: e2e-deps
 	cd e2e && GO='$(GO)' npx playwright test $(E2E_ARGS)
 

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"boneyard/handlers"
+	"boneyard/internal/bonescli"
 	"boneyard/internal/collector"
 	"boneyard/internal/journal"
 	"boneyard/internal/metrics"
@@ -90,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	interval := fs.Duration("interval", 2*time.Second, "how often to re-check hubs (they die without touching files)")
 	open := fs.Bool("open", false, "open the dashboard in the default browser")
 	anyUser := fs.Bool("any-local-user", false, "accept connections from every local user's processes, not only yours and root's (turns off the per-connection uid check; the token alone then guards)")
+	bonesPath := fs.String("bones", "", "the bones CLI `PATH` that starts and stops hubs; default: bones on PATH (without one, Start, Stop and Restart are shown turned off)")
 	readOnly := fs.Bool("read-only", false, "serve every page and API but no action: no buttons, every change answered 403 (a dashboard for a shared screen)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
@@ -131,6 +133,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "boneyard: --interval must be positive, e.g. 2s")
 		return 2
 	}
+	bones, noBones := bonescli.Find(*bonesPath)
+	if noBones != nil && *bonesPath != "" && cmd == "" {
+		fmt.Fprintln(stderr, "boneyard:", noBones)
+		return 2
+	}
 	dir, err := state.Dir()
 	if err == nil && cmd == "token rotate" {
 		return rotateToken(stdout, stderr, dir, listen)
@@ -141,7 +148,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if cmd == "url" {
 				return printURL(fs, stdout, stderr, dir, listen, token)
 			}
-			err = serve(dir, listen, token, serveOptions{interval: *interval, open: *open, anyUser: *anyUser, readOnly: *readOnly}, stdout)
+			err = serve(dir, listen, token, serveOptions{interval: *interval, open: *open, anyUser: *anyUser, readOnly: *readOnly, bones: bones, noBones: noBones}, stdout)
 		}
 	}
 	if err != nil {
@@ -222,6 +229,8 @@ type serveOptions struct {
 	open     bool
 	anyUser  bool
 	readOnly bool
+	bones    *bonescli.CLI // nil: hub start/stop are off, for the reason in noBones
+	noBones  error
 }
 
 // HTTP bounds: headers of a few KiB (a browser sends well under 2 KiB), and
@@ -285,6 +294,11 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 		slog.Warn("could not also listen on the other loopback address of this port; open boneyard as http://"+bound.String()+"/ (localhost is refused)", "port", bound.Port)
 	}
 
+	if o.bones != nil {
+		slog.Info("hubs start and stop with the bones CLI", "path", o.bones.Path)
+	} else if !o.readOnly {
+		slog.Warn("Start, Stop and Restart are turned off", "reason", o.noBones)
+	}
 	// What happened to the hubs survives restarts, in the journal next to
 	// the token; a second boneyard of this user shares it.
 	jrn, err := journal.Open(dir, journal.Options{StateDir: lock.StateDir})
@@ -297,7 +311,7 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 			slog.Warn("journal close", "err", err)
 		}
 	}()
-	col := collector.New(collector.Options{Interval: interval, Registry: registry.Default(), Journal: jrn})
+	col := collector.New(collector.Options{Interval: interval, Registry: registry.Default(), Journal: jrn, Bones: o.bones, NoBones: o.noBones})
 	colDone := make(chan error, 1)
 	colCtx, stopCollector := context.WithCancel(context.Background())
 	defer stopCollector()

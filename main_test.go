@@ -65,8 +65,10 @@ func TestRun(t *testing.T) {
 		{[]string{"--addr", "nonsense"}, 2, "", []string{"HOST:PORT"}},
 		{[]string{"--interval", "0s"}, 2, "", []string{"--interval must be positive"}},
 		{[]string{"--bogus"}, 2, "", []string{"flag provided but not defined"}},
+		{[]string{"--bones", "/nonexistent/bones"}, 2, "", []string{"bones CLI not found: --bones /nonexistent/bones"}},
+		{[]string{"--bones", "."}, 2, "", []string{"is not an executable file"}},
 		{[]string{"extra"}, 2, "", []string{"unexpected argument"}},
-		{[]string{"--help"}, 0, "", []string{"-addr", "-interval", "-open", "BONEYARD_TOKEN", "HOME", "BONES_DIR", "boneyard url", "boneyard version"}},
+		{[]string{"--help"}, 0, "", []string{"-addr", "-interval", "-open", "-bones PATH", "BONEYARD_TOKEN", "HOME", "BONES_DIR", "boneyard url", "boneyard version"}},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer

@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { BASE_URL, BONEYARD_BIN, CHROMIUM, HOME, PORT, REPO_DIR, RESULTS_DIR, SERVER_STDOUT, TOKEN } from './support/env';
+import { BASE_URL, BONEYARD_BIN, CHROMIUM, FAKEHUB_BIN, HOME, PORT, REPO_DIR, RESULTS_DIR, SERVER_STDOUT, TOKEN } from './support/env';
 
 /** Quotes s for the POSIX shell that runs the web server command. */
 function sh(s: string): string {
@@ -11,16 +11,17 @@ const GO = process.env.GO || 'go';
 export default defineConfig({
   testDir: './tests',
   outputDir: RESULTS_DIR,
-  // Runs after the web server is up: it only builds the fake hub.
-  globalSetup: './support/global-setup.ts',
   // The freshly built server, on the suite's free port with its temporary
-  // HOME and fixed token, at the default collection interval. The build
-  // keeps the user's HOME and with it Go's caches. The start line goes to a
-  // file for the test that reads it; the log goes to the runner's output.
+  // HOME and fixed token, at the default collection interval, starting and
+  // stopping hubs with the fake hub as its bones CLI. The fake hub is built
+  // first: the server resolves --bones as it starts, and the web server
+  // starts before any global setup would. The builds keep the user's HOME
+  // and with it Go's caches. The start line goes to a file for the test
+  // that reads it; the log goes to the runner's output.
   webServer: {
     command:
-      `${sh(GO)} build -o ${sh(BONEYARD_BIN)} . && mkdir -p ${sh(RESULTS_DIR)} && ` +
-      `HOME=${sh(HOME)} exec ${sh(BONEYARD_BIN)} --addr 127.0.0.1:${PORT} > ${sh(SERVER_STDOUT)}`,
+      `${sh(GO)} build -o ${sh(FAKEHUB_BIN)} ./e2e/fakehub && ${sh(GO)} build -o ${sh(BONEYARD_BIN)} . && mkdir -p ${sh(RESULTS_DIR)} && ` +
+      `HOME=${sh(HOME)} exec ${sh(BONEYARD_BIN)} --addr 127.0.0.1:${PORT} --bones ${sh(FAKEHUB_BIN)} > ${sh(SERVER_STDOUT)}`,
     cwd: REPO_DIR,
     url: `${BASE_URL}/healthz`,
     env: { BONEYARD_TOKEN: TOKEN },

@@ -64,6 +64,7 @@ type action struct {
 	target string // audit target
 	back   back
 	form   url.Values
+	offer  *templates.Retry // what a failure offers instead, e.g. Stop anyway
 }
 
 func (s *Server) newAction(c echo.Context, name string) (*action, error) {
@@ -117,15 +118,27 @@ func (a *action) fail(err error) error { return a.failForm(err, templates.Regist
 func (a *action) failForm(err error, form templates.RegisterForm) error {
 	code := http.StatusInternalServerError
 	msg := fmt.Sprintf("The %s could not be completed because of a problem on this host, not with what you entered; reload the page to see what changed, then try again (details: %v)", a.verb(), err)
-	var rf *collector.Refusal
-	if errors.As(err, &rf) {
+	f := &templates.Flash{Error: true, Retry: a.offer}
+	var (
+		rf *collector.Refusal
+		ce *collector.CLIError
+	)
+	switch {
+	case errors.As(err, &rf):
 		code, msg = statusOf(rf.Reason), rf.Msg
 		a.audit("rejected: " + msg)
-	} else {
+	case errors.As(err, &ce):
+		// bones ran and did not do it: what it said is the answer.
+		code, msg, f.Output = http.StatusUnprocessableEntity, ce.Msg, ce.Output
+		if ce.SlotsActive {
+			code = http.StatusConflict
+		}
+		a.audit("failed: " + msg)
+	default:
 		a.s.log.Error("action failed", "action", a.name, "target", a.target, "err", err)
 		a.audit("error: " + err.Error())
 	}
-	f := &templates.Flash{Error: true, Message: msg}
+	f.Message = msg
 	if isHTMX(a.c) {
 		return render(a.c, code, templates.FlashBox(f, true))
 	}
@@ -138,9 +151,15 @@ func (a *action) failForm(err error, form templates.RegisterForm) error {
 // succeed records the action, re-collects, and answers with the changed
 // fragments (htmx) or a redirect with a flash message (no JS).
 func (a *action) succeed(msg string, resetRegister bool) error {
+	return a.succeedAfter(func(*collector.Snapshot) string { return msg }, resetRegister)
+}
+
+// succeedAfter is succeed with the message told by the collection that
+// follows the action.
+func (a *action) succeedAfter(message func(*collector.Snapshot) string, resetRegister bool) error {
 	a.audit("ok")
 	snap := a.s.src.Refresh(a.c.Request().Context())
-	f := templates.Flash{Message: msg}
+	f := templates.Flash{Message: message(snap)}
 	detailGone := a.back.detailID != "" && shownWorkspace(snap, a.back.detailID) == nil
 	if !isHTMX(a.c) {
 		a.s.setFlash(a.c, f)
@@ -194,25 +213,32 @@ func (s *Server) register(c echo.Context) error {
 	return a.succeed(fmt.Sprintf("Registered %s as %q.", clean, name), true)
 }
 
-// workspaceFor resolves the {id} of a workspace action against the snapshot.
-func (s *Server) workspaceFor(id string) (*collector.Workspace, error) {
+// workspaceFor resolves the {id} of a workspace action against the
+// snapshot with lookup: findWorkspace (the registry's workspaces) or
+// shownWorkspace (the down ones the journal remembers too).
+func (s *Server) workspaceFor(id string, lookup func(*collector.Snapshot, string) *collector.Workspace) (*collector.Workspace, error) {
 	if idPattern.MatchString(id) {
-		if w := findWorkspace(s.src.Snapshot(), id); w != nil {
+		if w := lookup(s.src.Snapshot(), id); w != nil {
 			return w, nil
 		}
 	}
 	return nil, collector.Refuse(collector.NotFound, "there is no workspace with id %q: it may have been removed already; reload the page", id)
 }
 
-// workspaceAction starts an action on the workspace {id}. When the workspace
-// is nil, the returned error is the finished response.
+// workspaceAction starts an action on the registry's workspace {id}. When
+// the workspace is nil, the returned error is the finished response.
 func (s *Server) workspaceAction(c echo.Context, name string) (*action, *collector.Workspace, error) {
+	return s.workspaceActionIn(c, name, findWorkspace)
+}
+
+// workspaceActionIn is workspaceAction for the workspaces lookup finds.
+func (s *Server) workspaceActionIn(c echo.Context, name string, lookup func(*collector.Snapshot, string) *collector.Workspace) (*action, *collector.Workspace, error) {
 	a, err := s.newAction(c, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	a.target = c.Param("id")
-	w, err := s.workspaceFor(a.target)
+	w, err := s.workspaceFor(a.target, lookup)
 	if err != nil {
 		return a, nil, a.fail(err)
 	}
@@ -260,24 +286,34 @@ func seenPID(raw string) (int, error) {
 	return pid, nil
 }
 
+// seenHub parses the hub the page showed, its pid and process start (zero
+// values when the page did not say), and returns the fields that carry
+// them through a confirmation page.
+func (a *action) seenHub() (pid int, seen time.Time, fields []templates.Field, err error) {
+	seen, haveSeen, err := seenCreateTime(a.form.Get("create_time"))
+	if err != nil {
+		return 0, time.Time{}, nil, err
+	}
+	if pid, err = seenPID(a.form.Get("pid")); err != nil {
+		return 0, time.Time{}, nil, err
+	}
+	fields = []templates.Field{{Name: "pid", Value: a.form.Get("pid")}}
+	if haveSeen {
+		fields = append(fields, templates.Field{Name: "create_time", Value: a.form.Get("create_time")})
+	}
+	return pid, seen, fields, nil
+}
+
 func (s *Server) reapWorkspace(c echo.Context) error {
 	a, w, err := s.workspaceAction(c, "reap")
 	if w == nil {
 		return err
 	}
-	seen, haveSeen, err := seenCreateTime(a.form.Get("create_time"))
-	if err != nil {
-		return a.fail(err)
-	}
-	pid, err := seenPID(a.form.Get("pid"))
+	pid, seen, fields, err := a.seenHub()
 	if err != nil {
 		return a.fail(err)
 	}
 	if !a.confirmed() {
-		fields := []templates.Field{{Name: "pid", Value: a.form.Get("pid")}}
-		if haveSeen {
-			fields = append(fields, templates.Field{Name: "create_time", Value: a.form.Get("create_time")})
-		}
 		return a.askConfirmation("reap", "the hub of "+w.DisplayName()+" (pid "+strconv.Itoa(w.HubPID)+")", templates.ReapEffect, fields...)
 	}
 	reaped, err := s.act.ReapWorkspace(*w, pid, seen)

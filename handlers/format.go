@@ -18,11 +18,14 @@ type formatter struct {
 	home string // shown as ~; "" shortens nothing
 	// readOnly renders pages without action forms (Config.ReadOnly).
 	readOnly bool
+	// bones is the CLI Start, Stop and Restart run; without one they are
+	// shown turned off.
+	bones templates.BonesNote
 }
 
 // formatter formats for a page rendered now.
 func (s *Server) formatter() formatter {
-	return formatter{now: time.Now(), home: s.home, readOnly: s.readOnly}
+	return formatter{now: time.Now(), home: s.home, readOnly: s.readOnly, bones: s.bones}
 }
 
 // maxPath is the longest path a table cell shows whole, in characters.

@@ -36,6 +36,7 @@ type dashFragments struct {
 	title    []byte
 	health   []byte
 	counts   []byte
+	cleanup  []byte // the Clean up button
 	orphans  []byte
 	activity []byte // "" without a journal
 	notices  []byte
@@ -60,6 +61,7 @@ func buildDashFragments(snap *collector.Snapshot, v view, f formatter) (*dashFra
 		{&fr.title, templates.Title(d.Title)},
 		{&fr.health, templates.HealthBanner(d.Health, true)},
 		{&fr.counts, templates.Counts(d.Counts, true)},
+		{&fr.cleanup, templates.CleanupButton(d.Cleanup, true)},
 		{&fr.orphans, templates.OrphanSection(d.Orphans, d.Back, true)},
 		{&fr.notices, templates.NoticeList(d.Notices, true)},
 	} {
@@ -94,7 +96,7 @@ func (fr *dashFragments) full() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.Concat(fr.title, fr.health, fr.counts, section, fr.orphans, fr.activity, fr.notices), nil
+	return slices.Concat(fr.title, fr.health, fr.counts, fr.cleanup, section, fr.orphans, fr.activity, fr.notices), nil
 }
 
 // sectionState tells which of its forms the workspace section takes: rows
@@ -104,13 +106,14 @@ func (fr *dashFragments) sectionState() [3]bool {
 }
 
 // diff is only what changed from prev to fr: the title, health banner,
-// counts and orphan section when they differ; changed rows, highlighted
-// when their status changed; deleted rows; or the whole section when rows
-// were added or reordered or it changed form.
+// counts, Clean up button, orphan section, activity and notices when they
+// differ; changed rows, highlighted when their status changed; deleted
+// rows; or the whole section when rows were added or reordered or it
+// changed form.
 func (fr *dashFragments) diff(prev *dashFragments) ([]byte, error) {
 	var buf bytes.Buffer
-	for _, part := range [][2][]byte{{fr.title, prev.title}, {fr.health, prev.health}, {fr.counts, prev.counts}, {fr.orphans, prev.orphans},
-		{fr.activity, prev.activity}, {fr.notices, prev.notices}} {
+	for _, part := range [][2][]byte{{fr.title, prev.title}, {fr.health, prev.health}, {fr.counts, prev.counts}, {fr.cleanup, prev.cleanup},
+		{fr.orphans, prev.orphans}, {fr.activity, prev.activity}, {fr.notices, prev.notices}} {
 		if !bytes.Equal(part[0], part[1]) {
 			buf.Write(part[0])
 		}

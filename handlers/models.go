@@ -52,6 +52,8 @@ func (f formatter) row(snap *collector.Snapshot, w *collector.Workspace) templat
 		NATSURL:      w.NATSURL,
 		PID:          w.HubPID,
 		CanReap:      w.CanReap,
+		CanStart:     w.CanStart,
+		CanStop:      w.CanStop,
 		AgentID:      w.AgentID,
 		LastTouched:  f.stamp(w.LastTouched),
 		StartedAt:    f.stamp(w.StartedAt),
@@ -65,6 +67,9 @@ func (f formatter) row(snap *collector.Snapshot, w *collector.Workspace) templat
 	}
 	if !w.HubStarted.IsZero() {
 		r.CreateTime = w.HubStarted.Format(time.RFC3339Nano)
+	}
+	if f.bones.Path == "" {
+		r.LifecycleOff = "Turned off: " + f.bones.Problem
 	}
 	if res := w.Resources; res != nil {
 		r.Uptime = duration(res.Uptime)
@@ -197,6 +202,8 @@ func (f formatter) dashboardModel(snap *collector.Snapshot, v view) templates.Da
 		View:       v.model(),
 		Back:       v.href(),
 		Remembers:  snap.Remembers(),
+		Bones:      f.bones,
+		Cleanup:    f.cleanupLink(snap),
 	}
 	if d.Remembers {
 		d.Activity = f.activity(snap, v)
@@ -215,6 +222,7 @@ func (f formatter) detailModel(snap *collector.Snapshot, w *collector.Workspace)
 		Row:       row,
 		Back:      templates.WorkspacePath(w.ID),
 		Remembers: snap.Remembers(),
+		Bones:     f.bones,
 	}
 	if d.Remembers {
 		d.Timeline = f.timeline(snap, w.ID)

@@ -27,8 +27,9 @@ func (e *env) readOnly() *env {
 }
 
 // actionForms are the selectors of everything that acts: forms that post,
-// htmx posts, the register section and the actions columns.
-var actionForms = []string{"form[method=post]", "[hx-post]", "[hx-confirm]", "section#register", "th.actions", "td.actions", "button.danger"}
+// htmx posts, the register section, the actions columns, turned-off
+// lifecycle buttons, the Clean up button and the note on the bones CLI.
+var actionForms = []string{"form[method=post]", "[hx-post]", "[hx-confirm]", "section#register", "th.actions", "td.actions", "button.danger", "button[disabled]", "div#cleanup-link a", "p#bones-cli"}
 
 func TestReadOnlyRendersNoAction(t *testing.T) {
 	t.Parallel()
@@ -46,7 +47,7 @@ func TestReadOnlyRendersNoAction(t *testing.T) {
 	wantNone(t, normal, "#read-only")
 
 	e.readOnly()
-	for _, target := range []string{"/", "/?status=running", "/workspaces/" + runID, "/workspaces/" + idleID} {
+	for _, target := range []string{"/", "/?status=running", "/workspaces/" + runID, "/workspaces/" + idleID, "/cleanup"} {
 		t.Run(target, func(t *testing.T) {
 			d := e.page(target, http.StatusOK)
 			wantText(t, d.one("header #read-only"), "Read-only", "actions are turned off")

@@ -51,6 +51,20 @@ type Actions interface {
 	// Acknowledge marks workspace id's last hub death as seen and returns
 	// the workspace as it was known (Death nil: nothing to acknowledge).
 	Acknowledge(id string) (collector.Known, error)
+
+	// Bones says which bones CLI starts and stops hubs, or why none does.
+	Bones() collector.Bones
+	// StartHub runs bones hub start --detach in w's directory.
+	StartHub(ctx context.Context, w collector.Workspace) (collector.HubAction, error)
+	// StopHub runs bones hub stop [--force] for w's hub, as the page showed
+	// it (pid and process start, when known).
+	StopHub(ctx context.Context, w collector.Workspace, seenPID int, seen time.Time, force bool) (collector.HubAction, error)
+	// RestartHub stops w's hub (reaping it when bones cannot end it) and
+	// starts it again.
+	RestartHub(ctx context.Context, w collector.Workspace, seenPID int, seen time.Time, force bool) (collector.HubAction, error)
+	// Cleanup runs the items ids of the cleanup plan with idle limit
+	// idleAfter, each as its single action would.
+	Cleanup(ctx context.Context, ids []string, idleAfter time.Duration) []collector.CleanupResult
 }
 
 // DefaultMaxStreams caps the open SSE streams: far above what one user's
@@ -98,6 +112,7 @@ type Server struct {
 	audit     *auditLog
 	heartbeat time.Duration
 	readOnly  bool // see Config.ReadOnly
+	bones     templates.BonesNote
 
 	// What was rendered from the latest snapshot, shared by the requests
 	// and streams showing the same view; keyed by the view's query.
@@ -135,6 +150,8 @@ func New(cfg Config) (*Server, error) {
 		readOnly:  cfg.ReadOnly,
 		closing:   make(chan struct{}),
 	}
+	b := cfg.Actions.Bones()
+	s.bones = templates.BonesNote{Path: b.Path, Problem: b.Problem}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -174,6 +191,13 @@ func New(cfg Config) (*Server, error) {
 	priv.POST(templates.RemovePath(":id"), s.remove, guard...)
 	priv.POST(templates.ReapPath(":id"), s.reapWorkspace, guard...)
 	priv.POST(templates.ReapProcessPath(":pid"), s.reapProcess, guard...)
+	priv.POST(templates.StartPath(":id"), s.startHub, guard...)
+	priv.POST(templates.StopPath(":id"), s.stopHub, guard...)
+	priv.POST(templates.RestartPath(":id"), s.restartHub, guard...)
+	priv.GET(templates.CleanupPath, s.cleanupPage, guard...)
+	priv.POST(templates.CleanupPath, s.runCleanup, guard...)
+	priv.GET(templates.APICleanupPath, s.apiCleanupPlan, guard...)
+	priv.POST(templates.APICleanupPath, s.apiRunCleanup, guard...)
 	priv.GET(templates.EventsPath, s.events, guard...)
 	priv.GET(templates.TitlePath, s.currentTitle, guard...)
 	priv.GET(templates.APIWorkspacesPath, s.apiWorkspaces, guard...)

@@ -1,4 +1,4 @@
-// Settings shared by the Playwright config, the global setup and the tests.
+// Settings shared by the Playwright config and the tests.
 //
 // The config file is evaluated in the runner and again in every worker. The
 // first evaluation (in the runner) picks a temporary root and a free port,

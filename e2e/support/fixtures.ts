@@ -8,7 +8,7 @@ import path from 'node:path';
 import { BASE_URL, FAKEHUB_BIN, TOKEN, WORKSPACES, childEnv } from './env';
 import { entryPath, idleEntry, removeEntries, workspaceId, writeEntry } from './registry';
 
-export type HubMode = 'normal' | 'ignore-term' | 'hang' | 'no-marker' | 'unregistered';
+export type HubMode = 'normal' | 'ignore-term' | 'hang' | 'no-marker' | 'unregistered' | 'hang-term';
 
 export interface Workspace {
   cwd: string;
@@ -66,6 +66,7 @@ export function alive(pid: number): boolean {
 
 export class Processes {
   private started: Proc[] = [];
+  private adopted: number[] = [];
 
   private track(child: ChildProcess): Proc {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -119,6 +120,14 @@ export class Processes {
     return this.track(spawn('sleep', ['600'], { detached: true, stdio: 'ignore' }));
   }
 
+  /**
+   * Kills pid, a process this test did not spawn (a hub boneyard started
+   * through the fake bones, in a session of its own), when the test ends.
+   */
+  adopt(pid: number): void {
+    if (pid > 1 && !this.adopted.includes(pid)) this.adopted.push(pid);
+  }
+
   async cleanup(): Promise<void> {
     for (const p of this.started) {
       if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
@@ -128,6 +137,13 @@ export class Processes {
         // already gone
       }
       await p.exited;
+    }
+    for (const pid of this.adopted) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
   }
 }
@@ -214,4 +230,22 @@ export async function gotoStatus(page: Page, ws: Workspace, status: string, url 
   await gotoUntil(page, url, async () => {
     await expect(row(page, ws)).toHaveAttribute('data-status', status, { timeout: 1000 });
   });
+}
+
+/** The pid in the workspace's .bones/hub.pid, 0 when there is none. */
+export function hubPidFile(ws: Workspace): number {
+  try {
+    return Number(fs.readFileSync(path.join(ws.cwd, '.bones', 'hub.pid'), 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Makes swarm slot name live in ws: its leaf.pid names a running process of procs. */
+export function liveSlot(ws: Workspace, procs: Processes, name: string): Proc {
+  const leaf = procs.sleeper();
+  const dir = path.join(ws.cwd, '.bones', 'swarm', name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'leaf.pid'), `${leaf.pid}\n`);
+  return leaf;
 }

@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { Page } from '@playwright/test';
-import { expect, gotoStatus, gotoUntil, idleWorkspace, test } from '../support/fixtures';
+import { expect, gotoStatus, gotoUntil, idleWorkspace, liveSlot, row, test } from '../support/fixtures';
 import { registryFiles } from '../support/registry';
 
 const WCAG21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
@@ -44,5 +44,32 @@ test('the empty state has no WCAG 2.1 A/AA violations', async ({ page }) => {
   });
   await expect(page.locator('#empty-state')).toContainText('bones up');
   await expect(page.locator('#empty-state')).toContainText('bones hub start');
+  await expectNoViolations(page);
+});
+
+test('the cleanup preview and its results have no WCAG 2.1 A/AA violations', async ({ page, workspaces, procs }) => {
+  const loose = await procs.hub(workspaces.create('a11y-clean-loose'), 'unregistered');
+  await gotoUntil(page, '/cleanup', async () => {
+    await expect(page.locator(`#cleanup-plan li[data-id^="reap-process:${loose.pid}:"]`)).toBeVisible({ timeout: 1000 });
+  });
+  await expectNoViolations(page);
+  for (const box of await page.locator('#cleanup-form input[name=id]').all()) await box.uncheck();
+  await page.locator(`#cleanup-plan li[data-id^="reap-process:${loose.pid}:"] input`).check();
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Clean up the ticked items' }).click();
+  await expect(page.locator('#cleanup-result-table tbody tr')).toHaveCount(1, { timeout: 10_000 });
+  await expectNoViolations(page);
+});
+
+test('a stop refused for live swarm slots, with Stop anyway, has no WCAG 2.1 A/AA violations', async ({ page, workspaces, procs }) => {
+  const ws = workspaces.create('a11y-slots');
+  await procs.hub(ws, 'normal');
+  liveSlot(ws, procs, 'fake-slot');
+  await gotoStatus(page, ws, 'running');
+  page.once('dialog', (d) => void d.dismiss());
+  await row(page, ws).getByRole('button', { name: /^Stop/ }).click();
+  page.once('dialog', (d) => void d.accept());
+  await row(page, ws).getByRole('button', { name: /^Stop/ }).click();
+  await expect(page.locator('#flash').getByRole('button', { name: 'Stop anyway' })).toBeVisible();
   await expectNoViolations(page);
 });

@@ -3,67 +3,24 @@
 // nothing.
 import AxeBuilder from '@axe-core/playwright';
 import { BrowserContext, Page } from '@playwright/test';
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { BONEYARD_BIN, SCREENSHOTS_DIR } from '../support/env';
 import { alive, expect, gotoUntil, test } from '../support/fixtures';
 import { idleEntry, workspaceId } from '../support/registry';
+import { Server, startServer, stopServer } from '../support/server';
 
 const TOKEN = 'e2e-read-only-token-8c2f61d0a4b94e7f9a31';
 
-interface ReadOnlyServer {
-  base: string;
-  home: string;
-  registry: string;
-  child: ChildProcess;
-  exited: Promise<void>;
-}
-
-let server: ReadOnlyServer;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+let server: Server;
 
 test.beforeAll(async () => {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boneyard-e2e-ro-'));
-  const registry = path.join(home, '.bones', 'workspaces');
-  fs.mkdirSync(registry, { recursive: true });
-  const port = await freePort();
-  const child = spawn(BONEYARD_BIN, ['--read-only', '--addr', `127.0.0.1:${port}`], {
-    env: { ...process.env, HOME: home, BONEYARD_TOKEN: TOKEN },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  server = { base: `http://127.0.0.1:${port}`, home, registry, child, exited };
-  await expect(async () => {
-    if (child.exitCode !== null) throw new Error(`read-only boneyard exited: ${stderr}`);
-    const res = await fetch(`${server.base}/healthz`);
-    expect(res.status).toBe(200);
-  }).toPass({ timeout: 20_000, intervals: [100, 250, 500] });
+  server = await startServer('ro', TOKEN, ['--read-only']);
 });
 
 test.afterAll(async () => {
-  if (!server) return;
-  if (server.child.exitCode === null) {
-    server.child.kill('SIGTERM');
-    const killer = setTimeout(() => server.child.kill('SIGKILL'), 6_000);
-    await server.exited;
-    clearTimeout(killer);
-  }
-  fs.rmSync(server.home, { recursive: true, force: true });
+  await stopServer(server);
 });
 
 // Entries this file's workspaces left in the server's registry (the fake
@@ -87,13 +44,14 @@ async function login(context: BrowserContext): Promise<Page> {
   return page;
 }
 
-const ACTIONS = ['form[method=post]', '[hx-post]', 'button.danger', '#register-form', 'th.actions', 'td.actions'];
+const ACTIONS = ['form[method=post]', '[hx-post]', 'button.danger', '#register-form', 'th.actions', 'td.actions', '#cleanup-link a', '#bones-cli'];
 
 async function expectNoActions(page: Page): Promise<void> {
   for (const sel of ACTIONS) {
     await expect(page.locator(sel), `${sel} on a read-only page`).toHaveCount(0);
   }
-  await expect(page.getByRole('button', { name: /^(Reap|Remove|Register)/ })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /^(Reap|Remove|Register|Start|Stop|Restart)/ })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: /^Clean up/ })).toHaveCount(0);
 }
 
 test('the read-only page shows workspaces and hubs, says it is read-only, and offers no action', async ({ browser, workspaces, procs }, testInfo) => {

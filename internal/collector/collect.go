@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -119,6 +120,10 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 			w.StoppedReason = stoppedReason(w, scanned)
 		}
 		w.CanReap = canReap(w)
+		w.CanStart, w.CanStop = canStart(w), canStop(w)
+		if w.Status == StatusRunning {
+			w.LogModified = modTime(w.LogPath)
+		}
 	}
 	slices.SortFunc(ws, compareWorkspaces)
 	markProcesses(ws, processOnly, hubs)
@@ -139,6 +144,16 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 	}
 	s.Took = time.Since(start)
 	return s
+}
+
+// modTime is path's modification time, zero when it cannot be read; the
+// file itself is not followed or opened.
+func modTime(path string) time.Time {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
 }
 
 // compareWorkspaces sorts problems first (by status rank, see sortRank),

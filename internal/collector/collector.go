@@ -12,7 +12,8 @@
 //	w, ok := s.Workspace(id)   // detail page; s.Process(pid), s.Orphan(pid) likewise
 //	n := s.Counts()            // header; n.Problems() for the page title
 //
-//	err := c.Remove(w)         // POST: act (Register, Remove, ReapWorkspace, ReapProcess),
+//	err := c.Remove(w)         // POST: act (Register, Remove, ReapWorkspace, ReapProcess,
+//	                           // StartHub, StopHub, RestartHub through the bones CLI, Cleanup),
 //	s = c.Refresh(ctx)         // then a snapshot that shows the effect
 //
 //	ch, cancel := c.Subscribe() // live updates: latest snapshot wins
@@ -32,9 +33,11 @@
 //
 // The collector also decides what the snapshot means, once for every page
 // and API: each workspace's status, why a hub is stopped, whether a reap
-// makes sense (Workspace fields), which processes may be reaped
-// (Snapshot.ProcessReapable). Its actions apply the same rules and refuse
-// with a *Refusal, changing nothing, when one forbids the action.
+// makes sense and whether a hub may be started or stopped (Workspace
+// fields), which processes may be reaped (Snapshot.ProcessReapable), what
+// an end-of-day cleanup would do (Snapshot.CleanupPlan). Its actions apply
+// the same rules and refuse with a *Refusal, changing nothing, when one
+// forbids the action.
 package collector
 
 import (
@@ -46,6 +49,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"boneyard/internal/bonescli"
 	"boneyard/internal/journal"
 	"boneyard/procscan"
 	"boneyard/registry"
@@ -84,6 +88,10 @@ type Options struct {
 	// Scan lists the live hub processes; default procscan.Scan.
 	Scan func() ([]procscan.Process, error)
 
+	// Bones is the bones CLI that starts and stops hubs; nil turns those
+	// actions off, for the reason NoBones gives (what bonescli.Find said).
+	Bones   *bonescli.CLI
+	NoBones error
 	// Journal, when set, remembers what happens to the hubs: it observes
 	// every complete collection, the actions are recorded in it, and each
 	// snapshot carries it as of then (down workspaces, deaths, events,
@@ -136,6 +144,7 @@ type Collector struct {
 
 	probes    *probeCache
 	resources *resourceCache // used only by the collection holding sem
+	hubs      *hubs          // hub lifecycle actions: the bones CLI, the workspaces acted on
 
 	journal  *journal.Journal
 	notices  *notifier                            // used only by the collection holding sem
@@ -156,6 +165,7 @@ func New(opts Options) *Collector {
 		trigger:  make(chan struct{}, 1),
 		sem:      make(chan struct{}, 1),
 		subs:     make(map[chan *Snapshot]struct{}),
+		hubs:     newHubs(opts.Bones, opts.NoBones),
 	}
 	if c.interval <= 0 {
 		c.interval = defaultInterval

@@ -109,6 +109,7 @@ func (c *Collector) remember(s *Snapshot) {
 func downRow(d Down) Workspace {
 	w := Workspace{Status: StatusDown, Down: &d, LogPath: LogPath(d.Cwd)}
 	w.ID, w.Name, w.Cwd = d.ID, d.Name, d.Cwd
+	w.CanStart = canStart(&w)
 	return w
 }
 

@@ -99,9 +99,12 @@ type Workspace struct {
 	OrphanReason  string     // why the hub is an orphan; "" unless Status is orphan
 	StoppedReason string     // why the hub is stopped: dead, or alive and not answering; "" unless Status is stopped
 	CanReap       bool       // the hub pid may be a live hub, so reaping it makes sense
+	CanStart      bool       // no hub is known to run and the directory holds its marker: Start is offered
+	CanStop       bool       // the entry names a running or stopped hub: Stop and Restart are offered
 	HubLink       bool       // HubURL is http(s) on loopback, so a page may show it as a link
 	HubStarted    time.Time  // when the hub process HubPID started, as the scan saw it; zero when the scan did not list it
 	LogPath       string     // the hub's log file in the workspace's state directory
+	LogModified   time.Time  // when a running hub's log last changed, its last sign of activity; zero otherwise or without a log
 	Lock          LockState  // the workspace lock as probed (never taken)
 	Resources     *Resources // nil unless the hub pid is alive; shared by entries naming the same pid
 

@@ -17,7 +17,9 @@
 // LockedBuffer a log destination for concurrent writers. OpenDir and
 // SharedBin let a child run as another user (Options.SysProcAttr). On Unix,
 // UntrustedFiles are the files a safe reader must refuse (a FIFO, links, a
-// sparse 1 TiB file) and Bounded fails a call that blocks on one.
+// sparse 1 TiB file) and Bounded fails a call that blocks on one. FakeBones
+// is the end-to-end suite's stand-in for the bones CLI, for tests that
+// start and stop hubs through it.
 //
 // hubtest imports no boneyard package, so every package's in-package tests
 // may use it; what a hub registers (its registry entry, a workspace lock) is
@@ -105,6 +107,7 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "hubtest:", err)
 		return 1
 	}
+	buildEnv = os.Environ()
 	for _, kv := range HomeEnv(home) {
 		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)

@@ -54,6 +54,11 @@ const (
 	KindAcknowledged   Kind = "acknowledged"    // a death was seen: it leaves the title count
 )
 
+// FromBoneyard begins the detail of a hub-started or hub-stopped event that
+// boneyard's own Start, Stop or Restart caused (it records those itself):
+// a workspace it stopped is down "stopped from boneyard".
+const FromBoneyard = "from boneyard"
+
 // Event is one line of events.jsonl.
 type Event struct {
 	Time        time.Time `json:"time"`

@@ -254,3 +254,29 @@ func TestUnreadableKnownSetAside(t *testing.T) {
 		t.Errorf("set-aside content %q", b)
 	}
 }
+
+// TestStoppedFromBoneyard: a hub boneyard stopped itself is told once, by
+// the event boneyard records, and its workspace is down "stopped from
+// boneyard".
+func TestStoppedFromBoneyard(t *testing.T) {
+	c1 := sec(-30)
+	wsDir := workspace(t, []string{started(c1, 100), stopping(sec(100)), stopped(sec(101))}, 0)
+	j := open(t, t.TempDir())
+	observe(t, j, sec(0), obs(ws(wsDir, StatusRunning, 100, c1)))
+	done := j.Expect("a1", 100)
+	// The hub removed its entry on its way out while boneyard stopped it.
+	if got := observe(t, j, sec(102), Observation{}); len(got) != 0 {
+		t.Errorf("derived %+v during boneyard's stop, want nothing", got)
+	}
+	must(t, j.Record(Event{Time: sec(103), Kind: KindHubStopped, WorkspaceID: "a1", Name: "ws", Cwd: wsDir, PID: 100, Detail: FromBoneyard + ": bones hub stop"}))
+	done()
+	if got := observe(t, j, sec(110), Observation{}); len(got) != 0 {
+		t.Errorf("derived %+v after boneyard's stop, want nothing", got)
+	}
+	if got := j.Query(Filter{Kind: KindHubStopped}); len(got) != 1 || got[0].Detail != "from boneyard: bones hub stop" {
+		t.Errorf("hub-stopped events %+v, want boneyard's only", got)
+	}
+	if d := j.Down(); len(d) != 1 || d[0].Summary(sec(110)) != "stopped from boneyard 14:03" {
+		t.Errorf("Down = %+v, want \"stopped from boneyard 14:03\"", d)
+	}
+}

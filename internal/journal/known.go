@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"boneyard/internal/atomicfile"
@@ -112,7 +113,7 @@ func setAside(path string, now time.Time) (string, error) {
 // .bones/agent.id, is still there.
 type Down struct {
 	Known
-	What   string    // "hub stopped cleanly", "hub died", "registry entry removed"…
+	What   string    // "hub stopped cleanly", "stopped from boneyard", "hub died", "registry entry removed"…
 	Detail string    // the event's detail, "" if none
 	Since  time.Time // when boneyard saw it happen; zero when it never saw
 }
@@ -151,16 +152,18 @@ func downOf(k Known) Down {
 		return d
 	}
 	d.Since, d.Detail = e.Time, e.Detail
-	switch e.Kind {
-	case KindHubStopped:
+	switch {
+	case e.Kind == KindHubStopped && strings.HasPrefix(e.Detail, FromBoneyard):
+		d.What = "stopped from boneyard"
+	case e.Kind == KindHubStopped:
 		d.What = "hub stopped cleanly"
-	case KindHubDied:
+	case e.Kind == KindHubDied:
 		d.What = "hub died"
-	case KindRemoved:
+	case e.Kind == KindRemoved:
 		d.What = "registry entry removed"
-	case KindPruned:
+	case e.Kind == KindPruned:
 		d.What = "registry entry pruned"
-	case KindReaped:
+	case e.Kind == KindReaped:
 		d.What = "hub reaped"
 	default:
 		d.Since, d.Detail = time.Time{}, ""

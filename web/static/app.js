@@ -30,8 +30,10 @@
 
   // An action can take seconds (a hub that ignores SIGTERM): its form says
   // it is busy and cannot be sent twice until the answer arrives. A live
-  // update may replace the form meanwhile, so the state follows the action's
-  // path, not the element.
+  // update, or the answer itself, may replace the form meanwhile, so the
+  // state follows the action's path, not the element, and ends with the
+  // request itself: htmx reports the end of a request whose form is gone
+  // from the page to no listener of the document.
   var pending = {};
   var actionForms = "form[hx-post]";
 
@@ -67,23 +69,24 @@
 
   document.addEventListener("htmx:beforeRequest", function (evt) {
     var path = actionPath(evt);
-    if (path !== null) {
-      pending[path] = (pending[path] || 0) + 1;
-      markForms(document);
-    }
-  });
-
-  document.addEventListener("htmx:afterRequest", function (evt) {
-    var path = actionPath(evt);
-    if (path === null) {
+    var xhr = evt.detail.xhr;
+    if (path === null || !xhr) {
       return;
     }
-    pending[path] -= 1;
-    if (pending[path] <= 0) {
-      delete pending[path];
-    }
-    setBusy(evt.detail.elt, false);
+    pending[path] = (pending[path] || 0) + 1;
     markForms(document);
+    // loadend follows the answer's swap, an error, an abort and a timeout.
+    xhr.addEventListener(
+      "loadend",
+      function () {
+        pending[path] -= 1;
+        if (pending[path] <= 0) {
+          delete pending[path];
+        }
+        markForms(document);
+      },
+      { once: true },
+    );
   });
 
   document.addEventListener("htmx:load", function (evt) {

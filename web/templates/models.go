@@ -6,10 +6,14 @@ package templates
 
 import "strings"
 
-// Flash is a one-shot message shown in #flash.
+// Flash is a one-shot message shown in #flash. Output and Retry are shown
+// only by the answer they were made for: they never travel in the cookie
+// that carries a message across a redirect.
 type Flash struct {
 	Error   bool
 	Message string
+	Output  string `json:"-"` // what a command printed, shown preformatted; "" for none
+	Retry   *Retry `json:"-"` // an action offered instead, e.g. Stop anyway; nil for none
 }
 
 // Page is what every full page needs.
@@ -80,6 +84,9 @@ type Row struct {
 	NATSURL      string
 	PID          int
 	CanReap      bool   // the pid is live, so Reap makes sense
+	CanStart     bool   // Start is offered
+	CanStop      bool   // Stop and Restart are offered
+	LifecycleOff string // why Start, Stop and Restart are shown turned off; "" when they work
 	CreateTime   string // the hub process's start (RFC 3339, ns) when known
 	Uptime       string
 	AgentID      string
@@ -173,7 +180,9 @@ type Dashboard struct {
 	Back       string // this view's URL, for actions to return to
 	Register   RegisterForm
 	Activity   Activity
-	Remembers  bool // boneyard keeps a journal: show the activity
+	Remembers  bool        // boneyard keeps a journal: show the activity
+	Bones      BonesNote   // the bones CLI that starts and stops hubs
+	Cleanup    CleanupLink // the Clean up button
 }
 
 // RegisterForm keeps what the user typed when registration failed.
@@ -201,6 +210,7 @@ type Detail struct {
 	LastSeen  Stamp      // when a down workspace was last in the registry
 	CPUChart  Chart
 	RSSChart  Chart
+	Bones     BonesNote // the bones CLI that starts and stops hubs
 }
 
 // Confirm is the no-JavaScript confirmation page of reap and remove.

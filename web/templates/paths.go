@@ -11,12 +11,15 @@ const (
 	TitlePath     = "/title"      // a page's current title, for hidden tabs
 	HealthPath    = "/healthz"
 	MetricsPath   = "/metrics" // Prometheus exposition
-	LoginPath     = "/login" // POST: the token, for a session
+	LoginPath     = "/login"   // POST: the token, for a session
 	StaticPrefix  = "/static/"
 	APIPrefix     = "/api/"
 
+	CleanupPath = "/cleanup" // GET: the cleanup preview; POST: run it
+
 	APIWorkspacesPath = APIPrefix + "workspaces"
 	APIProcessesPath  = APIPrefix + "processes"
+	APICleanupPath    = APIPrefix + "cleanup"
 )
 
 // WorkspacePath is a workspace's detail page.
@@ -33,6 +36,15 @@ func ReapProcessPath(pid string) string { return "/processes/" + pid + "/reap" }
 
 // StaticPath is an embedded asset.
 func StaticPath(name string) string { return StaticPrefix + name }
+
+// StartPath starts a workspace's hub.
+func StartPath(id string) string { return WorkspacePath(id) + "/start" }
+
+// StopPath stops a workspace's hub.
+func StopPath(id string) string { return WorkspacePath(id) + "/stop" }
+
+// RestartPath restarts a workspace's hub.
+func RestartPath(id string) string { return WorkspacePath(id) + "/restart" }
 
 // The hub log console's paths.
 const (
