@@ -253,16 +253,6 @@ func logMsgs(t *testing.T, ws string) []string {
 	return msgs
 }
 
-func waitGone(pid int, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
-}
 
 func TestLifecycleLog(t *testing.T) {
 	h, ws := startHub(t, modeNormal)
@@ -340,7 +330,7 @@ func TestDetachThenStop(t *testing.T) {
 	if stdout, stderr, code := bones(t, ws, home, "hub", "stop"); code != 0 || stdout+stderr != "" {
 		t.Fatalf("hub stop: exit %d, output %q; want exit 0, silent", code, stdout+stderr)
 	}
-	if !waitGone(pid, time.Second) {
+	if !waitDead(pid, time.Second) {
 		t.Fatal("hub still alive after hub stop returned")
 	}
 	if _, err := os.Stat(registry.EntryPath(ws)); !os.IsNotExist(err) {
@@ -397,7 +387,7 @@ func TestStopSlotGuardAndKill(t *testing.T) {
 	if took := time.Since(began); took < termGrace {
 		t.Errorf("a hub ignoring SIGTERM was stopped in %v, want SIGKILL only after %v", took, termGrace)
 	}
-	if !waitGone(pid, time.Second) {
+	if !waitDead(pid, time.Second) {
 		t.Fatal("hub ignoring SIGTERM survived stop --force")
 	}
 }
