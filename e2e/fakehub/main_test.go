@@ -253,7 +253,6 @@ func logMsgs(t *testing.T, ws string) []string {
 	return msgs
 }
 
-
 func TestLifecycleLog(t *testing.T) {
 	h, ws := startHub(t, modeNormal)
 	pid := h.cmd.Process.Pid
