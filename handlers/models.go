@@ -150,7 +150,7 @@ func (f formatter) leftOut(snap *collector.Snapshot) []string {
 	}
 	for _, w := range snap.Workspaces {
 		if w.Lock.PidFileRefused != "" {
-			notes = append(notes, f.path(filepath.Join(lockDir(w.LogPath), "hub.lock.pid")).Short+" was not read: it "+w.Lock.PidFileRefused+".")
+			notes = append(notes, f.path(filepath.Join(logDir(&w), "hub.lock.pid")).Short+" was not read: it "+w.Lock.PidFileRefused+".")
 		}
 	}
 	if len(notes) > maxNotes {
@@ -164,9 +164,6 @@ func (f formatter) leftOut(snap *collector.Snapshot) []string {
 	}
 	return notes
 }
-
-// lockDir is the workspace's state directory, where its log and lock live.
-func lockDir(logPath string) string { return filepath.Dir(logPath) }
 
 // page is what every full page of p needs at snap: the title, the live
 // URLs and the health banner. The events URL carries the snapshot the page

@@ -5,22 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
-
-// OwnerUID returns the uid a process runs as: the owner of its /proc entry,
-// which the kernel sets to the process's effective uid.
-func OwnerUID(pid int) (int, error) {
-	fi, err := os.Stat("/proc/" + strconv.Itoa(pid))
-	if err != nil {
-		return 0, fmt.Errorf("owner of pid %d: %w", pid, err)
-	}
-	return int(fi.Sys().(*syscall.Stat_t).Uid), nil
-}
 
 // UIDs returns the real and effective uid of pid, from the Uid line of
 // /proc/<pid>/status. A process that is gone yields an error wrapping

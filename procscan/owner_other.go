@@ -8,12 +8,6 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 )
 
-// OwnerUID returns the uid a process runs as (its effective uid).
-func OwnerUID(pid int) (int, error) {
-	_, effective, err := UIDs(pid)
-	return effective, err
-}
-
 // UIDs returns the real and effective uid of pid, through gopsutil. Windows
 // has no uids: there it always fails.
 func UIDs(pid int) (real, effective int, err error) {

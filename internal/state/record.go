@@ -128,7 +128,7 @@ func verify(r Record) error {
 	if r.PID <= 0 || !procscan.Alive(r.PID) {
 		return errDead
 	}
-	if uid, err := procscan.OwnerUID(r.PID); err != nil || uid != os.Getuid() {
+	if mine, err := procscan.RunsAsSelf(r.PID); err != nil || !mine {
 		return fmt.Errorf("pid %d is not this user's process", r.PID)
 	}
 	_, port, err := net.SplitHostPort(r.Addr)
