@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -251,7 +252,7 @@ func (s *Server) cleanup(c echo.Context, ids []string, idle time.Duration) []col
 			target = strings.TrimSpace(target + " pid " + strconv.Itoa(r.Item.PID))
 		}
 		err := s.audit.append(auditRecord{
-			Time: time.Now().UTC(), Action: "cleanup " + string(r.Item.Kind), Target: cmpOr(target, r.ID),
+			Time: time.Now().UTC(), Action: "cleanup " + string(r.Item.Kind), Target: cmp.Or(target, r.ID),
 			Result: string(r.Outcome) + ": " + r.Message, Client: c.Request().RemoteAddr,
 		})
 		if err != nil {
@@ -259,13 +260,6 @@ func (s *Server) cleanup(c echo.Context, ids []string, idle time.Duration) []col
 		}
 	}
 	return results
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // cleanupSummary counts the outcomes: "Cleanup: 2 done, 1 refused."

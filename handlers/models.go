@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -73,7 +72,7 @@ func (f formatter) row(snap *collector.Snapshot, w *collector.Workspace) templat
 	}
 	if res := w.Resources; res != nil {
 		r.Uptime = duration(res.Uptime)
-		r.CPU = strconv.FormatFloat(res.CPUPercent, 'f', 1, 64) + "%"
+		r.CPU = percent(res.CPUPercent)
 		r.RSS = bytesIEC(res.RSS)
 		r.Children = strconv.Itoa(res.Children)
 		if len(res.Ports) > 0 {
@@ -147,11 +146,6 @@ func (f formatter) leftOut(snap *collector.Snapshot) []string {
 	notes := append([]string(nil), snap.Warnings...)
 	for _, r := range snap.Refused {
 		notes = append(notes, f.path(r.Path).Short+" was not read: it "+r.Reason+".")
-	}
-	for _, w := range snap.Workspaces {
-		if w.Lock.PidFileRefused != "" {
-			notes = append(notes, f.path(filepath.Join(logDir(&w), "hub.lock.pid")).Short+" was not read: it "+w.Lock.PidFileRefused+".")
-		}
 	}
 	if len(notes) > maxNotes {
 		notes = append(notes[:maxNotes], strconv.Itoa(len(notes)-maxNotes)+" more; the log names them all.")

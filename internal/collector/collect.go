@@ -113,6 +113,12 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 	wg.Go(func() { resErr = resources.measure(ws, remeasure) })
 	wg.Wait()
 	errs = append(errs, lockErr, resErr)
+	refused := listing.Skipped
+	for i := range ws {
+		if r := ws[i].Lock.PidFileRefused; r != "" {
+			refused = append(refused, Refused{Path: lock.PidPath(ws[i].Cwd), Cwd: ws[i].Cwd, Reason: r})
+		}
+	}
 	for i := range ws {
 		w := &ws[i]
 		if w.Status == StatusStopped {
@@ -138,7 +144,7 @@ func collect(src sources, probes *probeCache, resources *resourceCache, remeasur
 		ListErr:     infoErr,
 		ScanErr:     procErr,
 
-		Refused:        slices.Clip(listing.Skipped),
+		Refused:        slices.Clip(refused),
 		Warnings:       slices.Clip(listing.Warnings),
 		OtherUsersHubs: others,
 	}
