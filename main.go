@@ -241,18 +241,35 @@ const (
 	maxConns       = 256
 )
 
-// guardListener admits only this user's (and root's) connections unless
-// anyUser is set, and caps the open connections. Where the platform cannot
-// tell a connection's owner it says so once and goes on with the token alone.
-func guardListener(ln net.Listener, anyUser bool) net.Listener {
+// guardListeners admits only this user's (and root's) connections on every
+// listener unless anyUser is set, and caps the open connections over all of
+// them at maxConns. Where the platform cannot tell a connection's owner it
+// says so once and goes on with the token alone.
+func guardListeners(anyUser bool, lns ...net.Listener) []net.Listener {
+	out := make([]net.Listener, len(lns))
+	guard := !anyUser
 	if anyUser {
 		slog.Warn("--any-local-user: other local users' processes may connect; only the token guards the dashboard")
-	} else if g, err := peer.Guard(ln, slog.Default()); err != nil {
-		slog.Warn("cannot tell which local user a connection comes from on this system; only the token guards the dashboard", "err", err)
-	} else {
-		ln = g
 	}
-	return netutil.LimitListener(ln, maxConns)
+	for i, ln := range lns {
+		if guard {
+			g, err := peer.Guard(ln, slog.Default())
+			if err != nil {
+				slog.Warn("cannot tell which local user a connection comes from on this system; only the token guards the dashboard", "err", err)
+				guard = false
+				for j := range i {
+					out[j] = lns[j]
+				}
+			} else {
+				ln = g
+			}
+		}
+		out[i] = ln
+	}
+	for i := range out {
+		out[i] = netutil.LimitListener(out[i], maxConns/len(out))
+	}
+	return out
 }
 
 // listenTwin listens on the other loopback address (::1 for 127.0.0.1 and
@@ -351,9 +368,14 @@ func serve(dir, listen, token string, o serveOptions, stdout io.Writer) error {
 	}
 	hs.RegisterOnShutdown(srv.CloseStreams)
 	serveDone := make(chan error, 1)
-	go func() { serveDone <- hs.Serve(guardListener(ln, o.anyUser)) }()
+	lns := []net.Listener{ln}
 	if twin != nil {
-		go hs.Serve(guardListener(twin, o.anyUser))
+		lns = append(lns, twin)
+	}
+	guarded := guardListeners(o.anyUser, lns...)
+	go func() { serveDone <- hs.Serve(guarded[0]) }()
+	for _, l := range guarded[1:] {
+		go hs.Serve(l)
 	}
 
 	url := state.URL(bound.String(), token)
@@ -490,7 +512,12 @@ func serviceConfig(fs *flag.FlagSet) (service.Config, error) {
 				err = errors.New("--interval must be positive, e.g. 2s")
 			}
 		case "bones":
-			value, err = filepath.Abs(value)
+			// As the server checks it: a service that cannot start would
+			// be restarted forever.
+			var cli *bonescli.CLI
+			if cli, err = bonescli.Find(value); err == nil {
+				value = cli.Path
+			}
 		case "read-only":
 			if value == "true" {
 				c.Args = append(c.Args, "--read-only")

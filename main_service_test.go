@@ -54,6 +54,12 @@ func TestServiceCommand(t *testing.T) {
 	bin := installedCopy(t, filepath.Join(dir))
 	home := filepath.Join(dir, "home")
 	bones := filepath.Join(dir, "tools", "bones")
+	if err := os.MkdirAll(filepath.Dir(bones), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bones, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	unit := filepath.Join(home, ".config", "systemd", "user", "boneyard.service")
 	empty := t.TempDir() // a PATH without systemctl
 	tests := []struct {
@@ -70,6 +76,7 @@ func TestServiceCommand(t *testing.T) {
 		{"extra argument", []string{"service", "install", "now"}, 2, nil, []string{`unexpected argument "now"`}},
 		{"address off loopback", []string{"service", "install", "--dry-run", "--addr", "0.0.0.0:2663"}, 1, nil, []string{"loopback only"}},
 		{"zero interval", []string{"service", "install", "--dry-run", "--interval", "0s"}, 1, nil, []string{"--interval must be positive"}},
+		{"bones that is not there", []string{"service", "install", "--dry-run", "--bones", filepath.Join(dir, "nope")}, 1, nil, []string{"bones CLI not found"}},
 		{"dry run with every flag", []string{"service", "install", "--dry-run", "--addr", "127.0.0.1:2700", "--read-only", "--bones", bones, "--interval", "5s"}, 0,
 			[]string{
 				"# write " + unit + " (mode 0644):\n",
