@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"boneyard/lock"
+	"boneyard/procscan"
 	"boneyard/registry"
 )
 
@@ -283,16 +284,4 @@ func livePID(path string) int {
 }
 
 // alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true // no procfs: trust kill(0)
-	}
-	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
-		return b[i+2] != 'Z'
-	}
-	return true
-}
+func alive(pid int) bool { return procscan.Alive(pid) }

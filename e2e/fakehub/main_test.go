@@ -214,25 +214,6 @@ func bones(t *testing.T, ws, home string, args ...string) (stdout, stderr string
 	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
 }
 
-// hubPID reads <ws>/.bones/hub.pid; 0 when there is none.
-func hubPID(t *testing.T, ws string) int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(ws, ".bones", "hub.pid"))
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("hub.pid holds %q", b)
-	}
-	return pid
-}
-
-// killAtEnd makes sure a detached hub does not outlive the test.
-func killAtEnd(t *testing.T, pid int) {
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
-}
-
 // logMsgs returns the msg of every JSON line of <ws>/.bones/hub.log.
 func logMsgs(t *testing.T, ws string) []string {
 	t.Helper()
@@ -256,7 +237,7 @@ func logMsgs(t *testing.T, ws string) []string {
 func TestLifecycleLog(t *testing.T) {
 	h, ws := startHub(t, modeNormal)
 	pid := h.cmd.Process.Pid
-	if got := hubPID(t, ws); got != pid {
+	if got := hubtest.HubPID(t, ws); got != pid {
 		t.Fatalf("hub.pid = %d, want %d", got, pid)
 	}
 	h.cmd.Process.Signal(syscall.SIGTERM)
@@ -272,7 +253,7 @@ func TestLifecycleLog(t *testing.T) {
 			t.Errorf("hub.log line %d = %q, want it to start with %q", i, msgs[i], want[i])
 		}
 	}
-	if got := hubPID(t, ws); got != 0 {
+	if got := hubtest.HubPID(t, ws); got != 0 {
 		t.Errorf("hub.pid after a clean stop names %d, want it removed", got)
 	}
 }
@@ -282,7 +263,7 @@ func TestKillLeavesEverything(t *testing.T) {
 	h.cmd.Process.Kill()
 	<-h.done
 	h.done <- nil
-	if got := hubPID(t, ws); got != h.cmd.Process.Pid {
+	if got := hubtest.HubPID(t, ws); got != h.cmd.Process.Pid {
 		t.Errorf("hub.pid after SIGKILL = %d, want %d left behind", got, h.cmd.Process.Pid)
 	}
 	if _, err := os.Stat(registry.EntryPath(ws)); err != nil {
@@ -303,8 +284,8 @@ func TestDetachThenStop(t *testing.T) {
 		t.Fatalf("hub start --detach: exit %d, stdout %q, stderr %q; want exit 0 and the fossil/nats line", code, stdout, stderr)
 	}
 	pid, _ := strconv.Atoi(m[2])
-	killAtEnd(t, pid)
-	if got := hubPID(t, ws); got != pid {
+	hubtest.KillAtEnd(t, pid)
+	if got := hubtest.HubPID(t, ws); got != pid {
 		t.Errorf("hub.pid = %d, want the child %d", got, pid)
 	}
 	t.Setenv("HOME", home)
@@ -335,7 +316,7 @@ func TestDetachThenStop(t *testing.T) {
 	if _, err := os.Stat(registry.EntryPath(ws)); !os.IsNotExist(err) {
 		t.Errorf("entry after hub stop: %v, want the hub to have removed it", err)
 	}
-	if got := hubPID(t, ws); got != 0 {
+	if got := hubtest.HubPID(t, ws); got != 0 {
 		t.Errorf("hub.pid after stop names %d", got)
 	}
 	if msgs := logMsgs(t, ws); msgs[len(msgs)-1] != "hub: stopped" {
@@ -348,7 +329,7 @@ func TestDetachThenStop(t *testing.T) {
 		t.Fatalf("restart: exit %d, stderr %q; want the recorded port %s", code, stderr, m[1])
 	}
 	pid2, _ := strconv.Atoi(m2[2])
-	killAtEnd(t, pid2)
+	hubtest.KillAtEnd(t, pid2)
 	// With no hub, stop is silent too.
 	if _, _, code := bones(t, t.TempDir(), home, "hub", "stop"); code != 0 {
 		t.Errorf("hub stop without a hub: exit %d, want 0", code)
@@ -363,7 +344,7 @@ func TestStopSlotGuardAndKill(t *testing.T) {
 		t.Fatalf("start: exit %d, stderr %q", code, stderr)
 	}
 	pid, _ := strconv.Atoi(m[2])
-	killAtEnd(t, pid)
+	hubtest.KillAtEnd(t, pid)
 
 	slot := filepath.Join(ws, ".bones", "swarm", "fake-slot")
 	if err := os.MkdirAll(slot, 0o755); err != nil {
@@ -407,8 +388,8 @@ func TestDetachFailureQuotesLog(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "--- "+filepath.Join(bd, "hub.log")+" (tail) ---\n") || !strings.Contains(stderr, "address already in use") {
 		t.Fatalf("start on a taken port: exit %d, stderr %q; want 1 with the hub.log tail", code, stderr)
 	}
-	if pid := hubPID(t, ws); pid > 0 && alive(pid) {
-		killAtEnd(t, pid)
+	if pid := hubtest.HubPID(t, ws); pid > 0 && alive(pid) {
+		hubtest.KillAtEnd(t, pid)
 		t.Errorf("failed start left hub %d running", pid)
 	}
 }
